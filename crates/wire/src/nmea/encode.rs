@@ -1,0 +1,1 @@
+//! NMEA 0183 sentence encoders: build sentences with correct checksums.
