@@ -14,3 +14,6 @@ pub mod task;
 pub use backoff::Backoff;
 pub use serial::{spawn_configured, SerialOpener};
 pub use task::{body_of, run_sensor, Opener, SensorSettings};
+
+#[cfg(test)]
+mod task_tests;

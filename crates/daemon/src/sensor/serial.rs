@@ -5,11 +5,12 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use dronetel_wire::nmea::{NmeaDecoder, NmeaOptions};
 use tokio::task::JoinHandle;
 use tokio_serial::{SerialPortBuilderExt, SerialStream};
 
 use super::backoff::Backoff;
-use super::task::{Opener, SensorSettings};
+use super::task::{run_sensor, Opener, SensorSettings};
 use crate::bus::Bus;
 use crate::config::{ProtocolConfig, SensorConfig};
 use crate::context::TaskContext;
@@ -58,11 +59,19 @@ pub fn spawn_configured(
     let token = ctx.token.clone();
     let bus = bus.clone();
     match &sensor.protocol {
-        ProtocolConfig::Nmea(_) => {
-            let _ = (token, bus, settings, opener);
-            ctx.spawn(format!("sensor {}", sensor.name), async {
-                tracing::error!("nmea decoder not available yet");
-            })
+        ProtocolConfig::Nmea(n) => {
+            let mut opts = NmeaOptions {
+                require_checksum: n.require_checksum,
+                ..NmeaOptions::default()
+            };
+            if let Some(gap) = n.idle_gap {
+                opts.idle_gap = gap;
+            }
+            let decoder = NmeaDecoder::new(opts);
+            ctx.spawn(
+                format!("sensor {}", sensor.name),
+                run_sensor(token, bus, settings, decoder, opener),
+            )
         }
     }
 }
