@@ -71,8 +71,9 @@ impl GpsReceiver {
         }
     }
 
-    /// Builds the cycle of the epoch at `now` (truncated to milliseconds)
-    /// into `out` and returns the truth it carries.
+    /// Builds the cycle of the epoch at `now` (truncated to milliseconds,
+    /// the resolution of the sentences) into `out` and returns the truth it
+    /// carries.
     pub(crate) fn cycle(&self, now: SystemTime, out: &mut Vec<u8>) -> Truth {
         let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
         let time = UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64);
@@ -94,7 +95,8 @@ impl GpsReceiver {
             rms: Some(quantize(hdop * 8.0, 2)),
             major_m: Some(lat_sd.max(lon_sd)),
             minor_m: Some(lat_sd.min(lon_sd)),
-            orientation_deg: Some(0.0),
+            // The error ellipse turns slowly with the satellite geometry.
+            orientation_deg: Some(quantize((t * 0.5).rem_euclid(180.0), 2)),
             lat_sd_m: Some(lat_sd),
             lon_sd_m: Some(lon_sd),
             alt_sd_m: Some(alt_sd),
