@@ -65,9 +65,9 @@ pub struct DemoArgs {
     /// temporary directory).
     #[arg(long, value_name = "DIR")]
     pub link_dir: Option<PathBuf>,
-    /// Update rate of the simulated GPS, Hz.
-    #[arg(long, value_name = "HZ", default_value_t = 5)]
-    pub gps_rate: u32,
+    /// Update rate of the simulated GPS, Hz (1 to 25).
+    #[arg(long, value_name = "HZ", default_value_t = 5.0)]
+    pub gps_rate: f64,
     /// TCP address the demo daemon streams on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4780")]
     pub stream: SocketAddr,
