@@ -1,1 +1,81 @@
-fn main() {}
+//! The `dronetel` binary: parses the command line, sets up logging and the
+//! runtime, and dispatches to the library.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use dronetel::cli::{Cli, Command, RunArgs};
+use dronetel::{Config, EX_CONFIG};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&e),
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => run(args).await,
+            Command::CheckConfig(args) => match Config::load(&args.config) {
+                Ok(c) => {
+                    println!(
+                        "{}: ok ({} sensor(s))",
+                        args.config.display(),
+                        c.sensors.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => config_error(&e),
+            },
+            Command::Tail(args) => result(dronetel::tail::tail(args).await),
+            Command::Demo(args) => result(dronetel::demo::demo(args).await),
+        }
+    })
+}
+
+async fn run(args: RunArgs) -> ExitCode {
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => return config_error(&e),
+    };
+    match dronetel::run(config).await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(&anyhow::Error::new(e)),
+    }
+}
+
+fn config_error(e: &dronetel::ConfigError) -> ExitCode {
+    eprintln!("dronetel: configuration error: {e}");
+    ExitCode::from(EX_CONFIG)
+}
+
+fn result(r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    eprintln!("dronetel: {e:#}");
+    ExitCode::FAILURE
+}
+
+/// Logs to stderr as `key=value` fields, filtered by `RUST_LOG` (default
+/// `info`).
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

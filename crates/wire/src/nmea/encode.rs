@@ -1,1 +1,361 @@
 //! NMEA 0183 sentence encoders: build sentences with correct checksums.
+//!
+//! Pure functions, no I/O: every builder appends one or more complete
+//! sentences (`$…*HH\r\n`) to a caller-owned `Vec<u8>`, so a whole receiver
+//! cycle is assembled in one reusable buffer without further allocation.
+//! `firmware-sim` uses them to play a receiver; tests use them to make input.
+//!
+//! Numbers are written with a fixed number of decimals chosen by
+//! [`NmeaStyle`]. The [`quantize`] and [`quantize_coordinate`] helpers give the
+//! exact value a sentence carries, so a simulator can state the truth it sent.
+//!
+//! # Layout
+//! - this file: [`SentenceWriter`] (generic writer, checksum), field
+//!   formatting, [`NmeaStyle`], quantization helpers, UTC calendar maths.
+//! - [`sentences`]: builders of RMC, VTG, GGA, GSA, GSV, GLL, GST and ZDA
+//!   from a [`dronetel_proto::v1::GpsFix`].
+
+mod sentences;
+
+use std::io::Write as _;
+
+use dronetel_proto::v1::Constellation;
+
+pub use sentences::{gga, gll, gsa, gst, gsv, rmc, vtg, zda, GstErrors};
+
+/// How numbers and optional fields are written. The default is a u-blox M9/F9
+/// receiver in NMEA 4.10 mode with `CFG-NMEA-HIGHPREC` on (7 minute decimals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NmeaStyle {
+    /// Talker of the navigation sentences (RMC, VTG, GGA, GSA, GLL, GST, ZDA).
+    pub talker: [u8; 2],
+    /// Decimals of the minutes of latitude and longitude (u-blox: 5, or 7 in
+    /// high-precision mode).
+    pub latlon_decimals: u8,
+    /// Decimals of the seconds of UTC times (u-blox: 2). At most 9.
+    pub time_decimals: u8,
+    /// Decimals of altitude and geoid separation in metres.
+    pub altitude_decimals: u8,
+    /// Decimals of speeds (knots, km/h).
+    pub speed_decimals: u8,
+    /// Decimals of the course over ground in degrees.
+    pub course_decimals: u8,
+    /// Decimals of the dilutions of precision.
+    pub dop_decimals: u8,
+    /// Decimals of the GST error estimates (metres and degrees).
+    pub error_decimals: u8,
+    /// NMEA 4.10 fields: system ID in GSA, signal ID in GSV, navigational
+    /// status in RMC.
+    pub nmea_4_10: bool,
+}
+
+impl Default for NmeaStyle {
+    fn default() -> Self {
+        NmeaStyle {
+            talker: *b"GN",
+            latlon_decimals: 7,
+            time_decimals: 2,
+            altitude_decimals: 3,
+            speed_decimals: 3,
+            course_decimals: 2,
+            dop_decimals: 2,
+            error_decimals: 2,
+            nmea_4_10: true,
+        }
+    }
+}
+
+/// Writes one sentence field by field and closes it with its checksum.
+///
+/// Created with the address (`$` + talker + tag); every `field_*` call adds a
+/// comma and the field; [`SentenceWriter::finish`] appends `*HH\r\n`.
+/// Dropping a writer without `finish` leaves an unterminated sentence.
+#[derive(Debug)]
+pub struct SentenceWriter<'a> {
+    out: &'a mut Vec<u8>,
+    start: usize,
+}
+
+impl<'a> SentenceWriter<'a> {
+    /// Starts a sentence `$<talker><tag>` at the end of `out`.
+    pub fn new(out: &'a mut Vec<u8>, talker: &[u8], tag: &[u8]) -> Self {
+        let start = out.len();
+        out.push(b'$');
+        out.extend_from_slice(talker);
+        out.extend_from_slice(tag);
+        SentenceWriter { out, start }
+    }
+
+    /// Adds a field given as raw bytes (must not contain `,`, `*` or `$`).
+    pub fn field(&mut self, bytes: &[u8]) -> &mut Self {
+        self.out.push(b',');
+        self.out.extend_from_slice(bytes);
+        self
+    }
+
+    /// Adds an empty field.
+    pub fn empty(&mut self) -> &mut Self {
+        self.field(b"")
+    }
+
+    /// Adds an unsigned integer zero-padded to `width` digits.
+    pub fn uint(&mut self, v: u64, width: usize) -> &mut Self {
+        self.out.push(b',');
+        write!(self.out, "{v:0width$}").expect("writing to a Vec cannot fail");
+        self
+    }
+
+    /// Adds a number with `decimals` decimals, or an empty field for `None`.
+    pub fn fixed(&mut self, v: Option<f64>, decimals: u8) -> &mut Self {
+        self.out.push(b',');
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            write_fixed(self.out, v, decimals, 1);
+        }
+        self
+    }
+
+    /// Adds a number rounded to an integer zero-padded to `width` digits, or
+    /// an empty field for `None`.
+    pub fn rounded(&mut self, v: Option<f64>, width: usize) -> &mut Self {
+        self.out.push(b',');
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            write_fixed(self.out, v, 0, width);
+        }
+        self
+    }
+
+    /// Adds latitude as `ddmm.mmm…,N|S` (two fields; both empty for `None`).
+    pub fn latitude(&mut self, deg: Option<f64>, decimals: u8) -> &mut Self {
+        self.coordinate(deg, decimals, 2, [b'N', b'S'])
+    }
+
+    /// Adds longitude as `dddmm.mmm…,E|W` (two fields; both empty for `None`).
+    pub fn longitude(&mut self, deg: Option<f64>, decimals: u8) -> &mut Self {
+        self.coordinate(deg, decimals, 3, [b'E', b'W'])
+    }
+
+    fn coordinate(
+        &mut self,
+        deg: Option<f64>,
+        decimals: u8,
+        deg_width: usize,
+        hemi: [u8; 2],
+    ) -> &mut Self {
+        self.out.push(b',');
+        let Some(v) = deg.filter(|v| v.is_finite()) else {
+            self.out.push(b',');
+            return self;
+        };
+        let (whole, minutes) = split_coordinate(v, decimals);
+        let scale = pow10(decimals);
+        write!(self.out, "{whole:0deg_width$}{:02}", minutes / scale)
+            .expect("writing to a Vec cannot fail");
+        write_frac(self.out, minutes % scale, decimals);
+        self.out.push(b',');
+        self.out.push(if v < 0.0 { hemi[1] } else { hemi[0] });
+        self
+    }
+
+    /// Adds a UTC time of day `hhmmss.ss…` (seconds truncated to `decimals`),
+    /// or an empty field for `None`.
+    pub fn time(&mut self, t: Option<&prost_types::Timestamp>, decimals: u8) -> &mut Self {
+        self.out.push(b',');
+        if let Some(t) = t {
+            let u = Utc::from_timestamp(t);
+            write!(self.out, "{:02}{:02}{:02}", u.hour, u.minute, u.second)
+                .expect("writing to a Vec cannot fail");
+            let d = decimals.min(9);
+            write_frac(self.out, u64::from(u.nanos) / pow10(9 - d), d);
+        }
+        self
+    }
+
+    /// Closes the sentence with `*HH\r\n`, the XOR of the bytes between `$`
+    /// and `*` in upper-case hex.
+    pub fn finish(self) {
+        let sum = checksum(&self.out[self.start + 1..]);
+        write!(self.out, "*{sum:02X}\r\n").expect("writing to a Vec cannot fail");
+    }
+}
+
+/// Appends a complete sentence `$<talker><tag>,<fields…>*HH\r\n` to `out`.
+pub fn write_sentence(out: &mut Vec<u8>, talker: &[u8], tag: &[u8], fields: &[&[u8]]) {
+    let mut w = SentenceWriter::new(out, talker, tag);
+    for f in fields {
+        w.field(f);
+    }
+    w.finish();
+}
+
+/// The NMEA checksum of a sentence body (the bytes between `$` and `*`).
+pub fn checksum(body: &[u8]) -> u8 {
+    body.iter().fold(0, |acc, b| acc ^ b)
+}
+
+/// The value a field written with `decimals` decimals carries (round half away
+/// from zero, as the writer does).
+pub fn quantize(v: f64, decimals: u8) -> f64 {
+    let scale = pow10(decimals) as f64;
+    (v * scale).round() / scale
+}
+
+/// The value in degrees a latitude or longitude written with
+/// `minute_decimals` decimals of minutes carries.
+pub fn quantize_coordinate(deg: f64, minute_decimals: u8) -> f64 {
+    let (whole, minutes) = split_coordinate(deg, minute_decimals);
+    let m = minutes as f64 / pow10(minute_decimals) as f64;
+    let q = whole as f64 + m / 60.0;
+    if deg < 0.0 {
+        -q
+    } else {
+        q
+    }
+}
+
+/// The NMEA 4.10 system ID of a constellation (GSA field 18, GSV signal
+/// tables): GPS and SBAS 1, GLONASS 2, Galileo 3, BeiDou 4, QZSS 5, NavIC 6.
+pub fn system_id(c: Constellation) -> Option<u8> {
+    match c {
+        Constellation::Gps | Constellation::Sbas => Some(1),
+        Constellation::Glonass => Some(2),
+        Constellation::Galileo => Some(3),
+        Constellation::Beidou => Some(4),
+        Constellation::Qzss => Some(5),
+        Constellation::Navic => Some(6),
+        Constellation::Unspecified => None,
+    }
+}
+
+/// The talker a receiver uses for the GSV sentences of a constellation
+/// (NMEA 4.11: GP, GL, GA, GB, GQ, GI).
+pub fn constellation_talker(c: Constellation) -> [u8; 2] {
+    match c {
+        Constellation::Gps | Constellation::Sbas | Constellation::Unspecified => *b"GP",
+        Constellation::Glonass => *b"GL",
+        Constellation::Galileo => *b"GA",
+        Constellation::Beidou => *b"GB",
+        Constellation::Qzss => *b"GQ",
+        Constellation::Navic => *b"GI",
+    }
+}
+
+/// Whole degrees and the minutes scaled by `10^decimals`, rounded, with a
+/// carry into the degrees when the minutes round up to 60.
+fn split_coordinate(deg: f64, decimals: u8) -> (u64, u64) {
+    let a = deg.abs();
+    let mut whole = a.floor();
+    let scale = pow10(decimals);
+    let mut minutes = ((a - whole) * 60.0 * scale as f64).round() as u64;
+    if minutes >= 60 * scale {
+        whole += 1.0;
+        minutes -= 60 * scale;
+    }
+    (whole as u64, minutes)
+}
+
+fn pow10(d: u8) -> u64 {
+    10u64.pow(u32::from(d.min(18)))
+}
+
+/// Writes `v` with `decimals` decimals, the integer part zero-padded to
+/// `int_width`; no sign when the written value is zero.
+fn write_fixed(out: &mut Vec<u8>, v: f64, decimals: u8, int_width: usize) {
+    let scale = pow10(decimals);
+    let scaled = (v.abs() * scale as f64).round() as u64;
+    if v < 0.0 && scaled != 0 {
+        out.push(b'-');
+    }
+    write!(out, "{:0int_width$}", scaled / scale).expect("writing to a Vec cannot fail");
+    write_frac(out, scaled % scale, decimals);
+}
+
+fn write_frac(out: &mut Vec<u8>, frac: u64, decimals: u8) {
+    if decimals > 0 {
+        let w = usize::from(decimals);
+        write!(out, ".{frac:0w$}").expect("writing to a Vec cannot fail");
+    }
+}
+
+/// A UTC calendar date and time of day broken out of a Unix timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Utc {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    nanos: u32,
+}
+
+impl Utc {
+    fn from_timestamp(t: &prost_types::Timestamp) -> Utc {
+        let days = t.seconds.div_euclid(86_400);
+        let sod = t.seconds.rem_euclid(86_400) as u32;
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Utc {
+            year,
+            month,
+            day,
+            hour: sod / 3600,
+            minute: sod / 60 % 60,
+            second: sod % 60,
+            nanos: t.nanos.clamp(0, 999_999_999) as u32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_matches_known_dates() {
+        let t = |s| {
+            Utc::from_timestamp(&prost_types::Timestamp {
+                seconds: s,
+                nanos: 0,
+            })
+        };
+        let u = t(0);
+        assert_eq!((u.year, u.month, u.day, u.hour), (1970, 1, 1, 0));
+        // 2020-07-11T22:37:45Z
+        let u = t(1_594_507_065);
+        assert_eq!((u.year, u.month, u.day), (2020, 7, 11));
+        assert_eq!((u.hour, u.minute, u.second), (22, 37, 45));
+        // 2024-02-29T23:59:59Z (leap day)
+        let u = t(1_709_251_199);
+        assert_eq!((u.year, u.month, u.day, u.hour), (2024, 2, 29, 23));
+    }
+
+    #[test]
+    fn fixed_rounds_and_never_writes_negative_zero() {
+        let mut v = Vec::new();
+        write_fixed(&mut v, -0.0004, 3, 1);
+        v.push(b' ');
+        write_fixed(&mut v, -21.35, 1, 1);
+        v.push(b' ');
+        write_fixed(&mut v, 7.0, 0, 3);
+        assert_eq!(v, b"0.000 -21.4 007");
+    }
+
+    #[test]
+    fn coordinate_minutes_carry_into_degrees() {
+        let mut v = Vec::new();
+        let mut w = SentenceWriter::new(&mut v, b"GP", b"GLL");
+        w.latitude(Some(44.999_999_999_9), 5);
+        w.longitude(Some(-0.5), 7);
+        w.finish();
+        assert!(v.starts_with(b"$GPGLL,4500.00000,N,00030.0000000,W*"));
+        assert_eq!(quantize_coordinate(44.999_999_999_9, 5), 45.0);
+    }
+}

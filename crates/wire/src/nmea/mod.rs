@@ -1,6 +1,34 @@
 //! NMEA 0183: sentence framing, parsing, epoch assembly and encoding.
 //!
+//! The decoder is layered, each layer in its own file:
+//! bytes → [`framer`] (bounded line framing, resync on junk) → [`sentence`]
+//! (checksum, address, fields borrowed from the line) → [`dispatch`] (table
+//! `{tag, min_fields, parse}` → [`update`] values) → [`epoch`] (cycle
+//! assembly into one `GpsFix` per receiver cycle, using [`cycle`],
+//! [`satellites`] and [`rollover`]) → [`NmeaDecoder`] (tokio-util
+//! `Decoder` + [`crate::SensorDecoder`]). See `crates/wire/NMEA.md`.
+//!
 //! # Layout
+//! - [`options`]: [`NmeaOptions`] and their defaults.
+//! - [`decoder`]: [`NmeaDecoder`], the public entry point.
+//! - `framer`, `sentence`, `field`, `dispatch`, `update`: bytes to parsed
+//!   sentences.
+//! - `epoch`, `cycle`, `satellites`, `rollover`: parsed sentences to fixes.
 //! - [`encode`]: sentence builders with checksums (used by `firmware-sim`).
 
+mod cycle;
+pub mod decoder;
+mod dispatch;
 pub mod encode;
+mod epoch;
+mod field;
+mod framer;
+pub mod options;
+mod rollover;
+mod satellites;
+mod sentence;
+mod update;
+
+pub use decoder::NmeaDecoder;
+pub use options::NmeaOptions;
+pub use rollover::ROLLOVER_FLOOR;

@@ -1,0 +1,236 @@
+//! The frame bus: numbers every frame (`seq`), stamps `received_at`, encodes
+//! it once into shareable [`Bytes`] and fans it out to every subscriber
+//! without ever waiting for one.
+//!
+//! Fan-out is a `tokio::sync::broadcast` channel: each subscriber has its own
+//! read position over a ring of `capacity` frames, so a subscriber that falls
+//! further behind loses its oldest frames (counted in [`BusReceiver`] and in
+//! [`Bus::dropped`]) while the publisher and everyone else carry on. The
+//! channel closes, and subscribers drain what is left and then see the end,
+//! once every [`Bus`] clone is dropped: that is how shutdown drains clients.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use dronetel_proto::v1::{frame::Body, Frame};
+use tokio::sync::broadcast;
+
+/// One published frame: the decoded value for in-process readers and its
+/// delimited encoding (made once) for the wire.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The frame, with `seq` and `received_at` set.
+    pub frame: Arc<Frame>,
+    /// `varint(len) ‖ Frame` exactly as stream clients receive it.
+    pub bytes: Bytes,
+}
+
+/// Publishing side of the bus. Clone it into every producer; drop every
+/// clone to close the bus.
+#[derive(Debug, Clone)]
+pub struct Bus {
+    tx: broadcast::Sender<Published>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// Last `seq` handed out; the lock also orders sends by `seq`.
+    seq: Mutex<u64>,
+    dropped: AtomicU64,
+}
+
+impl Bus {
+    /// A bus that keeps up to `capacity` frames per subscriber.
+    pub fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        Self {
+            tx,
+            shared: Arc::new(Shared {
+                seq: Mutex::new(0),
+                dropped: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Numbers, stamps, encodes and sends one frame; returns its `seq`.
+    /// Never waits: with no subscriber the frame is simply not delivered.
+    pub fn publish(&self, sensor: &str, body: Body) -> u64 {
+        let mut seq = self.shared.seq.lock().expect("bus seq lock poisoned");
+        *seq += 1;
+        let frame = Frame {
+            seq: *seq,
+            sensor: sensor.to_owned(),
+            received_at: Some(dronetel_proto::time::timestamp(SystemTime::now())),
+            body: Some(body),
+        };
+        let bytes = dronetel_proto::encode_delimited(&frame);
+        let _ = self.tx.send(Published {
+            frame: Arc::new(frame),
+            bytes,
+        });
+        *seq
+    }
+
+    /// A receiver of every frame published from now on.
+    pub fn subscribe(&self) -> BusReceiver {
+        BusReceiver {
+            rx: self.tx.subscribe(),
+            dropped: 0,
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Frames lost by lagging subscribers since the bus was created.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Last `seq` published (0 before the first frame).
+    pub fn last_seq(&self) -> u64 {
+        *self.shared.seq.lock().expect("bus seq lock poisoned")
+    }
+}
+
+/// What a subscriber got from the bus.
+#[derive(Debug, Clone)]
+pub enum Received {
+    /// The next frame.
+    Frame(Published),
+    /// The bus was closed and everything published was delivered.
+    Closed,
+}
+
+/// One subscriber's view of the bus, with its own loss counter.
+#[derive(Debug)]
+pub struct BusReceiver {
+    rx: broadcast::Receiver<Published>,
+    dropped: u64,
+    shared: Arc<Shared>,
+}
+
+impl BusReceiver {
+    /// Waits for the next frame, skipping (and counting) frames lost to lag.
+    pub async fn recv(&mut self) -> Received {
+        loop {
+            match self.rx.recv().await {
+                Ok(p) => return Received::Frame(p),
+                Err(broadcast::error::RecvError::Lagged(n)) => self.count_lag(n),
+                Err(broadcast::error::RecvError::Closed) => return Received::Closed,
+            }
+        }
+    }
+
+    /// The next frame if one is queued, without waiting; `None` when the
+    /// queue is empty or the bus is closed.
+    pub fn try_recv(&mut self) -> Option<Published> {
+        loop {
+            match self.rx.try_recv() {
+                Ok(p) => return Some(p),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => self.count_lag(n),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Frames this subscriber lost because it fell behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Frames queued for this subscriber.
+    pub fn queued(&self) -> usize {
+        self.rx.len()
+    }
+
+    fn count_lag(&mut self, n: u64) {
+        self.dropped += n;
+        self.shared.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use dronetel_proto::v1::{SensorHealth, SensorState};
+    use prost::Message;
+
+    fn health() -> Body {
+        Body::Health(SensorHealth {
+            state: SensorState::Online as i32,
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn seq_counts_across_sensors_and_bytes_are_the_encoded_frame() {
+        let bus = Bus::new(8);
+        let mut rx = bus.subscribe();
+        assert_eq!(bus.publish("a", health()), 1);
+        assert_eq!(bus.publish("b", health()), 2);
+        for (want_seq, want_sensor) in [(1, "a"), (2, "b")] {
+            let Received::Frame(p) = rx.recv().await else {
+                panic!("closed early")
+            };
+            assert_eq!(p.frame.seq, want_seq);
+            assert_eq!(p.frame.sensor, want_sensor);
+            assert!(p.frame.received_at.is_some());
+            let decoded = Frame::decode_length_delimited(p.bytes.clone()).unwrap();
+            assert_eq!(&decoded, p.frame.as_ref());
+        }
+        assert_eq!(bus.last_seq(), 2);
+    }
+
+    #[tokio::test]
+    async fn every_subscriber_shares_one_encoding() {
+        let bus = Bus::new(8);
+        let (mut a, mut b) = (bus.subscribe(), bus.subscribe());
+        bus.publish("gps", health());
+        let (Received::Frame(pa), Received::Frame(pb)) = (a.recv().await, b.recv().await) else {
+            panic!("closed early")
+        };
+        // Same allocation, not two encodings of equal content.
+        assert_eq!(pa.bytes.as_ptr(), pb.bytes.as_ptr());
+        assert!(Arc::ptr_eq(&pa.frame, &pb.frame));
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_loses_its_oldest_frames_counted() {
+        let bus = Bus::new(4);
+        let mut slow = bus.subscribe();
+        let mut fast = bus.subscribe();
+        for i in 1..=10u64 {
+            assert_eq!(bus.publish("gps", health()), i);
+            let Received::Frame(p) = fast.recv().await else {
+                panic!("closed early")
+            };
+            assert_eq!(p.frame.seq, i);
+        }
+        // The publisher never waited for `slow`; it kept the newest 4.
+        let mut got = Vec::new();
+        while let Some(p) = slow.try_recv() {
+            got.push(p.frame.seq);
+        }
+        assert_eq!(got, vec![7, 8, 9, 10]);
+        assert_eq!(slow.dropped(), 6);
+        assert_eq!(fast.dropped(), 0);
+        assert_eq!(bus.dropped(), 6);
+    }
+
+    #[tokio::test]
+    async fn dropping_every_bus_clone_drains_then_closes() {
+        let bus = Bus::new(8);
+        let mut rx = bus.subscribe();
+        let other = bus.clone();
+        bus.publish("gps", health());
+        other.publish("gps", health());
+        drop(bus);
+        drop(other);
+        assert!(matches!(rx.recv().await, Received::Frame(p) if p.frame.seq == 1));
+        assert!(matches!(rx.recv().await, Received::Frame(p) if p.frame.seq == 2));
+        assert!(matches!(rx.recv().await, Received::Closed));
+    }
+}

@@ -1,0 +1,34 @@
+//! # Layout
+//! dronetel, the daemon: serial sensors in, protobuf frames out. Data flows
+//! one way: [`sensor`] tasks decode devices and publish on the [`bus`], which
+//! encodes each frame once and fans it out to the [`sink`]s.
+//!
+//! - [`config`]: the TOML configuration, validated, with located errors.
+//! - [`context`]: [`TaskContext`], the shutdown plumbing every task gets.
+//! - [`bus`]: seq numbering, encode-once, non-blocking fan-out.
+//! - [`sensor`]: the generic supervised sensor task, health and backoff.
+//! - [`sink`]: the stream sink (TCP and Unix socket clients).
+//! - [`supervisor`]: [`Daemon`]: start order, drain and deadline on shutdown.
+//! - [`signals`]: SIGINT/SIGTERM → cancellation; a second signal exits.
+//! - [`cli`]: the command-line definitions; [`tail`] and [`demo`] subcommands;
+//!   [`view`]: the readable one-line form of a frame they print.
+
+pub mod bus;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod demo;
+pub mod sensor;
+pub mod signals;
+pub mod sink;
+pub mod supervisor;
+pub mod tail;
+pub mod view;
+
+pub use bus::{Bus, BusReceiver, Published, Received};
+pub use config::{Config, ConfigError};
+pub use context::TaskContext;
+pub use supervisor::{run, Daemon, DaemonError, ShutdownReport};
+
+/// Exit status for an unusable configuration (`EX_CONFIG` of sysexits.h).
+pub const EX_CONFIG: u8 = 78;

@@ -1,0 +1,241 @@
+//! The one generic supervised sensor task: open the device, read chunks,
+//! decode, publish readings and health; on failure report DISCONNECTED and
+//! reopen with backoff, until cancelled.
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use dronetel_proto::v1::{frame::Body, SensorState};
+use dronetel_wire::{Reading, SensorDecoder};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::{sleep_until, Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::Backoff;
+use super::health::Health;
+use crate::bus::Bus;
+
+/// Bytes asked for per read.
+const READ_CHUNK: usize = 4096;
+/// Most undecoded bytes kept; more means the decoder is not consuming, so
+/// the buffer is discarded (counted) rather than grown.
+const MAX_PENDING: usize = 64 * 1024;
+
+/// How a sensor task reaches its device: opens it anew after every failure.
+pub trait Opener: Send + Sync + 'static {
+    /// The open device.
+    type Port: AsyncRead + Unpin + Send + 'static;
+    /// Opens the device.
+    fn open(&self) -> impl Future<Output = io::Result<Self::Port>> + Send;
+    /// The device as reported in health frames (its path).
+    fn device(&self) -> String;
+}
+
+/// Per-sensor settings of the task.
+#[derive(Debug, Clone)]
+pub struct SensorSettings {
+    /// Sensor name (`Frame.sensor`, log field `sensor`).
+    pub name: String,
+    /// Silence after which the sensor is STALE.
+    pub stale_after: Duration,
+    /// Period of health frames between state changes.
+    pub health_interval: Duration,
+    /// Reopen delays.
+    pub backoff: Backoff,
+}
+
+/// Why one open device stopped being read.
+enum PortEnd {
+    Cancelled,
+    Failed(String),
+}
+
+/// State of one running sensor task.
+struct SensorTask<D, O> {
+    token: CancellationToken,
+    bus: Bus,
+    s: SensorSettings,
+    decoder: D,
+    opener: O,
+    health: Health,
+    ticker: tokio::time::Interval,
+    readings: Vec<Reading>,
+    opened_once: bool,
+}
+
+/// Runs a sensor until `token` is cancelled. Never fails: every problem is a
+/// health state.
+pub async fn run_sensor<D: SensorDecoder, O: Opener>(
+    token: CancellationToken,
+    bus: Bus,
+    settings: SensorSettings,
+    decoder: D,
+    opener: O,
+) {
+    let mut ticker = tokio::time::interval_at(
+        Instant::now() + settings.health_interval,
+        settings.health_interval,
+    );
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut task = SensorTask {
+        health: Health::new(opener.device()),
+        token,
+        bus,
+        s: settings,
+        decoder,
+        opener,
+        ticker,
+        readings: Vec::new(),
+        opened_once: false,
+    };
+    task.run().await;
+}
+
+impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
+    async fn run(&mut self) {
+        tracing::info!(sensor = %self.s.name, device = %self.health.device, state = ?SensorState::Starting, "sensor starting");
+        self.publish_health();
+        let mut backoff = self.s.backoff.clone();
+        loop {
+            let opened = tokio::select! {
+                _ = self.token.cancelled() => return,
+                r = self.opener.open() => r,
+            };
+            let error = match opened {
+                Ok(port) => {
+                    if self.opened_once {
+                        self.health.reopen_count += 1;
+                    }
+                    self.opened_once = true;
+                    if self.health.state == SensorState::Disconnected {
+                        self.change(SensorState::Starting);
+                    }
+                    match self.read_port(port, &mut backoff).await {
+                        PortEnd::Cancelled => return,
+                        PortEnd::Failed(e) => e,
+                    }
+                }
+                Err(e) => format!("open failed: {e}"),
+            };
+            if self.health.state != SensorState::Disconnected {
+                self.health.last_error = error;
+                self.change(SensorState::Disconnected);
+            } else {
+                self.health.last_error = error;
+            }
+            let until = Instant::now() + backoff.next_delay();
+            loop {
+                tokio::select! {
+                    _ = self.token.cancelled() => return,
+                    _ = sleep_until(until) => break,
+                    _ = self.ticker.tick() => self.publish_health(),
+                }
+            }
+        }
+    }
+
+    /// Reads one open device until it fails or the task is cancelled.
+    async fn read_port(&mut self, mut port: O::Port, backoff: &mut Backoff) -> PortEnd {
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        let opened_at = Instant::now();
+        let idle_gap = self.decoder.idle_gap();
+        let mut idle_deadline: Option<Instant> = None;
+        loop {
+            let quiet_since = self
+                .health
+                .last_message
+                .map_or(opened_at, |t| t.max(opened_at));
+            let stale_at = quiet_since + self.s.stale_after;
+            let check_stale = matches!(
+                self.health.state,
+                SensorState::Starting | SensorState::Online
+            );
+            if buf.capacity() - buf.len() < READ_CHUNK {
+                buf.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                biased;
+                _ = self.token.cancelled() => return PortEnd::Cancelled,
+                r = port.read_buf(&mut buf) => match r {
+                    Ok(0) => return PortEnd::Failed("end of file".to_owned()),
+                    Ok(n) => {
+                        self.health.bytes_read += n as u64;
+                        idle_deadline = idle_gap.map(|g| Instant::now() + g);
+                        if let Err(e) = self.decode(&mut buf, backoff) {
+                            return PortEnd::Failed(format!("decode failed: {e}"));
+                        }
+                    }
+                    Err(e) => return PortEnd::Failed(format!("read failed: {e}")),
+                },
+                _ = sleep_until(stale_at), if check_stale => self.change(SensorState::Stale),
+                _ = sleep_until(idle_deadline.unwrap_or(opened_at)), if idle_deadline.is_some() => {
+                    idle_deadline = None;
+                    if let Some(r) = self.decoder.flush_idle() {
+                        self.publish(r);
+                    }
+                }
+                _ = self.ticker.tick() => self.publish_health(),
+            }
+        }
+    }
+
+    /// Decodes what is buffered, updates health, publishes readings.
+    fn decode(&mut self, buf: &mut BytesMut, backoff: &mut Backoff) -> io::Result<()> {
+        let before = self.decoder.stats().messages_ok;
+        let result = loop {
+            match self.decoder.decode(buf) {
+                Ok(Some(r)) => self.readings.push(r),
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        if buf.len() > MAX_PENDING {
+            self.health.overflow_discards += 1;
+            buf.clear();
+        }
+        if self.decoder.stats().messages_ok > before {
+            self.health.last_message = Some(Instant::now());
+            backoff.reset();
+            self.change(SensorState::Online);
+        }
+        let readings = std::mem::take(&mut self.readings);
+        for r in readings {
+            self.publish(r);
+        }
+        result
+    }
+
+    fn publish(&mut self, reading: Reading) {
+        self.bus.publish(&self.s.name, body_of(reading));
+        self.health.readings_published += 1;
+    }
+
+    /// Moves to `state`; on a change logs it once and sends a health frame.
+    fn change(&mut self, state: SensorState) {
+        if !self.health.set(state) {
+            return;
+        }
+        let name = &self.s.name;
+        if state == SensorState::Disconnected {
+            tracing::warn!(sensor = %name, state = ?state, device = %self.health.device, error = %self.health.last_error, "sensor state changed");
+        } else {
+            tracing::info!(sensor = %name, state = ?state, "sensor state changed");
+        }
+        self.publish_health();
+    }
+
+    fn publish_health(&mut self) {
+        let report = self.health.report(self.decoder.stats(), Instant::now());
+        self.bus.publish(&self.s.name, Body::Health(report));
+        self.ticker.reset();
+    }
+}
+
+/// The frame body of a reading.
+pub fn body_of(reading: Reading) -> Body {
+    match reading {
+        Reading::Gps(fix) => Body::Gps(fix),
+    }
+}

@@ -1,0 +1,155 @@
+//! The supervisor: starts the sinks, then the sensors, and shuts everything
+//! down in order when the token is cancelled: sensors stop, the bus closes,
+//! clients drain what was published, listeners and the socket file go away.
+//! Tasks still running after `shutdown_grace` are named and aborted.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{Bus, BusReceiver};
+use crate::config::Config;
+use crate::context::TaskContext;
+use crate::sensor;
+use crate::sink::{StreamError, StreamSink};
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A stream listener could not be bound.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// One daemon run. Create it, optionally [`subscribe`](Daemon::subscribe)
+/// (to see every frame from seq 1), [`start`](Daemon::start) it, then end it
+/// with [`shutdown`](Daemon::shutdown) or
+/// [`run_until_cancelled`](Daemon::run_until_cancelled).
+#[derive(Debug)]
+pub struct Daemon {
+    config: Config,
+    ctx: TaskContext,
+    bus: Bus,
+    tcp_addr: Option<SocketAddr>,
+    unix_path: Option<PathBuf>,
+}
+
+/// How shutdown went.
+#[derive(Debug, Clone)]
+pub struct ShutdownReport {
+    /// Tasks that missed the deadline and were aborted, by name.
+    pub aborted: Vec<String>,
+    /// Time from cancellation to the end of the last task.
+    pub elapsed: Duration,
+}
+
+impl Daemon {
+    /// A daemon for `config`, not started yet.
+    pub fn new(config: Config) -> Self {
+        let bus = Bus::new(config.stream.client_queue);
+        Self {
+            config,
+            ctx: TaskContext::new(),
+            bus,
+            tcp_addr: None,
+            unix_path: None,
+        }
+    }
+
+    /// A receiver of every frame published from now on (in-process client).
+    pub fn subscribe(&self) -> BusReceiver {
+        self.bus.subscribe()
+    }
+
+    /// The bus, e.g. to publish from an in-process source. Do not keep a
+    /// clone past shutdown: the bus closes when its last clone is dropped.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// The token whose cancellation shuts the daemon down.
+    pub fn token(&self) -> CancellationToken {
+        self.ctx.token.clone()
+    }
+
+    /// The configuration this daemon runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The bound TCP stream address (after [`start`](Daemon::start)).
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
+    }
+
+    /// The Unix stream socket (after [`start`](Daemon::start)).
+    pub fn unix_path(&self) -> Option<&Path> {
+        self.unix_path.as_deref()
+    }
+
+    /// Binds the stream listeners and starts serving, then starts one task
+    /// per sensor. A missing device is not an error (it is reported
+    /// DISCONNECTED and retried); a listener that cannot bind is.
+    pub async fn start(&mut self) -> Result<(), DaemonError> {
+        tracing::info!(vehicle_id = %self.config.daemon.vehicle_id, sensors = self.config.sensors.len(), "daemon starting");
+        let sink = StreamSink::bind(&self.config.stream).await?;
+        self.tcp_addr = sink.tcp_addr();
+        self.unix_path = sink.unix_path().map(Path::to_path_buf);
+        sink.spawn(&self.ctx, &self.bus);
+        for s in &self.config.sensors {
+            sensor::spawn_configured(&self.ctx, &self.bus, s, self.config.daemon.health_interval);
+        }
+        Ok(())
+    }
+
+    /// Waits until the token is cancelled (a signal, or anyone holding
+    /// [`token`](Daemon::token)), then shuts down.
+    pub async fn run_until_cancelled(self) -> ShutdownReport {
+        self.ctx.token.cancelled().await;
+        self.shutdown().await
+    }
+
+    /// Cancels every task and drains: clients get everything published
+    /// before, then their connections close. Tasks still running after
+    /// `shutdown_grace` are logged by name and aborted.
+    pub async fn shutdown(self) -> ShutdownReport {
+        let Daemon {
+            config, ctx, bus, ..
+        } = self;
+        let started = Instant::now();
+        ctx.token.cancel();
+        // Producers and listeners drop their clones as they stop; ours goes
+        // now, so the bus closes once they have.
+        drop(bus);
+        ctx.tracker.close();
+        let grace = config.daemon.shutdown_grace;
+        let mut aborted = Vec::new();
+        if tokio::time::timeout(grace, ctx.tracker.wait())
+            .await
+            .is_err()
+        {
+            aborted = ctx.abort_all();
+            for name in &aborted {
+                tracing::warn!(task = %name, grace = ?grace, "task missed the shutdown deadline: aborted");
+            }
+            ctx.tracker.wait().await;
+        }
+        let elapsed = started.elapsed();
+        tracing::info!(elapsed = ?elapsed, aborted = aborted.len(), "daemon stopped");
+        ShutdownReport { aborted, elapsed }
+    }
+}
+
+/// Runs the daemon for `config` until SIGINT/SIGTERM (a second signal exits
+/// at once), then shuts it down within `shutdown_grace`.
+pub async fn run(config: Config) -> Result<ShutdownReport, DaemonError> {
+    let mut daemon = Daemon::new(config);
+    crate::signals::spawn_signal_handler(daemon.token()).map_err(DaemonError::Signals)?;
+    daemon.start().await?;
+    Ok(daemon.run_until_cancelled().await)
+}

@@ -1,0 +1,210 @@
+//! Configuration loading: located errors for every kind of mistake, and the
+//! binary's exit status 78 with one clear line.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use dronetel::config::{Config, ProtocolConfig, SensorKind};
+
+const GOOD: &str = r#"
+[daemon]
+vehicle_id = "sim-1"
+shutdown_grace = "3s"
+
+[[sensor]]
+name = "gps"
+kind = "gps"
+protocol = "nmea"
+path = "/dev/serial/by-id/usb-u-blox_GNSS_receiver-if00"
+baud = 115200
+stale_after = "2s"
+
+[stream]
+tcp = "127.0.0.1:4780"
+unix = "/run/dronetel/stream.sock"
+max_clients = 64
+"#;
+
+fn err(src: &str) -> String {
+    Config::parse(src, "dronetel.toml").unwrap_err().to_string()
+}
+
+/// `src` with `from` replaced by `to` (which must occur once).
+fn edit(from: &str, to: &str) -> String {
+    assert_eq!(GOOD.matches(from).count(), 1, "{from}");
+    GOOD.replace(from, to)
+}
+
+#[test]
+fn the_issue_example_loads_with_defaults() {
+    let c = Config::parse(GOOD, "x.toml").unwrap();
+    assert_eq!(c.daemon.vehicle_id, "sim-1");
+    assert_eq!(c.daemon.shutdown_grace, Duration::from_secs(3));
+    assert_eq!(c.daemon.health_interval, Duration::from_secs(1));
+    let s = &c.sensors[0];
+    assert_eq!(
+        (s.name.as_str(), s.kind, s.baud),
+        ("gps", SensorKind::Gps, 115200)
+    );
+    assert_eq!(s.stale_after, Duration::from_secs(2));
+    let ProtocolConfig::Nmea(n) = &s.protocol;
+    assert!(n.require_checksum && n.idle_gap.is_none());
+    assert_eq!(c.stream.max_clients, 64);
+    assert_eq!(c.stream.tcp, Some("127.0.0.1:4780".parse().unwrap()));
+}
+
+#[test]
+fn shipped_configs_are_valid() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    for f in ["sim.toml", "example.toml"] {
+        Config::load(root.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+}
+
+#[test]
+fn malformed_toml_names_file_line_and_key() {
+    let e = err(&edit("baud = 115200", "baud = = 115200"));
+    assert!(e.starts_with("dronetel.toml:11:"), "{e}");
+    assert!(e.contains("sensor[0].baud"), "{e}");
+}
+
+#[test]
+fn unknown_key_names_the_key() {
+    let e = err(&edit("baud = 115200", "baud = 115200\nbuad = 9600"));
+    assert!(e.starts_with("dronetel.toml:12:1:"), "{e}");
+    assert!(e.contains("sensor[0].buad"), "{e}");
+    assert!(e.contains("unknown field"), "{e}");
+    let e = err(&edit("[stream]", "[stream]\nmax_client = 3"));
+    assert!(
+        e.contains(":15:1:") && e.contains("stream.max_client"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let e = err(&edit("baud = 115200", r#"baud = "fast""#));
+    assert!(e.starts_with("dronetel.toml:11:8:"), "{e}");
+    assert!(e.contains("sensor[0].baud"), "{e}");
+    let e = err(&edit(
+        r#"stale_after = "2s""#,
+        r#"stale_after = "2 parsecs""#,
+    ));
+    assert!(
+        e.contains(":12:") && e.contains("sensor[0].stale_after"),
+        "{e}"
+    );
+    let e = err(&edit(r#"tcp = "127.0.0.1:4780""#, r#"tcp = "localhost""#));
+    assert!(e.contains(":15:") && e.contains("stream.tcp"), "{e}");
+}
+
+#[test]
+fn duplicate_sensor_names_point_at_the_second() {
+    let second = "[[sensor]]\nname = \"gps\"\nkind = \"gps\"\nprotocol = \"nmea\"\npath = \"/dev/ttyACM1\"\nbaud = 9600\n\n[stream]";
+    let e = err(&edit("[stream]", second));
+    assert!(e.starts_with("dronetel.toml:15:8:"), "{e}");
+    assert!(e.contains("sensor[1].name"), "{e}");
+    assert!(
+        e.contains("duplicate sensor name `gps` (first used on line 7)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn semantic_errors_are_located() {
+    let cases = [
+        (
+            edit("max_clients = 64", "max_clients = 0"),
+            ":17:15:",
+            "stream.max_clients",
+        ),
+        (
+            edit(r#"protocol = "nmea""#, r#"protocol = "mavlink""#),
+            ":9:12:",
+            "sensor[0].protocol",
+        ),
+        (
+            edit(r#"kind = "gps""#, r#"kind = "tracking""#),
+            ":9:12:",
+            "sensor[0].protocol",
+        ),
+        (
+            edit(r#"stale_after = "2s""#, r#"stale_after = "0s""#),
+            ":12:15:",
+            "sensor[0].stale_after",
+        ),
+        (
+            edit(r#"vehicle_id = "sim-1""#, r#"vehicle_id = " ""#),
+            ":3:14:",
+            "daemon.vehicle_id",
+        ),
+        (
+            edit(r#"name = "gps""#, r#"name = "g p s""#),
+            ":7:8:",
+            "sensor[0].name",
+        ),
+    ];
+    for (src, at, key) in cases {
+        let e = err(&src);
+        assert!(e.contains(at) && e.contains(key), "want {at} {key}: {e}");
+    }
+}
+
+#[test]
+fn missing_section_and_listeners_are_errors() {
+    let e = err(&edit(
+        "[stream]\ntcp = \"127.0.0.1:4780\"\nunix = \"/run/dronetel/stream.sock\"\n",
+        "[stream]\n",
+    ));
+    assert!(
+        e.contains("stream") && e.contains("at least one of `tcp` and `unix`"),
+        "{e}"
+    );
+    let no_daemon = GOOD.replace(
+        "[daemon]\nvehicle_id = \"sim-1\"\nshutdown_grace = \"3s\"\n",
+        "",
+    );
+    assert!(err(&no_daemon).contains("missing field `daemon`"));
+}
+
+/// A fresh, unique directory under the system temp dir.
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("dronetel-test")
+        .tempdir()
+        .unwrap()
+}
+
+#[test]
+fn binary_exits_78_with_one_line_on_config_errors() {
+    let dir = temp_dir();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, edit("baud = 115200", "baud = 115200\nbuad = 1")).unwrap();
+    for sub in ["run", "check-config"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dronetel"))
+            .args([sub, "--config"])
+            .arg(&bad)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(78), "{sub}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("{}:12:1", bad.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains("sensor[0].buad"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let missing = dir.path().join("missing.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_dronetel"))
+        .args(["run", "--config"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}

@@ -1,0 +1,302 @@
+//! One receiver cycle being assembled: the merged content of its sentences,
+//! and how it becomes a [`GpsFix`].
+
+use dronetel_proto::v1::{FixMode, FixQuality, GpsFix, SatelliteInfo};
+
+use super::field::{Date, TimeOfDay};
+use super::satellites::{CompletedSet, UsedList};
+use super::update::{Update, KNOTS_TO_MPS};
+
+/// The merged sentences of one cycle. Every value stays `None` unless a
+/// sentence of this cycle reported it.
+#[derive(Debug, Default)]
+pub(crate) struct Cycle {
+    /// Time of day of the cycle (the first non-empty time seen in it).
+    pub(crate) tod: Option<TimeOfDay>,
+    /// A sentence that carries a time field (even an empty one) was applied:
+    /// the cycle is more than a few leading time-less sentences.
+    pub(crate) timed: bool,
+    /// Date from RMC or ZDA in this cycle.
+    pub(crate) date: Option<Date>,
+    talker: Option<[u8; 2]>,
+    position_talker: Option<[u8; 2]>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    alt_msl: Option<f64>,
+    geoid_sep: Option<f64>,
+    speed_rmc: Option<f64>,
+    speed_vtg: Option<f64>,
+    course_rmc: Option<f64>,
+    course_vtg: Option<f64>,
+    hdop_gsa: Option<f64>,
+    hdop_fix: Option<f64>,
+    pdop: Option<f64>,
+    vdop: Option<f64>,
+    sd_lat: Option<f64>,
+    sd_lon: Option<f64>,
+    sd_alt: Option<f64>,
+    gsa_mode: Option<u32>,
+    gga_quality: Option<u32>,
+    mode_indicator: Option<u8>,
+    /// A sentence said the position is valid (RMC/GLL 'A', GGA quality > 0,
+    /// a GNS mode other than 'N').
+    valid: bool,
+    /// A sentence said there is no fix (RMC/GLL 'V', GGA quality 0, GNS 'N').
+    invalid: bool,
+    sats_used: Option<u32>,
+    used: UsedList,
+    gsa_seen: bool,
+    sky: Vec<SatelliteInfo>,
+    /// Per talker, the largest "in view" a completed GSV set announced.
+    in_view: Vec<([u8; 2], u32)>,
+    gsv_seen: bool,
+}
+
+/// What the epoch assembler remembers between cycles to fill a fix.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context {
+    /// Corrected day number (days since 1970-01-01) to use when the cycle
+    /// has no date of its own.
+    pub(crate) day: Option<i64>,
+    /// Rollover floor from the options.
+    pub(crate) floor: Option<(i32, u32, u32)>,
+}
+
+fn talker_bytes(talker: &str) -> [u8; 2] {
+    talker.as_bytes().try_into().unwrap_or([b'?', b'?'])
+}
+
+impl Cycle {
+    /// True once any sentence was applied.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.talker.is_none()
+    }
+
+    /// Merges one parsed sentence into the cycle.
+    pub(crate) fn apply(&mut self, talker: &str, u: &Update) {
+        let t = talker_bytes(talker);
+        self.talker.get_or_insert(t);
+        if let Some(time) = u.time() {
+            self.timed = true;
+            if self.tod.is_none() {
+                self.tod = time;
+            }
+        }
+        match u {
+            Update::Gga(g) => {
+                self.position(t, g.lat, g.lon);
+                self.alt_msl = g.alt_msl.or(self.alt_msl);
+                self.geoid_sep = g.geoid_sep.or(self.geoid_sep);
+                self.hdop_fix = g.hdop.or(self.hdop_fix);
+                self.sats_used = g.sats_used.or(self.sats_used);
+                if let Some(q) = g.quality {
+                    self.gga_quality = Some(q);
+                    self.validity(q > 0);
+                }
+            }
+            Update::Rmc(r) => {
+                self.position(t, r.lat, r.lon);
+                self.speed_rmc = r.speed_knots.map(|k| k * KNOTS_TO_MPS).or(self.speed_rmc);
+                self.course_rmc = r.course.or(self.course_rmc);
+                self.date = r.date.or(self.date);
+                self.status(r.status);
+                self.indicator(r.mode);
+            }
+            Update::Gsa(g) => {
+                self.gsa_seen = true;
+                self.gsa_mode = g.mode.or(self.gsa_mode);
+                self.pdop = g.pdop.or(self.pdop);
+                self.hdop_gsa = g.hdop.or(self.hdop_gsa);
+                self.vdop = g.vdop.or(self.vdop);
+                self.used.add(talker, g);
+            }
+            // GSV goes through the set assembler: see `add_set`.
+            Update::Gsv(_) => {}
+            Update::Vtg(v) => {
+                self.speed_vtg = v.speed_mps.or(self.speed_vtg);
+                self.course_vtg = v.course.or(self.course_vtg);
+                self.indicator(v.mode);
+            }
+            Update::Gll(g) => {
+                self.position(t, g.lat, g.lon);
+                self.status(g.status);
+                self.indicator(g.mode);
+            }
+            Update::Gst(g) => {
+                self.sd_lat = g.sd_lat.or(self.sd_lat);
+                self.sd_lon = g.sd_lon.or(self.sd_lon);
+                self.sd_alt = g.sd_alt.or(self.sd_alt);
+            }
+            Update::Zda(z) => self.date = z.date.or(self.date),
+            Update::Gns(g) => {
+                self.position(t, g.lat, g.lon);
+                self.alt_msl = g.alt_msl.or(self.alt_msl);
+                self.geoid_sep = g.geoid_sep.or(self.geoid_sep);
+                self.hdop_fix = self.hdop_fix.or(g.hdop);
+                self.sats_used = self.sats_used.or(g.sats_used);
+                self.indicator(g.mode);
+            }
+        }
+    }
+
+    /// Adds a completed GSV set to this cycle's sky.
+    pub(crate) fn add_set(&mut self, set: CompletedSet) {
+        self.gsv_seen = true;
+        if let Some(n) = set.in_view {
+            match self.in_view.iter_mut().find(|(t, _)| *t == set.talker) {
+                Some((_, v)) => *v = (*v).max(n),
+                None => self.in_view.push((set.talker, n)),
+            }
+        }
+        for sat in set.sats {
+            self.sky.push(sat);
+        }
+    }
+
+    fn position(&mut self, talker: [u8; 2], lat: Option<f64>, lon: Option<f64>) {
+        if let (Some(lat), Some(lon)) = (lat, lon) {
+            self.lat = Some(lat);
+            self.lon = Some(lon);
+            self.position_talker.get_or_insert(talker);
+        }
+    }
+
+    fn validity(&mut self, valid: bool) {
+        if valid {
+            self.valid = true;
+        } else {
+            self.invalid = true;
+        }
+    }
+
+    fn status(&mut self, status: Option<u8>) {
+        match status {
+            Some(b'A') => self.valid = true,
+            Some(b'V') => self.invalid = true,
+            _ => {}
+        }
+    }
+
+    fn indicator(&mut self, mode: Option<u8>) {
+        if let Some(m) = mode {
+            self.mode_indicator.get_or_insert(m);
+            self.validity(m != b'N');
+        }
+    }
+
+    /// Builds the fix. `ctx` supplies the remembered date; the caller fills
+    /// `time` (it needs the date logic), `climb_mps` and `cycle_end`.
+    pub(crate) fn build(self, ctx: Context) -> (GpsFix, Option<i64>) {
+        let no_fix = self.invalid && !self.valid;
+        let inferred = if self.lat.is_some() && !no_fix {
+            if self.alt_msl.is_some() {
+                FixMode::FixMode3d
+            } else {
+                FixMode::FixMode2d
+            }
+        } else if no_fix {
+            FixMode::NoFix
+        } else {
+            FixMode::Unspecified
+        };
+        let mode = if no_fix {
+            FixMode::NoFix
+        } else {
+            match self.gsa_mode {
+                Some(1) if self.lat.is_none() => FixMode::NoFix,
+                Some(2) => FixMode::FixMode2d,
+                Some(3) => FixMode::FixMode3d,
+                _ => inferred,
+            }
+        };
+        let quality = match self.gga_quality {
+            Some(q) => quality_from_gga(q),
+            None => match self.mode_indicator {
+                Some(m) => quality_from_indicator(m),
+                None if no_fix => FixQuality::Invalid,
+                None => FixQuality::Unspecified,
+            },
+        };
+        let has_fix = matches!(mode, FixMode::FixMode2d | FixMode::FixMode3d);
+        let keep = |v: Option<f64>| v.filter(|_| has_fix);
+        // Some receivers report an altitude with a 2D fix (GSA mode 2 with 3
+        // satellites); it is what the receiver sent, so it is kept.
+        let alt_msl = keep(self.alt_msl);
+        let geoid_sep = keep(self.geoid_sep);
+        let mut sky = self.sky;
+        for sat in &mut sky {
+            sat.used = self.used.contains(sat);
+        }
+        let mut distinct: Vec<(i32, u32)> = sky.iter().map(|s| (s.constellation, s.prn)).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let announced: u32 = self.in_view.iter().map(|(_, n)| n).sum();
+        let day = self
+            .date
+            .map(|d| super::rollover::corrected_day(d, ctx.floor))
+            .or(ctx.day);
+        let h_err = match (self.sd_lat, self.sd_lon) {
+            (Some(a), Some(b)) => Some((a * a + b * b).sqrt()),
+            _ => None,
+        };
+        let talker = self.position_talker.or(self.talker).unwrap_or([b'?', b'?']);
+        let fix = GpsFix {
+            time: None,
+            mode: mode as i32,
+            quality: quality as i32,
+            latitude_deg: keep(self.lat),
+            longitude_deg: keep(self.lon),
+            altitude_msl_m: alt_msl,
+            altitude_hae_m: alt_msl.zip(geoid_sep).map(|(a, s)| a + s),
+            geoid_separation_m: geoid_sep,
+            speed_mps: keep(self.speed_rmc.or(self.speed_vtg)),
+            course_deg: keep(self.course_rmc.or(self.course_vtg)),
+            climb_mps: None,
+            hdop: self.hdop_gsa.or(self.hdop_fix),
+            vdop: self.vdop,
+            pdop: self.pdop,
+            horizontal_error_m: keep(h_err),
+            vertical_error_m: keep(self.sd_alt),
+            satellites_used: self
+                .sats_used
+                .or(self.gsa_seen.then_some(self.used.len() as u32)),
+            satellites_visible: self
+                .gsv_seen
+                .then_some((distinct.len() as u32).max(announced)),
+            sky,
+            talker: String::from_utf8_lossy(&talker).into_owned(),
+            cycle_end: String::new(),
+        };
+        (fix, day)
+    }
+}
+
+fn quality_from_gga(q: u32) -> FixQuality {
+    match q {
+        0 => FixQuality::Invalid,
+        1 => FixQuality::Gps,
+        2 => FixQuality::Dgps,
+        3 => FixQuality::Pps,
+        4 => FixQuality::RtkFixed,
+        5 => FixQuality::RtkFloat,
+        6 => FixQuality::DeadReckoning,
+        7 => FixQuality::Manual,
+        8 => FixQuality::Simulation,
+        _ => FixQuality::Unspecified,
+    }
+}
+
+fn quality_from_indicator(m: u8) -> FixQuality {
+    match m {
+        b'N' => FixQuality::Invalid,
+        b'A' => FixQuality::Gps,
+        b'D' => FixQuality::Dgps,
+        b'P' => FixQuality::Pps,
+        b'R' => FixQuality::RtkFixed,
+        b'F' => FixQuality::RtkFloat,
+        b'E' => FixQuality::DeadReckoning,
+        b'M' => FixQuality::Manual,
+        b'S' => FixQuality::Simulation,
+        _ => FixQuality::Unspecified,
+    }
+}

@@ -1,0 +1,140 @@
+//! [`NmeaDecoder`]: framer → checksum → dispatch table → epoch assembler,
+//! behind the tokio-util [`Decoder`] contract.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use dronetel_proto::v1::GpsFix;
+use tokio_util::codec::Decoder;
+use tracing::debug;
+
+use super::dispatch::{dispatch, Dispatched};
+use super::epoch::Epoch;
+use super::framer::Framer;
+use super::sentence::{Reject, Sentence};
+use super::NmeaOptions;
+use crate::{Reading, SensorDecoder, Stats};
+
+/// Decodes an NMEA 0183 byte stream into one [`Reading::Gps`] per receiver
+/// cycle. Bad input is counted in [`Stats`] and skipped; `decode` never
+/// returns `Err`. Memory stays bounded whatever the input: the line buffer
+/// holds at most `max_sentence_len` bytes and the input buffer is always
+/// consumed.
+#[derive(Debug)]
+pub struct NmeaDecoder {
+    opts: NmeaOptions,
+    framer: Framer,
+    epoch: Epoch,
+    stats: Stats,
+    out: VecDeque<GpsFix>,
+}
+
+impl Default for NmeaDecoder {
+    fn default() -> Self {
+        Self::new(NmeaOptions::default())
+    }
+}
+
+impl NmeaDecoder {
+    /// A decoder with the given options.
+    pub fn new(opts: NmeaOptions) -> Self {
+        Self {
+            framer: Framer::new(opts.max_sentence_len),
+            epoch: Epoch::new(opts.rollover_floor),
+            stats: Stats::default(),
+            out: VecDeque::new(),
+            opts,
+        }
+    }
+
+    /// The options this decoder was built with.
+    pub fn options(&self) -> &NmeaOptions {
+        &self.opts
+    }
+
+    fn sentence(&mut self) {
+        let line = self.framer.line();
+        let s = match Sentence::parse(line, self.opts.require_checksum) {
+            Ok(s) => s,
+            Err(Reject::Checksum) => {
+                self.stats.checksum_errors += 1;
+                return;
+            }
+            Err(Reject::Framing) => {
+                self.stats.framing_errors += 1;
+                return;
+            }
+        };
+        match dispatch(&s) {
+            Dispatched::Known(u) => {
+                self.stats.messages_ok += 1;
+                self.epoch.push(s.talker(), &u, &mut self.out);
+            }
+            Dispatched::Unknown => {
+                self.stats.unknown_messages += 1;
+                debug!(address = s.address, "nmea sentence not used; skipped");
+            }
+            Dispatched::Malformed => {
+                self.stats.framing_errors += 1;
+                debug!(address = s.address, "nmea sentence malformed; skipped");
+            }
+        }
+    }
+}
+
+impl Decoder for NmeaDecoder {
+    type Item = Reading;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Reading>, std::io::Error> {
+        loop {
+            if let Some(fix) = self.out.pop_front() {
+                return Ok(Some(Reading::Gps(fix)));
+            }
+            if src.is_empty() {
+                return Ok(None);
+            }
+            let mut used = src.len();
+            let mut line = false;
+            for (i, &b) in src.iter().enumerate() {
+                if self.framer.push(b, &mut self.stats) {
+                    used = i + 1;
+                    line = true;
+                    break;
+                }
+            }
+            src.advance(used);
+            self.stats.bytes += used as u64;
+            if line {
+                self.sentence();
+            }
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Reading>, std::io::Error> {
+        if let Some(r) = self.decode(src)? {
+            return Ok(Some(r));
+        }
+        self.framer.finish(&mut self.stats);
+        self.epoch.finish(&mut self.out);
+        Ok(self.out.pop_front().map(Reading::Gps))
+    }
+}
+
+impl SensorDecoder for NmeaDecoder {
+    fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    fn idle_gap(&self) -> Option<Duration> {
+        Some(self.opts.idle_gap)
+    }
+
+    fn flush_idle(&mut self) -> Option<Reading> {
+        if self.out.is_empty() {
+            self.epoch.flush_idle(&mut self.out);
+        }
+        self.out.pop_front().map(Reading::Gps)
+    }
+}

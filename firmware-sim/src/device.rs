@@ -1,0 +1,331 @@
+//! A simulated device on a pty: the handle tests and the demo hold, and the
+//! task that drives the pty from the receiver model.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::gps::GpsReceiver;
+use crate::pty::Pty;
+use crate::Truth;
+
+/// Truth values buffered per subscriber before the slowest one lags.
+const TRUTH_CAPACITY: usize = 256;
+
+/// Counters of one device since the simulator started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceStats {
+    /// Cycles written to the pty completely.
+    pub cycles_sent: u64,
+    /// Bytes written to the pty.
+    pub bytes_sent: u64,
+    /// Sentences in the cycles written completely.
+    pub sentences_sent: u64,
+    /// Cycles not (or only partly) written because the pty buffer was full.
+    pub cycles_dropped: u64,
+    /// Bytes dropped because the pty buffer was full.
+    pub bytes_dropped: u64,
+    /// Cycles the model produced while stalled or unplugged (not sent).
+    pub cycles_suppressed: u64,
+    /// Bytes the daemon wrote to the device (read and discarded).
+    pub bytes_received: u64,
+    /// Times the device was plugged back in.
+    pub replugs: u64,
+    /// Whether the pty exists (the link is present).
+    pub plugged: bool,
+    /// Whether output is stalled.
+    pub stalled: bool,
+}
+
+/// A handle on one simulated device (cheap to clone). It controls the
+/// device's task: unplug, replug, stall; and observes it: truth, counters.
+///
+/// Cycles are written at UTC epoch boundaries (…00.000, …00.200, … at
+/// 5 Hz) as one burst. While nobody reads the device, the pty keeps what it
+/// can buffer (about 20 KiB on Linux, a few seconds of cycles) and the rest
+/// is dropped and counted, so a reader that opens late first receives that
+/// backlog: match cycles to [`Truth`] by time, not by order.
+#[derive(Debug, Clone)]
+pub struct Device {
+    shared: Arc<Shared>,
+    control: mpsc::Sender<Control>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    name: &'static str,
+    link: PathBuf,
+    truth: broadcast::Sender<Truth>,
+    stalled: AtomicBool,
+    plugged: AtomicBool,
+    cycles_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+    sentences_sent: AtomicU64,
+    cycles_dropped: AtomicU64,
+    bytes_dropped: AtomicU64,
+    cycles_suppressed: AtomicU64,
+    bytes_received: AtomicU64,
+    replugs: AtomicU64,
+}
+
+#[derive(Debug)]
+enum Control {
+    Unplug(oneshot::Sender<()>),
+    Replug(oneshot::Sender<()>),
+}
+
+impl Device {
+    /// The path the device is linked at (`DIR/gps`).
+    pub fn link(&self) -> PathBuf {
+        self.shared.link.clone()
+    }
+
+    /// The device's name (`gps`), also the link's file name.
+    pub fn name(&self) -> &'static str {
+        self.shared.name
+    }
+
+    /// Pulls the plug: closes both ends of the pty (the daemon's reads fail
+    /// with EIO or EOF) and removes the link. Returns when both are done.
+    pub async fn unplug(&self) {
+        self.request(Control::Unplug).await;
+    }
+
+    /// Plugs the device back in: a new pty, linked at the same path, and
+    /// output resumes. Returns once the link exists (if the pty cannot be
+    /// created the error is logged and the device stays unplugged, see
+    /// [`DeviceStats::plugged`]). No-op if plugged.
+    pub async fn replug(&self) {
+        self.request(Control::Replug).await;
+    }
+
+    /// Stalls the device (the pty stays but nothing is sent) or resumes it.
+    pub fn set_stalled(&self, stalled: bool) {
+        if self.shared.stalled.swap(stalled, Ordering::SeqCst) != stalled {
+            tracing::info!(device = self.shared.name, stalled, "device stall changed");
+        }
+    }
+
+    /// The truth of every cycle written to the pty from now on, one per
+    /// cycle, in order.
+    pub fn subscribe_truth(&self) -> broadcast::Receiver<Truth> {
+        self.shared.truth.subscribe()
+    }
+
+    /// The device's counters now.
+    pub fn stats(&self) -> DeviceStats {
+        let s = &self.shared;
+        let get = |a: &AtomicU64| a.load(Ordering::SeqCst);
+        DeviceStats {
+            cycles_sent: get(&s.cycles_sent),
+            bytes_sent: get(&s.bytes_sent),
+            sentences_sent: get(&s.sentences_sent),
+            cycles_dropped: get(&s.cycles_dropped),
+            bytes_dropped: get(&s.bytes_dropped),
+            cycles_suppressed: get(&s.cycles_suppressed),
+            bytes_received: get(&s.bytes_received),
+            replugs: get(&s.replugs),
+            plugged: s.plugged.load(Ordering::SeqCst),
+            stalled: s.stalled.load(Ordering::SeqCst),
+        }
+    }
+
+    async fn request(&self, make: impl FnOnce(oneshot::Sender<()>) -> Control) {
+        let (tx, rx) = oneshot::channel();
+        if self.control.send(make(tx)).await.is_ok() {
+            // An error means the task ended (simulator stopped): nothing to do.
+            let _ = rx.await;
+        }
+    }
+}
+
+/// Opens the device's pty at `link` and returns its handle and its task,
+/// ready to spawn.
+pub(crate) fn gps_device(
+    link: &Path,
+    receiver: GpsReceiver,
+    period: Duration,
+    cancel: CancellationToken,
+) -> Result<(Device, impl std::future::Future<Output = ()>), crate::SimError> {
+    let pty = Pty::open(link)?;
+    tracing::info!(device = "gps", link = %link.display(), pty = %pty.slave_path().display(), "device plugged");
+    let (truth, _) = broadcast::channel(TRUTH_CAPACITY);
+    let (control, control_rx) = mpsc::channel(4);
+    let shared = Arc::new(Shared {
+        name: "gps",
+        link: link.to_path_buf(),
+        truth,
+        stalled: AtomicBool::new(false),
+        plugged: AtomicBool::new(true),
+        cycles_sent: AtomicU64::new(0),
+        bytes_sent: AtomicU64::new(0),
+        sentences_sent: AtomicU64::new(0),
+        cycles_dropped: AtomicU64::new(0),
+        bytes_dropped: AtomicU64::new(0),
+        cycles_suppressed: AtomicU64::new(0),
+        bytes_received: AtomicU64::new(0),
+        replugs: AtomicU64::new(0),
+    });
+    let task = run(shared.clone(), pty, receiver, period, control_rx, cancel);
+    Ok((Device { shared, control }, task))
+}
+
+/// The device task: one cycle per tick, control requests, draining input.
+async fn run(
+    shared: Arc<Shared>,
+    pty: Pty,
+    mut receiver: GpsReceiver,
+    period: Duration,
+    mut control: mpsc::Receiver<Control>,
+    cancel: CancellationToken,
+) {
+    let mut pty = Some(pty);
+    let mut epochs = Epochs::new(period);
+    let mut ticker = tokio::time::interval_at(epochs.first_tick(), period);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut buf = Vec::with_capacity(4096);
+    let name = shared.name;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            Some(c) = control.recv() => match c {
+                Control::Unplug(ack) => {
+                    if pty.take().is_some() {
+                        shared.plugged.store(false, Ordering::SeqCst);
+                        receiver.reset_line();
+                        tracing::info!(device = name, "device unplugged");
+                    }
+                    let _ = ack.send(());
+                }
+                Control::Replug(ack) => {
+                    if pty.is_none() {
+                        match Pty::open(&shared.link) {
+                            Ok(p) => {
+                                tracing::info!(device = name, pty = %p.slave_path().display(), "device replugged");
+                                pty = Some(p);
+                                shared.plugged.store(true, Ordering::SeqCst);
+                                shared.replugs.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Err(e) => tracing::warn!(device = name, error = %e, "replug failed"),
+                        }
+                    }
+                    let _ = ack.send(());
+                }
+            },
+            _ = ticker.tick() => {
+                buf.clear();
+                let truth = receiver.cycle(epochs.next(SystemTime::now()), &mut buf);
+                let stalled = shared.stalled.load(Ordering::SeqCst);
+                match pty.as_ref().filter(|_| !stalled) {
+                    None => {
+                        shared.cycles_suppressed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Some(p) => {
+                        let out = p.write_or_drop(&buf);
+                        shared.bytes_sent.fetch_add(out.written as u64, Ordering::SeqCst);
+                        if out.dropped == 0 {
+                            let sentences = buf.iter().filter(|&&b| b == b'$').count() as u64;
+                            shared.sentences_sent.fetch_add(sentences, Ordering::SeqCst);
+                            shared.cycles_sent.fetch_add(1, Ordering::SeqCst);
+                            receiver.mark_sent(&truth);
+                            let _ = shared.truth.send(truth);
+                        } else {
+                            shared.bytes_dropped.fetch_add(out.dropped as u64, Ordering::SeqCst);
+                            if shared.cycles_dropped.fetch_add(1, Ordering::SeqCst) == 0 {
+                                tracing::info!(device = name, "pty buffer full (nobody reading): dropping output");
+                            }
+                        }
+                    }
+                }
+            },
+            r = drain(pty.as_ref()) => match r {
+                Ok(n) => {
+                    shared.bytes_received.fetch_add(n as u64, Ordering::SeqCst);
+                }
+                Err(e) => {
+                    tracing::warn!(device = name, error = %e, "pty read failed; unplugging");
+                    pty = None;
+                    shared.plugged.store(false, Ordering::SeqCst);
+                }
+            },
+        }
+    }
+    drop(pty);
+    shared.plugged.store(false, Ordering::SeqCst);
+    tracing::debug!(device = name, "device task stopped");
+}
+
+/// Epoch times aligned to whole multiples of the period on the UTC clock,
+/// as a receiver measures at .000, .200, .400 … at 5 Hz.
+#[derive(Debug)]
+struct Epochs {
+    period_ns: u128,
+    last_ns: u128,
+}
+
+impl Epochs {
+    fn new(period: Duration) -> Epochs {
+        Epochs {
+            period_ns: period.as_nanos().max(1),
+            last_ns: 0,
+        }
+    }
+
+    fn nanos(t: SystemTime) -> u128 {
+        t.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos()
+    }
+
+    /// The instant of the next epoch boundary.
+    fn first_tick(&self) -> tokio::time::Instant {
+        let now = Self::nanos(SystemTime::now());
+        let wait = self.period_ns - now % self.period_ns;
+        tokio::time::Instant::now() + Duration::from_nanos(wait as u64)
+    }
+
+    /// The epoch of a tick that fired at `now`: the nearest boundary, and
+    /// always after the previous epoch.
+    fn next(&mut self, now: SystemTime) -> SystemTime {
+        let now = Self::nanos(now);
+        let mut epoch = (now + self.period_ns / 2) / self.period_ns * self.period_ns;
+        if epoch <= self.last_ns {
+            epoch = self.last_ns + self.period_ns;
+        }
+        self.last_ns = epoch;
+        UNIX_EPOCH + Duration::from_nanos(epoch as u64)
+    }
+}
+
+async fn drain(pty: Option<&Pty>) -> std::io::Result<usize> {
+    match pty {
+        Some(p) => p.drain().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_snap_to_the_period_and_never_repeat() {
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        let mut e = Epochs::new(Duration::from_millis(200));
+        assert_eq!(e.next(at(1_000_003)), at(1_000_000));
+        assert_eq!(e.next(at(1_000_199)), at(1_000_200));
+        // A tick landing early on the same boundary moves on by a period.
+        assert_eq!(e.next(at(1_000_230)), at(1_000_400));
+        assert_eq!(e.next(at(1_001_010)), at(1_001_000));
+        let mut e = Epochs::new(Duration::from_secs_f64(1.0 / 3.0));
+        let a = e.next(at(1_000_001));
+        let b = e.next(at(1_000_334));
+        assert_eq!(
+            b.duration_since(a).expect("b after a"),
+            Duration::from_nanos(333_333_333)
+        );
+    }
+}

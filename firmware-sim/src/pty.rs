@@ -1,0 +1,177 @@
+//! A pseudo-terminal playing a serial port: the slave is linked under the
+//! link directory for the daemon to open; the simulator writes to the master.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use crate::SimError;
+
+/// Longest wait for room in the pty before a blocked write is retried.
+const WRITE_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// One pty pair and the symlink naming its slave.
+///
+/// The slave fd stays open for the pty's whole life (as socat does), so the
+/// daemon can close and reopen the device without the pty hanging up.
+/// Dropping a `Pty` closes both ends (the daemon's reads then fail) and
+/// removes the link.
+#[derive(Debug)]
+pub(crate) struct Pty {
+    master: AsyncFd<OwnedFd>,
+    _slave: OwnedFd,
+    slave_path: PathBuf,
+    link: PathBuf,
+}
+
+/// What happened to one burst written with [`Pty::write_or_drop`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WriteOutcome {
+    /// Bytes the pty accepted.
+    pub(crate) written: usize,
+    /// Bytes dropped because the pty buffer was full.
+    pub(crate) dropped: usize,
+}
+
+impl Pty {
+    /// Opens a raw pty and links its slave at `link` (atomically: a symlink
+    /// under a temporary name, then a rename over `link`).
+    pub(crate) fn open(link: &Path) -> Result<Pty, SimError> {
+        let err = |op: &'static str| {
+            let link = link.to_path_buf();
+            move |e: Errno| SimError::Pty {
+                op,
+                link,
+                source: io::Error::from(e),
+            }
+        };
+        let pair = nix::pty::openpty(None, None).map_err(err("openpty"))?;
+        let mut t = tcgetattr(&pair.slave).map_err(err("tcgetattr"))?;
+        cfmakeraw(&mut t);
+        tcsetattr(&pair.slave, SetArg::TCSANOW, &t).map_err(err("tcsetattr"))?;
+        let flags = fcntl(&pair.master, FcntlArg::F_GETFL).map_err(err("fcntl"))?;
+        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+        fcntl(&pair.master, FcntlArg::F_SETFL(flags)).map_err(err("fcntl"))?;
+        let slave_path = nix::unistd::ttyname(&pair.slave).map_err(err("ttyname"))?;
+        // `AsyncFd::with_interest` is deprecated because a registered fd of a
+        // type that can be closed behind the reactor's back is unsound; its
+        // replacement is `unsafe`, which the workspace forbids. Here the
+        // `OwnedFd` moves into the `AsyncFd` and is only closed by dropping
+        // it (which deregisters first), so the safe form is sound.
+        #[allow(deprecated)]
+        let master = AsyncFd::with_interest(pair.master, Interest::READABLE | Interest::WRITABLE)
+            .map_err(|e| SimError::Pty {
+            op: "register",
+            link: link.to_path_buf(),
+            source: e,
+        })?;
+        link_atomically(&slave_path, link)?;
+        Ok(Pty {
+            master,
+            _slave: pair.slave,
+            slave_path,
+            link: link.to_path_buf(),
+        })
+    }
+
+    /// The pty slave device (e.g. `/dev/pts/7`) the link points to.
+    pub(crate) fn slave_path(&self) -> &Path {
+        &self.slave_path
+    }
+
+    /// Writes `buf` without waiting: what the pty cannot take now is
+    /// dropped, as a UART drops bytes nobody reads.
+    pub(crate) fn write_or_drop(&self, buf: &[u8]) -> WriteOutcome {
+        let mut written = 0;
+        while written < buf.len() {
+            match nix::unistd::write(self.master.get_ref(), &buf[written..]) {
+                Ok(0) => break,
+                Ok(n) => written += n,
+                Err(Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+        }
+        WriteOutcome {
+            written,
+            dropped: buf.len() - written,
+        }
+    }
+
+    /// Writes all of `buf`, waiting while the pty buffer is full (replay,
+    /// where every byte must arrive).
+    pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            // Wait for room; the timeout is only a safety net in case a
+            // wake-up edge is missed, after which the write is simply retried.
+            let result = match tokio::time::timeout(WRITE_RETRY, self.master.writable()).await {
+                Ok(guard) => match guard?
+                    .try_io(|fd| nix::unistd::write(fd.get_ref(), buf).map_err(io::Error::from))
+                {
+                    Ok(r) => r,
+                    Err(_would_block) => continue,
+                },
+                Err(_elapsed) => {
+                    nix::unistd::write(self.master.get_ref(), buf).map_err(io::Error::from)
+                }
+            };
+            match result {
+                Ok(n) => buf = &buf[n..],
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for and discards what the daemon wrote to the device; returns
+    /// the number of bytes read (0 never happens while the slave is open).
+    pub(crate) async fn drain(&self) -> io::Result<usize> {
+        let mut buf = [0u8; 512];
+        loop {
+            let mut guard = self.master.readable().await?;
+            match guard.try_io(|fd| {
+                nix::unistd::read(fd.get_ref().as_fd(), &mut buf).map_err(io::Error::from)
+            }) {
+                Ok(r) => return r,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        // Only remove the link if it still names our slave: a newer pty may
+        // already have taken the path over.
+        if std::fs::read_link(&self.link).is_ok_and(|p| p == self.slave_path) {
+            let _ = std::fs::remove_file(&self.link);
+        }
+    }
+}
+
+/// Points `link` at `target` atomically: a symlink under a temporary name in
+/// the same directory, renamed over `link`.
+fn link_atomically(target: &Path, link: &Path) -> Result<(), SimError> {
+    let err = |op: &'static str| {
+        let link = link.to_path_buf();
+        move |source: io::Error| SimError::Pty { op, link, source }
+    };
+    let name = link
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = link.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp).map_err(err("symlink"))?;
+    std::fs::rename(&tmp, link).map_err(err("rename link"))
+}
