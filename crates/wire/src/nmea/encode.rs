@@ -12,8 +12,8 @@
 //! # Layout
 //! - this file: [`SentenceWriter`] (generic writer, checksum), field
 //!   formatting, [`NmeaStyle`], quantization helpers, UTC calendar maths.
-//! - [`sentences`]: builders of RMC, VTG, GGA, GSA, GSV, GLL, GST and ZDA
-//!   from a [`dronetel_proto::v1::GpsFix`].
+//! - `sentences`: the builders [`rmc`], [`vtg`], [`gga`], [`gsa`], [`gsv`],
+//!   [`gll`], [`gst`] and [`zda`], from a [`dronetel_proto::v1::GpsFix`].
 
 mod sentences;
 
