@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
@@ -44,6 +44,12 @@ pub struct DeviceStats {
 
 /// A handle on one simulated device (cheap to clone). It controls the
 /// device's task: unplug, replug, stall; and observes it: truth, counters.
+///
+/// Cycles are written at UTC epoch boundaries (…00.000, …00.200, … at
+/// 5 Hz) as one burst. While nobody reads the device, the pty keeps what it
+/// can buffer (about 20 KiB on Linux, a few seconds of cycles) and the rest
+/// is dropped and counted, so a reader that opens late first receives that
+/// backlog: match cycles to [`Truth`] by time, not by order.
 #[derive(Debug, Clone)]
 pub struct Device {
     shared: Arc<Shared>,
@@ -179,7 +185,8 @@ async fn run(
     cancel: CancellationToken,
 ) {
     let mut pty = Some(pty);
-    let mut ticker = tokio::time::interval(period);
+    let mut epochs = Epochs::new(period);
+    let mut ticker = tokio::time::interval_at(epochs.first_tick(), period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut buf = Vec::with_capacity(4096);
     let name = shared.name;
@@ -212,7 +219,7 @@ async fn run(
             },
             _ = ticker.tick() => {
                 buf.clear();
-                let truth = receiver.cycle(SystemTime::now(), &mut buf);
+                let truth = receiver.cycle(epochs.next(SystemTime::now()), &mut buf);
                 let stalled = shared.stalled.load(Ordering::SeqCst);
                 match pty.as_ref().filter(|_| !stalled) {
                     None => {
@@ -253,9 +260,72 @@ async fn run(
     tracing::debug!(device = name, "device task stopped");
 }
 
+/// Epoch times aligned to whole multiples of the period on the UTC clock,
+/// as a receiver measures at .000, .200, .400 … at 5 Hz.
+#[derive(Debug)]
+struct Epochs {
+    period_ns: u128,
+    last_ns: u128,
+}
+
+impl Epochs {
+    fn new(period: Duration) -> Epochs {
+        Epochs {
+            period_ns: period.as_nanos().max(1),
+            last_ns: 0,
+        }
+    }
+
+    fn nanos(t: SystemTime) -> u128 {
+        t.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos()
+    }
+
+    /// The instant of the next epoch boundary.
+    fn first_tick(&self) -> tokio::time::Instant {
+        let now = Self::nanos(SystemTime::now());
+        let wait = self.period_ns - now % self.period_ns;
+        tokio::time::Instant::now() + Duration::from_nanos(wait as u64)
+    }
+
+    /// The epoch of a tick that fired at `now`: the nearest boundary, and
+    /// always after the previous epoch.
+    fn next(&mut self, now: SystemTime) -> SystemTime {
+        let now = Self::nanos(now);
+        let mut epoch = (now + self.period_ns / 2) / self.period_ns * self.period_ns;
+        if epoch <= self.last_ns {
+            epoch = self.last_ns + self.period_ns;
+        }
+        self.last_ns = epoch;
+        UNIX_EPOCH + Duration::from_nanos(epoch as u64)
+    }
+}
+
 async fn drain(pty: Option<&Pty>) -> std::io::Result<usize> {
     match pty {
         Some(p) => p.drain().await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_snap_to_the_period_and_never_repeat() {
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        let mut e = Epochs::new(Duration::from_millis(200));
+        assert_eq!(e.next(at(1_000_003)), at(1_000_000));
+        assert_eq!(e.next(at(1_000_199)), at(1_000_200));
+        // A tick landing early on the same boundary moves on by a period.
+        assert_eq!(e.next(at(1_000_230)), at(1_000_400));
+        assert_eq!(e.next(at(1_001_010)), at(1_001_000));
+        let mut e = Epochs::new(Duration::from_secs_f64(1.0 / 3.0));
+        let a = e.next(at(1_000_001));
+        let b = e.next(at(1_000_334));
+        assert_eq!(
+            b.duration_since(a).expect("b after a"),
+            Duration::from_nanos(333_333_333)
+        );
     }
 }

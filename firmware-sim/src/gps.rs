@@ -71,8 +71,9 @@ impl GpsReceiver {
         }
     }
 
-    /// Builds the cycle of the epoch at `now` (truncated to milliseconds)
-    /// into `out` and returns the truth it carries.
+    /// Builds the cycle of the epoch at `now` (truncated to milliseconds,
+    /// the resolution of the sentences) into `out` and returns the truth it
+    /// carries.
     pub(crate) fn cycle(&self, now: SystemTime, out: &mut Vec<u8>) -> Truth {
         let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
         let time = UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64);
@@ -94,7 +95,8 @@ impl GpsReceiver {
             rms: Some(quantize(hdop * 8.0, 2)),
             major_m: Some(lat_sd.max(lon_sd)),
             minor_m: Some(lat_sd.min(lon_sd)),
-            orientation_deg: Some(0.0),
+            // The error ellipse turns slowly with the satellite geometry.
+            orientation_deg: Some(quantize((t * 0.5).rem_euclid(180.0), 2)),
             lat_sd_m: Some(lat_sd),
             lon_sd_m: Some(lon_sd),
             alt_sd_m: Some(alt_sd),
@@ -149,5 +151,63 @@ impl GpsReceiver {
         encode::gst(out, &STYLE, &fix, &errors);
         encode::zda(out, &STYLE, &fix);
         Truth { time, fix }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use dronetel_wire::nmea::NmeaDecoder;
+    use dronetel_wire::{Reading, SensorDecoder};
+
+    use super::*;
+
+    /// Decodes every cycle of two whole sorties (simulated clock, 5 Hz)
+    /// with the daemon's decoder and compares with the truth.
+    #[test]
+    fn every_cycle_of_a_sortie_decodes_to_its_truth() {
+        let start = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut rx = GpsReceiver::new(Home::default(), 5, start);
+        let cycles = (2.0 * rx.flight.sortie_s() * 5.0) as u64;
+        let mut decoder = NmeaDecoder::default();
+        let mut buf = BytesMut::new();
+        let mut truths = Vec::new();
+        let mut fixes = Vec::new();
+        for k in 0..cycles {
+            let mut out = Vec::new();
+            let truth = rx.cycle(start + Duration::from_millis(200 * k), &mut out);
+            rx.mark_sent(&truth);
+            truths.push(truth);
+            buf.extend_from_slice(&out);
+            let mut readings = Vec::new();
+            decoder.decode_all(&mut buf, &mut readings);
+            fixes.extend(readings);
+        }
+        fixes.extend(decoder.flush_idle());
+        assert_eq!(fixes.len(), truths.len());
+        let (mut moving, mut climbing) = (0, 0);
+        for (Reading::Gps(got), truth) in fixes.iter().zip(&truths) {
+            let want = &truth.fix;
+            assert_eq!(got.time, want.time);
+            let near = |a: Option<f64>, b: Option<f64>, tol: f64| match (a, b) {
+                (Some(a), Some(b)) => (a - b).abs() <= tol,
+                (a, b) => a == b,
+            };
+            assert!(near(got.latitude_deg, want.latitude_deg, 1e-9));
+            assert!(near(got.longitude_deg, want.longitude_deg, 1e-9));
+            assert!(near(got.altitude_msl_m, want.altitude_msl_m, 1e-6));
+            assert!(near(got.speed_mps, want.speed_mps, 1e-3), "{got:?}");
+            assert!(near(got.course_deg, want.course_deg, 1e-6), "{got:?}");
+            assert!(near(got.climb_mps, want.climb_mps, 1e-4), "{got:?}");
+            moving += usize::from(want.speed_mps > Some(1.0));
+            climbing += usize::from(want.climb_mps.is_some_and(|c| c.abs() > 1.0));
+        }
+        // The sortie really flew: a circuit and vertical legs.
+        assert!(moving > cycles as usize / 3, "{moving} moving");
+        assert!(climbing > 50, "{climbing} climbing");
+        assert_eq!(
+            decoder.stats().checksum_errors + decoder.stats().framing_errors,
+            0
+        );
     }
 }

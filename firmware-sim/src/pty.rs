@@ -13,6 +13,9 @@ use tokio::io::Interest;
 
 use crate::SimError;
 
+/// Longest wait for room in the pty before a blocked write is retried.
+const WRITE_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// One pty pair and the symlink naming its slave.
 ///
 /// The slave fd stays open for the pty's whole life (as socat does), so the
@@ -62,12 +65,12 @@ impl Pty {
         // `OwnedFd` moves into the `AsyncFd` and is only closed by dropping
         // it (which deregisters first), so the safe form is sound.
         #[allow(deprecated)]
-        let master =
-            AsyncFd::with_interest(pair.master, Interest::READABLE).map_err(|e| SimError::Pty {
-                op: "register",
-                link: link.to_path_buf(),
-                source: e,
-            })?;
+        let master = AsyncFd::with_interest(pair.master, Interest::READABLE | Interest::WRITABLE)
+            .map_err(|e| SimError::Pty {
+            op: "register",
+            link: link.to_path_buf(),
+            source: e,
+        })?;
         link_atomically(&slave_path, link)?;
         Ok(Pty {
             master,
@@ -104,16 +107,27 @@ impl Pty {
     /// where every byte must arrive).
     pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
-            match nix::unistd::write(self.master.get_ref(), buf) {
-                Ok(n) => buf = &buf[n..],
-                Err(Errno::EINTR) => {}
-                Err(Errno::EAGAIN) => {
-                    // Output space frees up as the reader drains the slave;
-                    // the master gives no writable edge we can rely on for
-                    // that, so poll at a short interval.
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            // Wait for room; the timeout is only a safety net in case a
+            // wake-up edge is missed, after which the write is simply retried.
+            let result = match tokio::time::timeout(WRITE_RETRY, self.master.writable()).await {
+                Ok(guard) => match guard?
+                    .try_io(|fd| nix::unistd::write(fd.get_ref(), buf).map_err(io::Error::from))
+                {
+                    Ok(r) => r,
+                    Err(_would_block) => continue,
+                },
+                Err(_elapsed) => {
+                    nix::unistd::write(self.master.get_ref(), buf).map_err(io::Error::from)
                 }
-                Err(e) => return Err(e.into()),
+            };
+            match result {
+                Ok(n) => buf = &buf[n..],
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())

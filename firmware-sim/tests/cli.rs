@@ -1,0 +1,88 @@
+//! The `firmware-sim` binary: prints its links, stops cleanly on a signal.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Reader, Scratch, DEADLINE};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+fn spawn(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firmware-sim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    (child, first)
+}
+
+/// Sends `sig` and waits (bounded) for the process to exit successfully.
+fn stop_with(mut child: Child, sig: Signal) {
+    kill(Pid::from_raw(child.id() as i32), sig).unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "no exit after {sig}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test]
+async fn simulator_binary_links_gps_and_exits_0_on_sigterm() {
+    let dir = Scratch::new("cli-sim");
+    let link = dir.0.join("gps");
+    let (child, first) = spawn(&[
+        "--link-dir",
+        dir.0.to_str().unwrap(),
+        "--gps-rate",
+        "20",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let mut reader = Reader::open(&link);
+    let cycle = reader.cycle().await;
+    for line in &cycle {
+        common::checked(line);
+    }
+    stop_with(child, Signal::SIGTERM);
+    assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
+}
+
+#[tokio::test]
+async fn replay_binary_loops_and_exits_0_on_sigint() {
+    let dir = Scratch::new("cli-replay");
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/testdata/gpsd/nmea/april6_2019.log"
+    );
+    let expect = std::fs::read(capture).unwrap();
+    let (child, first) = spawn(&[
+        "--replay",
+        capture,
+        "--link-dir",
+        dir.0.to_str().unwrap(),
+        "--rate",
+        "100",
+        "--lines",
+        "--loop",
+    ]);
+    let link = dir.0.join("gps");
+    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let mut reader = Reader::open(&link);
+    assert_eq!(reader.bytes(2 * expect.len()).await, expect.repeat(2));
+    stop_with(child, Signal::SIGINT);
+    assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
+}
