@@ -21,6 +21,9 @@ pub enum DaemonError {
     /// A stream listener could not be bound.
     #[error(transparent)]
     Stream(#[from] StreamError),
+    /// [`Daemon::start`] was called twice.
+    #[error("the daemon is already started")]
+    AlreadyStarted,
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -37,6 +40,7 @@ pub struct Daemon {
     bus: Bus,
     tcp_addr: Option<SocketAddr>,
     unix_path: Option<PathBuf>,
+    started: bool,
 }
 
 /// How shutdown went.
@@ -58,6 +62,7 @@ impl Daemon {
             bus,
             tcp_addr: None,
             unix_path: None,
+            started: false,
         }
     }
 
@@ -96,6 +101,9 @@ impl Daemon {
     /// per sensor. A missing device is not an error (it is reported
     /// DISCONNECTED and retried); a listener that cannot bind is.
     pub async fn start(&mut self) -> Result<(), DaemonError> {
+        if std::mem::replace(&mut self.started, true) {
+            return Err(DaemonError::AlreadyStarted);
+        }
         tracing::info!(vehicle_id = %self.config.daemon.vehicle_id, sensors = self.config.sensors.len(), "daemon starting");
         let sink = StreamSink::bind(&self.config.stream).await?;
         self.tcp_addr = sink.tcp_addr();
