@@ -2,6 +2,30 @@
 //! down in order when the token is cancelled: sensors stop, the bus closes,
 //! clients drain what was published, listeners and the socket file go away.
 //! Tasks still running after `shutdown_grace` are named and aborted.
+//!
+//! In-process use (tests, `demo`):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use dronetel::{Config, Daemon, Received};
+//!
+//! let config = Config::load("config/sim.toml")?;
+//! let mut daemon = Daemon::new(config);
+//! let mut frames = daemon.subscribe(); // every frame from seq 1
+//! dronetel::signals::spawn_signal_handler(daemon.token())?;
+//! daemon.start().await?; // listeners bound, sensors running
+//! println!("stream on {:?}", daemon.tcp_addr());
+//! let viewer = tokio::spawn(async move {
+//!     while let Received::Frame(p) = frames.recv().await {
+//!         println!("{} {}", p.frame.seq, p.frame.sensor);
+//!     }
+//! });
+//! let report = daemon.run_until_cancelled().await; // until SIGINT/SIGTERM
+//! viewer.await?; // ends once the bus has drained
+//! assert!(report.aborted.is_empty());
+//! # Ok(())
+//! # }
+//! ```
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -120,6 +120,10 @@ impl StreamConfig {
     pub const DEFAULT_CLIENT_QUEUE: usize = 1024;
     /// Default `max_client_drops`.
     pub const DEFAULT_MAX_CLIENT_DROPS: u64 = 10_000;
+    /// Largest `max_clients` accepted (each client is a task and a socket).
+    pub const MAX_MAX_CLIENTS: usize = 10_000;
+    /// Largest `client_queue` accepted (frames kept per client).
+    pub const MAX_CLIENT_QUEUE: usize = 1 << 20;
     /// Default `write_timeout`.
     pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 }

@@ -133,6 +133,9 @@ impl StreamSink {
         if let Some(l) = self.tcp {
             if let Ok(addr) = l.local_addr() {
                 tracing::info!(addr = %addr, "stream listening on tcp");
+                if !addr.ip().is_loopback() {
+                    tracing::warn!(addr = %addr, "stream is reachable from the network: frames are not encrypted or authenticated");
+                }
             }
             let fut = accept_loop(ctx.clone(), bus.clone(), l, admission.clone());
             ctx.spawn("stream tcp", fut);
