@@ -213,3 +213,36 @@ fn gps_week_rollover_is_corrected_against_the_floor() {
     };
     assert_eq!(secs(&f), 1_179_360_000);
 }
+
+#[test]
+fn no_fix_cycles_with_empty_times_are_closed_by_the_first_time() {
+    // A receiver cold-starting (as bt451.log): empty time fields, no fix.
+    let nofix = [
+        sentence("GPRMC,,V,,,,,,,,,,N"),
+        sentence("GPGGA,,,,,,0,00,99.99,,,,,,"),
+        sentence("GPGSA,A,1,,,,,,,,,,,,,99.99,99.99,99.99"),
+        sentence("GPGLL,,,,,,V,N"),
+    ];
+    let mut dec = NmeaDecoder::default();
+    assert!(feed(&mut dec, &nofix).is_empty());
+    assert!(feed(&mut dec, &nofix).is_empty());
+    let out = feed(
+        &mut dec,
+        &[sentence("GPGLL,5547.82107,N,02334.14132,E,152504.50,A,A")],
+    );
+    assert_eq!(
+        out.len(),
+        1,
+        "the no-fix accumulation is closed by the first time"
+    );
+    assert_eq!(out[0].mode, FixMode::NoFix as i32);
+    assert_eq!(out[0].time, None);
+    // The first cycle with a time is not polluted by the no-fix sentences.
+    let Some(Reading::Gps(f)) = dec.flush_idle() else {
+        panic!()
+    };
+    assert_eq!(f.mode, FixMode::FixMode2d as i32);
+    assert_eq!(f.quality, FixQuality::Gps as i32);
+    assert_eq!(f.hdop, None);
+    assert!(f.latitude_deg.is_some());
+}

@@ -47,8 +47,6 @@ pub(crate) struct Cycle {
     used: UsedList,
     gsa_seen: bool,
     sky: Vec<SatelliteInfo>,
-    /// Per talker, the largest "in view" a completed GSV set announced.
-    in_view: Vec<([u8; 2], u32)>,
     gsv_seen: bool,
 }
 
@@ -142,15 +140,7 @@ impl Cycle {
     /// Adds a completed GSV set to this cycle's sky.
     pub(crate) fn add_set(&mut self, set: CompletedSet) {
         self.gsv_seen = true;
-        if let Some(n) = set.in_view {
-            match self.in_view.iter_mut().find(|(t, _)| *t == set.talker) {
-                Some((_, v)) => *v = (*v).max(n),
-                None => self.in_view.push((set.talker, n)),
-            }
-        }
-        for sat in set.sats {
-            self.sky.push(sat);
-        }
+        self.sky.extend(set.sats);
     }
 
     fn position(&mut self, talker: [u8; 2], lat: Option<f64>, lon: Option<f64>) {
@@ -230,7 +220,6 @@ impl Cycle {
         let mut distinct: Vec<(i32, u32)> = sky.iter().map(|s| (s.constellation, s.prn)).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        let announced: u32 = self.in_view.iter().map(|(_, n)| n).sum();
         let day = self
             .date
             .map(|d| super::rollover::corrected_day(d, ctx.floor))
@@ -260,9 +249,9 @@ impl Cycle {
             satellites_used: self
                 .sats_used
                 .or(self.gsa_seen.then_some(self.used.len() as u32)),
-            satellites_visible: self
-                .gsv_seen
-                .then_some((distinct.len() as u32).max(announced)),
+            // Distinct satellites, not GSV "in view" totals: with NMEA 4.10
+            // signal IDs those count a satellite once per signal.
+            satellites_visible: self.gsv_seen.then_some(distinct.len() as u32),
             sky,
             talker: String::from_utf8_lossy(&talker).into_owned(),
             cycle_end: String::new(),

@@ -20,6 +20,9 @@
 //! - an ender only publishes a cycle that contains a sentence with a time
 //!   field; time-less sentences seen after a publication (GSA, GSV, VTG)
 //!   open the next cycle;
+//! - before the first time of day is seen (no fix since power-up, empty
+//!   time fields), cycles are only told apart by the idle gap; the first
+//!   sentence with a time closes what accumulated;
 //! - if a sentence with the time of the cycle just published arrives later,
 //!   the ender fired too early (receivers whose cycle shape varies): that
 //!   ender is forgotten, the late sentence and the time-less tail before it
@@ -96,6 +99,12 @@ impl Epoch {
         if let Some(Some(t)) = u.time() {
             if self.last_tod.is_some_and(|last| last != t) {
                 self.boundary(out);
+            } else if self.last_tod.is_none() && self.cycle.timed && self.cycle.tod.is_none() {
+                // A receiver without a fix since power-up sends empty time
+                // fields; the first real time closes those no-fix cycles
+                // (merged into one, since nothing separated them). Their
+                // sentence counts are meaningless, so nothing is learned.
+                self.emit(self.last_key.map_or("", |k| k.tag), out);
             } else if self.cycle.tod.is_none() && self.emitted_tod == Some(t) {
                 self.late(talker, u);
                 return;

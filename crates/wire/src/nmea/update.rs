@@ -65,7 +65,6 @@ pub(crate) struct GsvSat {
 pub(crate) struct Gsv {
     pub(crate) total_msgs: u32,
     pub(crate) msg_num: u32,
-    pub(crate) in_view: Option<u32>,
     pub(crate) sats: [GsvSat; 4],
     pub(crate) count: usize,
     /// NMEA 4.10 signal ID (last field), when sent.
@@ -257,10 +256,12 @@ pub(crate) fn gsv(s: &Sentence<'_>) -> Result<Update, Malformed> {
         None
     };
     let groups = (rest - usize::from(has_signal)).div_ceil(4).min(4);
+    // "Satellites in view" is checked but not used: with signal IDs it
+    // counts a satellite once per signal (see `satellites_visible`).
+    field::unsigned(s.get(2))?;
     let mut g = Gsv {
         total_msgs,
         msg_num,
-        in_view: field::unsigned(s.get(2))?,
         signal,
         ..Gsv::default()
     };
