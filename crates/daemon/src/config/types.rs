@@ -13,7 +13,8 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// `[[sensor]]`: the serial devices to read, in file order.
     pub sensors: Vec<SensorConfig>,
-    /// `[stream]`: the frame stream listeners.
+    /// `[stream]`: the frame stream listeners (without the section: TCP on
+    /// `127.0.0.1:4780`).
     pub stream: StreamConfig,
 }
 
@@ -113,7 +114,23 @@ pub struct StreamConfig {
     pub write_timeout: Duration,
 }
 
+impl Default for StreamConfig {
+    /// What a file without `[stream]` gets: TCP on `127.0.0.1:4780` only.
+    fn default() -> Self {
+        Self {
+            tcp: Some(SocketAddr::from(([127, 0, 0, 1], Self::DEFAULT_TCP_PORT))),
+            unix: None,
+            max_clients: Self::DEFAULT_MAX_CLIENTS,
+            client_queue: Self::DEFAULT_CLIENT_QUEUE,
+            max_client_drops: Self::DEFAULT_MAX_CLIENT_DROPS,
+            write_timeout: Self::DEFAULT_WRITE_TIMEOUT,
+        }
+    }
+}
+
 impl StreamConfig {
+    /// Port of the default TCP listener (on loopback).
+    pub const DEFAULT_TCP_PORT: u16 = 4780;
     /// Default `max_clients`.
     pub const DEFAULT_MAX_CLIENTS: usize = 64;
     /// Default `client_queue`.

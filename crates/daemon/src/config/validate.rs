@@ -114,7 +114,10 @@ pub(crate) fn validate(raw: RawConfig, src: &str, path: &Path) -> Result<Config,
     Ok(Config {
         daemon,
         sensors: sensors.into_iter().map(|(s, _)| s).collect(),
-        stream: stream(&c, &raw.stream)?,
+        stream: match &raw.stream {
+            Some(s) => stream(&c, s)?,
+            None => StreamConfig::default(),
+        },
     })
 }
 
