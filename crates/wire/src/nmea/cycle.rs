@@ -65,11 +65,6 @@ fn talker_bytes(talker: &str) -> [u8; 2] {
 }
 
 impl Cycle {
-    /// True once any sentence was applied.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.talker.is_none()
-    }
-
     /// Merges one parsed sentence into the cycle.
     pub(crate) fn apply(&mut self, talker: &str, u: &Update) {
         let t = talker_bytes(talker);

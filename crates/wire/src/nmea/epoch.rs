@@ -257,10 +257,4 @@ impl Epoch {
             self.emit(tag, out);
         }
     }
-
-    /// True when a cycle with content is waiting.
-    #[allow(dead_code)]
-    pub(crate) fn pending(&self) -> bool {
-        !self.cycle.is_empty()
-    }
 }
