@@ -260,8 +260,8 @@ fn captures_match_gpsd() {
     let mut table = String::new();
     writeln!(
         table,
-        "{:<36} {:>5} {:>7} {:>6}  mismatches",
-        "file", "gpsd", "matched", "rate"
+        "{:<34} {:>5} {:>7} {:>6} {:>5} | {:>5} {:>5} {:>5} {:>5} {:>5} | mismatches",
+        "file", "gpsd", "matched", "rate", "extra", "fixes", "ok", "cksum", "frame", "unkn"
     )
     .unwrap();
     let mut failures = Vec::new();

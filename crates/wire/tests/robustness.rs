@@ -235,3 +235,58 @@ fn corrupt_addresses_are_framing_errors() {
     assert_eq!(st.framing_errors, 2);
     assert_eq!(fixes.len(), 1);
 }
+
+/// Deterministic pseudo-random bytes (xorshift64).
+fn noise(seed: &mut u64, len: usize, allow_dollar: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let b = (*seed >> 24) as u8;
+        if allow_dollar || b != b'$' {
+            out.push(b);
+        }
+    }
+    out
+}
+
+#[test]
+fn random_garbage_between_cycles_loses_no_cycle() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15;
+    let mut input = Vec::new();
+    let cycles = 40;
+    for k in 0..cycles {
+        let len = (k * 37) % 300;
+        input.extend(noise(&mut seed, len, false));
+        // Garbage may end mid-line: a line end makes the sentence start
+        // cleanly, as after any real glitch.
+        input.extend_from_slice(b"\r\n");
+        let t = format!("0307{:02}.000", k % 60);
+        let body = |s: &str| s.replace("030719.000", &t);
+        input.extend(
+            [GGA, GSA, RMC]
+                .map(|s| sentence(&body(s)))
+                .concat()
+                .into_bytes(),
+        );
+    }
+    for chunk in [1, 3, 64, 4096] {
+        let (fixes, st) = decode_chunked(&opts(), &input, chunk);
+        assert_eq!(fixes.len(), cycles, "chunk {chunk}");
+        assert_eq!(st.messages_ok, 3 * cycles as u64);
+        assert_eq!(st.checksum_errors, 0);
+    }
+}
+
+#[test]
+fn pure_noise_never_panics_and_stays_bounded() {
+    let mut seed = 42;
+    let input = noise(&mut seed, 200_000, true);
+    for chunk in [1, 7, 1000] {
+        // decode_chunked asserts the input buffer never exceeds the limit.
+        let (_, st) = decode_chunked(&opts(), &input, chunk);
+        assert_eq!(st.bytes, input.len() as u64);
+        assert!(st.framing_errors > 0);
+    }
+}
