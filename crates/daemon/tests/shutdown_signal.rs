@@ -1,4 +1,4 @@
-//! The binary under SIGTERM: a connected client gets every frame up to a
+//! The binary under SIGTERM (and failing to start): a connected client gets every frame up to a
 //! clean end of stream, the process exits 0 within the grace period, and the
 //! Unix socket file is gone. The sensor's device is missing, which is not
 //! fatal: it reports DISCONNECTED health frames.
@@ -117,4 +117,36 @@ unix = "{}"
     let disconnected_logs = stderr.matches("state=Disconnected").count();
     assert_eq!(disconnected_logs, 1, "{stderr}");
     assert!(stderr.contains("sensor=gps"), "{stderr}");
+}
+
+#[test]
+fn a_listener_that_cannot_bind_fails_start_with_one_clear_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("dronetel-test")
+        .tempdir()
+        .unwrap();
+    let config = dir.path().join("dronetel.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nvehicle_id = \"t\"\n[[sensor]]\nname = \"gps\"\nkind = \"gps\"\n\
+             protocol = \"nmea\"\npath = \"/nonexistent\"\nbaud = 9600\n[stream]\ntcp = \"{addr}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dronetel"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let last = stderr.lines().last().unwrap();
+    assert_eq!(last.matches("in use").count(), 1, "{stderr}");
+    assert!(
+        last.starts_with(&format!("dronetel: stream tcp {addr}:")),
+        "{stderr}"
+    );
 }
