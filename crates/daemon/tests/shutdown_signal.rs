@@ -1,7 +1,8 @@
-//! The binary under SIGTERM (and failing to start): a connected client gets every frame up to a
+//! The binary under SIGTERM: a connected client gets every frame up to a
 //! clean end of stream, the process exits 0 within the grace period, and the
 //! Unix socket file is gone. The sensor's device is missing, which is not
-//! fatal: it reports DISCONNECTED health frames.
+//! fatal: it reports DISCONNECTED health frames. Also: a listener that
+//! cannot bind fails the start with one clear line.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::process::{Command, Stdio};
