@@ -290,3 +290,23 @@ fn pure_noise_never_panics_and_stays_bounded() {
         assert!(st.framing_errors > 0);
     }
 }
+
+#[test]
+fn endless_gsv_without_a_timed_sentence_stays_bounded() {
+    let set = [
+        sentence("GPGSV,2,1,05,01,40,083,46,02,17,308,41,03,07,344,39,04,22,228,45"),
+        sentence("GPGSV,2,2,05,05,10,100,"),
+    ]
+    .concat();
+    let mut input = set.repeat(5_000);
+    input.push_str(&cycle());
+    let (fixes, st) = decode_chunked(&opts(), input.as_bytes(), 4096);
+    assert_eq!(st.messages_ok, 10_003);
+    assert_eq!(fixes.len(), 1);
+    assert!(
+        fixes[0].sky.len() <= 512,
+        "sky capped, got {}",
+        fixes[0].sky.len()
+    );
+    assert_eq!(fixes[0].satellites_visible, Some(5));
+}

@@ -7,6 +7,10 @@ use super::field::{Date, TimeOfDay};
 use super::satellites::{CompletedSet, UsedList};
 use super::update::{Update, KNOTS_TO_MPS};
 
+/// Most sky entries one fix carries (satellites × signals; today's
+/// four-constellation dual-band receivers report about 100).
+const MAX_SKY: usize = 512;
+
 /// The merged sentences of one cycle. Every value stays `None` unless a
 /// sentence of this cycle reported it.
 #[derive(Debug, Default)]
@@ -132,10 +136,13 @@ impl Cycle {
         }
     }
 
-    /// Adds a completed GSV set to this cycle's sky.
+    /// Adds a completed GSV set to this cycle's sky. The sky is capped at
+    /// [`MAX_SKY`] entries, so a receiver sending GSV without ever sending a
+    /// timed sentence cannot grow it without bound.
     pub(crate) fn add_set(&mut self, set: CompletedSet) {
         self.gsv_seen = true;
-        self.sky.extend(set.sats);
+        let room = MAX_SKY.saturating_sub(self.sky.len());
+        self.sky.extend(set.sats.into_iter().take(room));
     }
 
     fn position(&mut self, talker: [u8; 2], lat: Option<f64>, lon: Option<f64>) {

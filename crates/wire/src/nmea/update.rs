@@ -238,7 +238,9 @@ pub(crate) fn gsa(s: &Sentence<'_>) -> Result<Update, Malformed> {
 pub(crate) fn gsv(s: &Sentence<'_>) -> Result<Update, Malformed> {
     let total_msgs = field::unsigned(s.get(0))?.ok_or(Malformed)?;
     let msg_num = field::unsigned(s.get(1))?.ok_or(Malformed)?;
-    if msg_num == 0 || msg_num > total_msgs {
+    // Two-digit fields: more than 99 sentences is garbage (and would let a
+    // set grow without bound).
+    if msg_num == 0 || msg_num > total_msgs || total_msgs > 99 {
         return Err(Malformed);
     }
     let rest = s.len() - 3;
