@@ -44,6 +44,9 @@ use super::update::Update;
 /// collect a few).
 const MAX_ENDERS: usize = 8;
 
+/// Most distinct (talker, sentence) pairs counted in one cycle.
+const MAX_COUNTS: usize = 64;
+
 /// Nanoseconds in a day.
 const DAY_NANOS: u64 = 86_400 * 1_000_000_000;
 
@@ -203,6 +206,11 @@ impl Epoch {
                 *n
             }
             None => {
+                // Bounded: a cycle has a handful of (talker, sentence)
+                // pairs; garbage talkers must not grow this.
+                if self.counts.len() >= MAX_COUNTS {
+                    self.counts.clear();
+                }
                 self.counts.push((t, tag, 1));
                 1
             }

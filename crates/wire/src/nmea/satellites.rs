@@ -135,6 +135,9 @@ impl GsvSets {
     }
 }
 
+/// Most satellites a cycle's GSA lists may name (bounds garbage input).
+const MAX_USED: usize = 256;
+
 /// Satellites listed as used by the GSA sentences of a cycle.
 #[derive(Debug, Default)]
 pub(crate) struct UsedList {
@@ -146,7 +149,7 @@ impl UsedList {
     pub(crate) fn add(&mut self, talker: &str, g: &Gsa) {
         for &prn in &g.prns[..g.count] {
             let c = constellation(talker, g.system, prn);
-            if !self.sats.contains(&(c, prn)) {
+            if self.sats.len() < MAX_USED && !self.sats.contains(&(c, prn)) {
                 self.sats.push((c, prn));
             }
         }
