@@ -130,3 +130,20 @@ fn a_receiver_whose_cycle_shape_varies_never_gets_two_fixes_of_one_time() {
     );
     assert!(dec.flush_idle().is_none(), "1.30 was published by its GGA");
 }
+
+#[test]
+fn an_impossible_rmc_date_drops_the_date_only() {
+    // april6_2019.log: a Telit HE910 after the 2019 rollover sends "2208-1".
+    let mut dec = NmeaDecoder::default();
+    let good = sentence("GPRMC,000230.00,A,4829.0005,N,00022.0015,E,0.15,212.28,070419,,,A");
+    let bad = sentence("GPRMC,000231.00,A,4829.0005,N,00022.0016,E,0.16,212.28,2208-1,,,A");
+    let mut fixes = decode_open(&mut dec, format!("{good}{bad}").as_bytes());
+    fixes.extend(dec.flush_idle().map(|dronetel_wire::Reading::Gps(f)| f));
+    assert_eq!(dec.stats().messages_ok, 2);
+    assert_eq!(dec.stats().framing_errors, 0);
+    assert_eq!(fixes.len(), 2);
+    assert!(fixes[1].latitude_deg.is_some());
+    // The date is taken from the previous RMC.
+    let dt = fixes[1].time.unwrap().seconds - fixes[0].time.unwrap().seconds;
+    assert_eq!(dt, 1);
+}

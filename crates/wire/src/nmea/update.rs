@@ -203,7 +203,10 @@ pub(crate) fn rmc(s: &Sentence<'_>) -> Result<Update, Malformed> {
         lon: lon(s, 4)?,
         speed_knots: field::number(s.get(6))?,
         course: field::number(s.get(7))?,
-        date: field::date_ddmmyy(s.get(8))?,
+        // Receivers with a week-rollover bug send impossible dates (Telit
+        // HE910 in April 2019: "2208-1"); the rest of the sentence is good,
+        // so only the date is dropped.
+        date: field::date_ddmmyy(s.get(8)).ok().flatten(),
         mode: field::flag(s.get(11))?,
     }))
 }
