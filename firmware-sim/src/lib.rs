@@ -11,7 +11,7 @@
 //! - `flight`: the deterministic flight model (take-off, circuit, landing).
 //! - `sky`: the deterministic multi-constellation sky.
 //! - `rng`: the small seeded PRNG behind both.
-//! - [`replay`]: gpsfake-like replay of a capture onto a pty.
+//! - [`mod@replay`]: gpsfake-like replay of a capture onto a pty.
 
 pub mod device;
 mod flight;

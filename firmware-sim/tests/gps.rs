@@ -152,7 +152,9 @@ async fn unplug_ends_reads_and_replug_resumes_at_the_same_path() {
     assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
     assert!(!gps.stats().plugged);
     // The pty is gone: the open reader's blocking read fails or hits EOF.
-    let _ = reader.ended().await;
+    if let Some(e) = reader.ended().await {
+        assert_eq!(e.raw_os_error(), Some(nix::libc::EIO), "{e}");
+    }
 
     gps.replug().await;
     assert!(gps.stats().plugged);
@@ -219,6 +221,41 @@ async fn stall_sends_nothing_until_resumed() {
         }
     };
     assert_cycle_matches(&cycle, &truth);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn output_nobody_reads_is_dropped_and_counted_like_a_uart() {
+    let dir = Scratch::new("overflow");
+    let sim = Simulator::start(SimOptions {
+        gps_rate_hz: 25.0,
+        ..SimOptions::new(&dir.0)
+    })
+    .await
+    .unwrap();
+    let gps = sim.gps().clone();
+    let mut truths = gps.subscribe_truth();
+    // Nobody reads: the pty buffer fills, then cycles are dropped while the
+    // model keeps its pace.
+    until("dropped cycles", || gps.stats().cycles_dropped >= 3).await;
+    let full = gps.stats();
+    assert!(full.bytes_dropped > 0 && full.plugged, "{full:?}");
+    // One truth per cycle written completely, none for dropped ones.
+    let mut truth_count = 0;
+    while truths.try_recv().is_ok() {
+        truth_count += 1;
+    }
+    assert_eq!(truth_count, full.cycles_sent);
+    // A reader drains the backlog and complete cycles flow again.
+    let mut reader = Reader::open(&gps.link());
+    until("cycles sent again", || {
+        gps.stats().cycles_sent > full.cycles_sent + 3
+    })
+    .await;
+    let cycle = reader.cycle().await;
+    for line in &cycle {
+        checked(line);
+    }
     sim.stop().await;
 }
 

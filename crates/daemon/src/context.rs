@@ -99,16 +99,21 @@ impl TaskContext {
 
     /// Aborts every task still running and returns their names.
     pub fn abort_all(&self) -> Vec<String> {
-        let running = self
+        // Copy out first: an aborted task deregisters itself, which takes
+        // the lock.
+        let running: Vec<(String, AbortHandle)> = self
             .registry
             .running
             .lock()
-            .expect("task registry lock poisoned");
-        running
+            .expect("task registry lock poisoned")
             .values()
+            .cloned()
+            .collect();
+        running
+            .into_iter()
             .map(|(n, h)| {
                 h.abort();
-                n.clone()
+                n
             })
             .collect()
     }

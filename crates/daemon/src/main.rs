@@ -48,7 +48,11 @@ async fn run(args: RunArgs) -> ExitCode {
     };
     match dronetel::run(config).await {
         Ok(_) => ExitCode::SUCCESS,
-        Err(e) => fail(&anyhow::Error::new(e)),
+        Err(e) => {
+            // The library's errors carry their cause in their message.
+            eprintln!("dronetel: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

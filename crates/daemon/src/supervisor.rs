@@ -2,6 +2,30 @@
 //! down in order when the token is cancelled: sensors stop, the bus closes,
 //! clients drain what was published, listeners and the socket file go away.
 //! Tasks still running after `shutdown_grace` are named and aborted.
+//!
+//! In-process use (tests, `demo`):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use dronetel::{Config, Daemon, Received};
+//!
+//! let config = Config::load("config/sim.toml")?;
+//! let mut daemon = Daemon::new(config);
+//! let mut frames = daemon.subscribe(); // every frame from seq 1
+//! dronetel::signals::spawn_signal_handler(daemon.token())?;
+//! daemon.start().await?; // listeners bound, sensors running
+//! println!("stream on {:?}", daemon.tcp_addr());
+//! let viewer = tokio::spawn(async move {
+//!     while let Received::Frame(p) = frames.recv().await {
+//!         println!("{} {}", p.frame.seq, p.frame.sensor);
+//!     }
+//! });
+//! let report = daemon.run_until_cancelled().await; // until SIGINT/SIGTERM
+//! viewer.await?; // ends once the bus has drained
+//! assert!(report.aborted.is_empty());
+//! # Ok(())
+//! # }
+//! ```
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,6 +45,9 @@ pub enum DaemonError {
     /// A stream listener could not be bound.
     #[error(transparent)]
     Stream(#[from] StreamError),
+    /// [`Daemon::start`] was called twice.
+    #[error("the daemon is already started")]
+    AlreadyStarted,
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -37,6 +64,7 @@ pub struct Daemon {
     bus: Bus,
     tcp_addr: Option<SocketAddr>,
     unix_path: Option<PathBuf>,
+    started: bool,
 }
 
 /// How shutdown went.
@@ -58,6 +86,7 @@ impl Daemon {
             bus,
             tcp_addr: None,
             unix_path: None,
+            started: false,
         }
     }
 
@@ -96,6 +125,9 @@ impl Daemon {
     /// per sensor. A missing device is not an error (it is reported
     /// DISCONNECTED and retried); a listener that cannot bind is.
     pub async fn start(&mut self) -> Result<(), DaemonError> {
+        if std::mem::replace(&mut self.started, true) {
+            return Err(DaemonError::AlreadyStarted);
+        }
         tracing::info!(vehicle_id = %self.config.daemon.vehicle_id, sensors = self.config.sensors.len(), "daemon starting");
         let sink = StreamSink::bind(&self.config.stream).await?;
         self.tcp_addr = sink.tcp_addr();

@@ -153,7 +153,7 @@ fn semantic_errors_are_located() {
 }
 
 #[test]
-fn missing_section_and_listeners_are_errors() {
+fn missing_sections_and_listeners() {
     let e = err(&edit(
         "[stream]\ntcp = \"127.0.0.1:4780\"\nunix = \"/run/dronetel/stream.sock\"\n",
         "[stream]\n",
@@ -162,6 +162,10 @@ fn missing_section_and_listeners_are_errors() {
         e.contains("stream") && e.contains("at least one of `tcp` and `unix`"),
         "{e}"
     );
+    let no_stream = &GOOD[..GOOD.find("[stream]").unwrap()];
+    let c = Config::parse(no_stream, "x.toml").unwrap();
+    assert_eq!(c.stream.tcp, Some("127.0.0.1:4780".parse().unwrap()));
+    assert_eq!(c.stream.unix, None);
     let no_daemon = GOOD.replace(
         "[daemon]\nvehicle_id = \"sim-1\"\nshutdown_grace = \"3s\"\n",
         "",

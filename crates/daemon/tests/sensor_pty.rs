@@ -144,6 +144,7 @@ async fn unplug_is_disconnected_and_replug_is_back_within_a_second() {
     let h = rig.state(SensorState::Online).await;
     rig.fix().await;
     let back = replugged.elapsed();
+    eprintln!("fixes resumed {back:?} after replug");
     assert!(
         back < Duration::from_secs(1),
         "fixes resumed after {back:?}"
@@ -160,6 +161,7 @@ async fn a_stall_is_stale_within_stale_after_and_online_when_data_resumes() {
     let stalled = Instant::now();
     let h = rig.state(SensorState::Stale).await;
     let took = stalled.elapsed();
+    eprintln!("STALE {took:?} after the stall (stale_after {STALE_AFTER:?})");
     assert!(
         took <= STALE_AFTER + Duration::from_millis(500),
         "STALE after {took:?}"

@@ -1,7 +1,8 @@
 //! The binary under SIGTERM: a connected client gets every frame up to a
 //! clean end of stream, the process exits 0 within the grace period, and the
 //! Unix socket file is gone. The sensor's device is missing, which is not
-//! fatal: it reports DISCONNECTED health frames.
+//! fatal: it reports DISCONNECTED health frames. Also: a listener that
+//! cannot bind fails the start with one clear line.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::process::{Command, Stdio};
@@ -117,4 +118,36 @@ unix = "{}"
     let disconnected_logs = stderr.matches("state=Disconnected").count();
     assert_eq!(disconnected_logs, 1, "{stderr}");
     assert!(stderr.contains("sensor=gps"), "{stderr}");
+}
+
+#[test]
+fn a_listener_that_cannot_bind_fails_start_with_one_clear_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("dronetel-test")
+        .tempdir()
+        .unwrap();
+    let config = dir.path().join("dronetel.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\nvehicle_id = \"t\"\n[[sensor]]\nname = \"gps\"\nkind = \"gps\"\n\
+             protocol = \"nmea\"\npath = \"/nonexistent\"\nbaud = 9600\n[stream]\ntcp = \"{addr}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dronetel"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let last = stderr.lines().last().unwrap();
+    assert_eq!(last.matches("in use").count(), 1, "{stderr}");
+    assert!(
+        last.starts_with(&format!("dronetel: stream tcp {addr}:")),
+        "{stderr}"
+    );
 }

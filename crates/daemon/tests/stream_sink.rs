@@ -10,7 +10,7 @@ use std::time::Duration;
 use dronetel::config::{Config, DaemonConfig, StreamConfig};
 use dronetel::sink::StreamSink;
 use dronetel::{Bus, Daemon, TaskContext};
-use dronetel_proto::v1::{frame::Body, Frame, GpsFix, SatelliteInfo, SensorHealth};
+use dronetel_proto::v1::{frame::Body, Frame, SensorHealth};
 use dronetel_proto::FrameCodec;
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -41,18 +41,11 @@ fn health() -> Body {
     Body::Health(SensorHealth::default())
 }
 
-/// A fix of about 10 KB (a big sky), to fill socket buffers quickly.
-fn big_fix() -> Body {
-    let sat = SatelliteInfo {
-        prn: 7,
-        elevation_deg: Some(45.0),
-        azimuth_deg: Some(180.0),
-        snr_dbhz: Some(40.0),
-        used: true,
-        ..Default::default()
-    };
-    Body::Gps(GpsFix {
-        sky: vec![sat; 400],
+/// A frame of about 10 KB that is cheap to decode, to fill socket buffers
+/// quickly.
+fn big() -> Body {
+    Body::Health(SensorHealth {
+        last_error: "x".repeat(10_000),
         ..Default::default()
     })
 }
@@ -175,7 +168,7 @@ async fn a_client_that_never_reads_does_not_delay_another() {
                 let published = bus.last_seq();
                 caught_up.wait_for(|s| *s >= published).await.unwrap();
                 for _ in 0..100 {
-                    bus.publish("gps", big_fix());
+                    bus.publish("gps", big());
                 }
             }
             bus.last_seq()
@@ -274,7 +267,7 @@ async fn shutdown_drains_every_published_frame_then_closes() {
     let mut unix = until_served(daemon.bus(), UnixStream::connect(&sock).await.unwrap()).await;
     let first = daemon.bus().last_seq() + 1;
     for _ in 0..500 {
-        daemon.bus().publish("gps", big_fix());
+        daemon.bus().publish("gps", big());
     }
     let last = daemon.bus().last_seq();
     let shutdown = tokio::spawn(daemon.shutdown());
@@ -333,7 +326,7 @@ async fn a_client_stuck_at_shutdown_is_named_and_aborted_at_the_deadline() {
     let peer = stuck.get_ref().local_addr().unwrap();
     // More than the socket buffers hold, never read.
     for _ in 0..1000 {
-        daemon.bus().publish("gps", big_fix());
+        daemon.bus().publish("gps", big());
     }
     let started = std::time::Instant::now();
     let report = tokio::time::timeout(DEADLINE, daemon.shutdown())

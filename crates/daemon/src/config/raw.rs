@@ -35,7 +35,7 @@ pub(crate) struct RawConfig {
     pub(crate) daemon: RawDaemon,
     #[serde(default)]
     pub(crate) sensor: Vec<Spanned<RawSensor>>,
-    pub(crate) stream: RawStream,
+    pub(crate) stream: Option<RawStream>,
 }
 
 #[derive(Debug, Deserialize)]

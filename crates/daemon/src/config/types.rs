@@ -13,7 +13,8 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// `[[sensor]]`: the serial devices to read, in file order.
     pub sensors: Vec<SensorConfig>,
-    /// `[stream]`: the frame stream listeners.
+    /// `[stream]`: the frame stream listeners (without the section: TCP on
+    /// `127.0.0.1:4780`).
     pub stream: StreamConfig,
 }
 
@@ -113,13 +114,33 @@ pub struct StreamConfig {
     pub write_timeout: Duration,
 }
 
+impl Default for StreamConfig {
+    /// What a file without `[stream]` gets: TCP on `127.0.0.1:4780` only.
+    fn default() -> Self {
+        Self {
+            tcp: Some(SocketAddr::from(([127, 0, 0, 1], Self::DEFAULT_TCP_PORT))),
+            unix: None,
+            max_clients: Self::DEFAULT_MAX_CLIENTS,
+            client_queue: Self::DEFAULT_CLIENT_QUEUE,
+            max_client_drops: Self::DEFAULT_MAX_CLIENT_DROPS,
+            write_timeout: Self::DEFAULT_WRITE_TIMEOUT,
+        }
+    }
+}
+
 impl StreamConfig {
+    /// Port of the default TCP listener (on loopback).
+    pub const DEFAULT_TCP_PORT: u16 = 4780;
     /// Default `max_clients`.
     pub const DEFAULT_MAX_CLIENTS: usize = 64;
     /// Default `client_queue`.
     pub const DEFAULT_CLIENT_QUEUE: usize = 1024;
     /// Default `max_client_drops`.
     pub const DEFAULT_MAX_CLIENT_DROPS: u64 = 10_000;
+    /// Largest `max_clients` accepted (each client is a task and a socket).
+    pub const MAX_MAX_CLIENTS: usize = 10_000;
+    /// Largest `client_queue` accepted (frames kept per client).
+    pub const MAX_CLIENT_QUEUE: usize = 1 << 20;
     /// Default `write_timeout`.
     pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 }

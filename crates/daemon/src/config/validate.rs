@@ -13,6 +13,9 @@ use super::types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,
 };
 
+/// Longest duration accepted for any setting.
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 /// Builds errors pointing into one source file.
 struct Checker<'a> {
     src: &'a str,
@@ -24,7 +27,8 @@ impl Checker<'_> {
         ConfigError::at(self.path, self.src, Some(value.span()), Some(key), message)
     }
 
-    /// A positive duration, or the default when absent.
+    /// A duration in `(0, 1 day]`, or the default when absent. The cap keeps
+    /// deadline arithmetic far from overflow.
     fn duration(
         &self,
         value: Option<&Spanned<HumanDuration>>,
@@ -34,20 +38,26 @@ impl Checker<'_> {
         match value {
             None => Ok(default),
             Some(v) if v.get_ref().0.is_zero() => Err(self.err(v, key, "must be greater than 0")),
+            Some(v) if v.get_ref().0 > MAX_DURATION => {
+                Err(self.err(v, key, "must be at most 1day"))
+            }
             Some(v) => Ok(v.get_ref().0),
         }
     }
 
-    /// A positive count, or the default when absent.
-    fn positive(
+    /// A count in `1..=max`, or the default when absent.
+    fn count(
         &self,
         value: Option<&Spanned<usize>>,
         key: &str,
         default: usize,
+        max: usize,
     ) -> Result<usize, ConfigError> {
         match value {
             None => Ok(default),
-            Some(v) if *v.get_ref() == 0 => Err(self.err(v, key, "must be at least 1")),
+            Some(v) if !(1..=max).contains(v.get_ref()) => {
+                Err(self.err(v, key, &format!("must be between 1 and {max}")))
+            }
             Some(v) => Ok(*v.get_ref()),
         }
     }
@@ -104,7 +114,10 @@ pub(crate) fn validate(raw: RawConfig, src: &str, path: &Path) -> Result<Config,
     Ok(Config {
         daemon,
         sensors: sensors.into_iter().map(|(s, _)| s).collect(),
-        stream: stream(&c, &raw.stream)?,
+        stream: match &raw.stream {
+            Some(s) => stream(&c, s)?,
+            None => StreamConfig::default(),
+        },
     })
 }
 
@@ -209,15 +222,17 @@ fn stream(c: &Checker<'_>, s: &RawStream) -> Result<StreamConfig, ConfigError> {
     Ok(StreamConfig {
         tcp: s.tcp.as_ref().map(|t| *t.get_ref()),
         unix: s.unix.as_ref().map(|u| u.get_ref().clone()),
-        max_clients: c.positive(
+        max_clients: c.count(
             s.max_clients.as_ref(),
             "max_clients",
             StreamConfig::DEFAULT_MAX_CLIENTS,
+            StreamConfig::MAX_MAX_CLIENTS,
         )?,
-        client_queue: c.positive(
+        client_queue: c.count(
             s.client_queue.as_ref(),
             "client_queue",
             StreamConfig::DEFAULT_CLIENT_QUEUE,
+            StreamConfig::MAX_CLIENT_QUEUE,
         )?,
         max_client_drops: s
             .max_client_drops

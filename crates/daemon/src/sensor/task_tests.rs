@@ -278,6 +278,24 @@ async fn cancellation_stops_the_task_in_every_state() {
         .unwrap();
 }
 
+#[tokio::test(start_paused = true)]
+async fn the_read_buffer_stays_bounded_when_the_decoder_cannot_frame() {
+    let opener = QueueOpener::default();
+    let mut dev = opener.plug();
+    let mut rig = start(opener);
+    // 70 000 bytes without a line end: more than the 64 KiB bound.
+    let junk = vec![b'a'; 70_000];
+    dev.write_all(&junk).await.unwrap();
+    dev.write_all(b"\nFIX\n").await.unwrap();
+    let h = rig.until_state(SensorState::Online).await;
+    assert_eq!(h.bytes_read, 70_005);
+    // One overflow discard, then the rest of the junk line.
+    assert_eq!(h.framing_errors, 2);
+    assert_eq!(rig.next_fix().await.latitude_deg, Some(1.0));
+    rig.token.cancel();
+    rig.task.await.unwrap();
+}
+
 #[test]
 fn line_decoder_counts_bytes() {
     let mut d = LineDecoder::default();

@@ -26,14 +26,22 @@ pub enum ClientEnd {
     /// The bus closed (shutdown) after everything was written.
     Drained,
     /// The client lost more frames than allowed.
-    TooSlow {
-        /// Frames lost.
-        dropped: u64,
-    },
+    TooSlow,
     /// A write blocked longer than the write timeout.
     WriteTimeout,
     /// Writing failed (the client went away).
     Gone(std::io::Error),
+}
+
+/// What a client's connection did, for the log line at its end.
+#[derive(Debug)]
+pub struct ClientSummary {
+    /// Why it ended.
+    pub end: ClientEnd,
+    /// Frames written to it.
+    pub frames: u64,
+    /// Frames it lost because it fell behind.
+    pub dropped: u64,
 }
 
 /// Writes every frame of `rx` to `w` until the bus closes or the client
@@ -43,28 +51,45 @@ pub async fn serve_client<W: AsyncWrite + Unpin>(
     mut w: W,
     mut rx: BusReceiver,
     limits: ClientLimits,
+) -> ClientSummary {
+    let mut frames = 0;
+    let end = write_frames(&mut w, &mut rx, limits, &mut frames).await;
+    if matches!(end, ClientEnd::Drained) {
+        let _ = w.shutdown().await;
+    }
+    ClientSummary {
+        end,
+        frames,
+        dropped: rx.dropped(),
+    }
+}
+
+async fn write_frames<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    rx: &mut BusReceiver,
+    limits: ClientLimits,
+    frames: &mut u64,
 ) -> ClientEnd {
     let mut batch = BytesMut::with_capacity(MAX_BATCH);
     loop {
         let first = match rx.recv().await {
             Received::Frame(p) => p,
-            Received::Closed => {
-                let _ = w.shutdown().await;
-                return ClientEnd::Drained;
-            }
+            Received::Closed => return ClientEnd::Drained,
         };
         batch.clear();
         batch.extend_from_slice(&first.bytes);
+        let mut n = 1;
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Some(p) => batch.extend_from_slice(&p.bytes),
+                Some(p) => {
+                    batch.extend_from_slice(&p.bytes);
+                    n += 1;
+                }
                 None => break,
             }
         }
         if limits.max_drops > 0 && rx.dropped() > limits.max_drops {
-            return ClientEnd::TooSlow {
-                dropped: rx.dropped(),
-            };
+            return ClientEnd::TooSlow;
         }
         let write = async {
             w.write_all(&batch).await?;
@@ -73,7 +98,7 @@ pub async fn serve_client<W: AsyncWrite + Unpin>(
         match tokio::time::timeout(limits.write_timeout, write).await {
             Err(_) => return ClientEnd::WriteTimeout,
             Ok(Err(e)) => return ClientEnd::Gone(e),
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => *frames += n,
         }
     }
 }
@@ -131,8 +156,9 @@ mod tests {
             max_drops: 0,
             write_timeout: Duration::from_secs(5),
         };
-        let end = serve_client(&mut rec, rx, limits).await;
-        assert!(matches!(end, ClientEnd::Drained));
+        let sum = serve_client(&mut rec, rx, limits).await;
+        assert!(matches!(sum.end, ClientEnd::Drained));
+        assert_eq!((sum.frames, sum.dropped), (10, 0));
         assert_eq!(rec.writes.len(), 1, "ten queued frames, one write");
         let mut buf = BytesMut::from(&rec.data[..]);
         let mut codec = FrameCodec::default();
@@ -153,8 +179,9 @@ mod tests {
             max_drops: 5,
             write_timeout: Duration::from_secs(5),
         };
-        let end = serve_client(tokio::io::sink(), rx, limits).await;
-        assert!(matches!(end, ClientEnd::TooSlow { dropped: 8 }), "{end:?}");
+        let sum = serve_client(tokio::io::sink(), rx, limits).await;
+        assert!(matches!(sum.end, ClientEnd::TooSlow), "{sum:?}");
+        assert_eq!((sum.frames, sum.dropped), (0, 8));
     }
 
     #[tokio::test(start_paused = true)]
@@ -168,7 +195,7 @@ mod tests {
             max_drops: 0,
             write_timeout: Duration::from_secs(5),
         };
-        let end = serve_client(w, rx, limits).await;
-        assert!(matches!(end, ClientEnd::WriteTimeout), "{end:?}");
+        let sum = serve_client(w, rx, limits).await;
+        assert!(matches!(sum.end, ClientEnd::WriteTimeout), "{sum:?}");
     }
 }

@@ -133,6 +133,9 @@ impl StreamSink {
         if let Some(l) = self.tcp {
             if let Ok(addr) = l.local_addr() {
                 tracing::info!(addr = %addr, "stream listening on tcp");
+                if !addr.ip().is_loopback() {
+                    tracing::warn!(addr = %addr, "stream is reachable from the network: frames are not encrypted or authenticated");
+                }
             }
             let fut = accept_loop(ctx.clone(), bus.clone(), l, admission.clone());
             ctx.spawn("stream tcp", fut);
@@ -181,17 +184,21 @@ async fn accept_loop<A: Accept>(ctx: TaskContext, bus: Bus, mut listener: A, adm
         tracing::info!(peer = %peer, "stream client connected");
         ctx.spawn(format!("stream client {peer}"), async move {
             let _permit = permit;
-            match serve_client(conn, rx, limits).await {
-                ClientEnd::Drained => tracing::debug!(peer = %peer, "stream client drained"),
-                ClientEnd::TooSlow { dropped } => {
-                    tracing::warn!(peer = %peer, dropped, "stream client too slow: disconnected")
+            let sum = serve_client(conn, rx, limits).await;
+            let (frames, dropped) = (sum.frames, sum.dropped);
+            match sum.end {
+                ClientEnd::Drained => {
+                    tracing::debug!(peer = %peer, frames, dropped, "stream client drained")
                 }
-                ClientEnd::WriteTimeout => {
-                    tracing::warn!(peer = %peer, "stream client stopped reading: disconnected")
-                }
-                ClientEnd::Gone(e) => {
-                    tracing::info!(peer = %peer, error = %e, "stream client disconnected")
-                }
+                ClientEnd::TooSlow => tracing::warn!(
+                    peer = %peer, frames, dropped, "stream client too slow: disconnected"
+                ),
+                ClientEnd::WriteTimeout => tracing::warn!(
+                    peer = %peer, frames, dropped, "stream client stopped reading: disconnected"
+                ),
+                ClientEnd::Gone(e) => tracing::info!(
+                    peer = %peer, frames, dropped, error = %e, "stream client disconnected"
+                ),
             }
         });
     }

@@ -7,6 +7,10 @@ use super::field::{Date, TimeOfDay};
 use super::satellites::{CompletedSet, UsedList};
 use super::update::{Update, KNOTS_TO_MPS};
 
+/// Most sky entries one fix carries (satellites × signals; today's
+/// four-constellation dual-band receivers report about 100).
+const MAX_SKY: usize = 512;
+
 /// The merged sentences of one cycle. Every value stays `None` unless a
 /// sentence of this cycle reported it.
 #[derive(Debug, Default)]
@@ -47,8 +51,6 @@ pub(crate) struct Cycle {
     used: UsedList,
     gsa_seen: bool,
     sky: Vec<SatelliteInfo>,
-    /// Per talker, the largest "in view" a completed GSV set announced.
-    in_view: Vec<([u8; 2], u32)>,
     gsv_seen: bool,
 }
 
@@ -67,11 +69,6 @@ fn talker_bytes(talker: &str) -> [u8; 2] {
 }
 
 impl Cycle {
-    /// True once any sentence was applied.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.talker.is_none()
-    }
-
     /// Merges one parsed sentence into the cycle.
     pub(crate) fn apply(&mut self, talker: &str, u: &Update) {
         let t = talker_bytes(talker);
@@ -139,18 +136,13 @@ impl Cycle {
         }
     }
 
-    /// Adds a completed GSV set to this cycle's sky.
+    /// Adds a completed GSV set to this cycle's sky. The sky is capped at
+    /// [`MAX_SKY`] entries, so a receiver sending GSV without ever sending a
+    /// timed sentence cannot grow it without bound.
     pub(crate) fn add_set(&mut self, set: CompletedSet) {
         self.gsv_seen = true;
-        if let Some(n) = set.in_view {
-            match self.in_view.iter_mut().find(|(t, _)| *t == set.talker) {
-                Some((_, v)) => *v = (*v).max(n),
-                None => self.in_view.push((set.talker, n)),
-            }
-        }
-        for sat in set.sats {
-            self.sky.push(sat);
-        }
+        let room = MAX_SKY.saturating_sub(self.sky.len());
+        self.sky.extend(set.sats.into_iter().take(room));
     }
 
     fn position(&mut self, talker: [u8; 2], lat: Option<f64>, lon: Option<f64>) {
@@ -230,7 +222,6 @@ impl Cycle {
         let mut distinct: Vec<(i32, u32)> = sky.iter().map(|s| (s.constellation, s.prn)).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        let announced: u32 = self.in_view.iter().map(|(_, n)| n).sum();
         let day = self
             .date
             .map(|d| super::rollover::corrected_day(d, ctx.floor))
@@ -260,9 +251,9 @@ impl Cycle {
             satellites_used: self
                 .sats_used
                 .or(self.gsa_seen.then_some(self.used.len() as u32)),
-            satellites_visible: self
-                .gsv_seen
-                .then_some((distinct.len() as u32).max(announced)),
+            // Distinct satellites, not GSV "in view" totals: with NMEA 4.10
+            // signal IDs those count a satellite once per signal.
+            satellites_visible: self.gsv_seen.then_some(distinct.len() as u32),
             sky,
             talker: String::from_utf8_lossy(&talker).into_owned(),
             cycle_end: String::new(),

@@ -98,3 +98,67 @@ pub(crate) fn dispatch(s: &Sentence<'_>) -> Dispatched {
         Err(Malformed) => Dispatched::Malformed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A minimal valid sentence per formatter, with exactly `min_fields`
+    /// fields.
+    fn minimal(tag: &str) -> &'static str {
+        match tag {
+            "GGA" => "GPGGA,120000.00,4807.038,N,01131.000,E,1,08,0.9,545.4,M,47.0,M",
+            "RMC" => "GPRMC,120000.00,A,4807.038,N,01131.000,E,0.0,0.0,010127",
+            "GSA" => "GPGSA,A,3,01,02,03,04,,,,,,,,,1.5,0.9,1.2",
+            "GSV" => "GPGSV,1,1,00",
+            "VTG" => "GPVTG,0.0,T,,M,0.0,N,0.0,K",
+            "GLL" => "GPGLL,4807.038,N,01131.000,E",
+            "GST" => "GPGST,120000.00,1.2,0.5,0.4,30.0,0.3,0.4,0.8",
+            "ZDA" => "GPZDA,120000.00,01,01,2027",
+            "GNS" => "GNGNS,120000.00,4807.038,N,01131.000,E,AN,08,0.9,545.4,47.0,,",
+            _ => unreachable!("no minimal sentence for {tag}"),
+        }
+    }
+
+    #[test]
+    fn every_entry_parses_its_minimal_sentence_and_rejects_one_field_less() {
+        for e in TABLE {
+            let full = minimal(e.tag);
+            let s = Sentence::parse(full.as_bytes(), false).unwrap();
+            assert_eq!(s.len(), e.min_fields, "{}", e.tag);
+            match dispatch(&s) {
+                Dispatched::Known(u) => assert_eq!(u.tag(), e.tag),
+                other => panic!("{}: {other:?}", e.tag),
+            }
+            let short = &full[..full.rfind(',').unwrap()];
+            let s = Sentence::parse(short.as_bytes(), false).unwrap();
+            assert!(
+                matches!(dispatch(&s), Dispatched::Malformed),
+                "{} short",
+                e.tag
+            );
+        }
+    }
+
+    #[test]
+    fn any_talker_is_accepted_and_proprietary_sentences_are_unknown() {
+        for talker in ["GP", "GN", "GL", "GA", "GB", "BD", "GQ", "QZ", "GI", "XY"] {
+            let line = format!("{talker}ZDA,120000.00,01,01,2027,00,00");
+            let s = Sentence::parse(line.as_bytes(), false).unwrap();
+            assert!(
+                matches!(dispatch(&s), Dispatched::Known(Update::Zda(_))),
+                "{talker}"
+            );
+        }
+        for line in [
+            "PQGSV,1,1,01,201,10,100,30",
+            "PMTK001,604,3",
+            "GPTXT,01,01,02,X",
+            "GPHDT,1.0,T",
+        ] {
+            let s = Sentence::parse(line.as_bytes(), false).unwrap();
+            assert!(matches!(dispatch(&s), Dispatched::Unknown), "{line}");
+        }
+    }
+}

@@ -1,8 +1,9 @@
 //! NMEA 0183 sentence encoders: build sentences with correct checksums.
 //!
 //! Pure functions, no I/O: every builder appends one or more complete
-//! sentences (`$…*HH\r\n`) to a caller-owned `Vec<u8>`, so a whole receiver
-//! cycle is assembled in one reusable buffer without further allocation.
+//! sentences (`$…*HH\r\n`) to a caller-owned buffer (any `BufMut`:
+//! `Vec<u8>`, `BytesMut`), so a whole receiver cycle is assembled in one
+//! reusable buffer without further allocation.
 //! `firmware-sim` uses them to play a receiver; tests use them to make input.
 //!
 //! Numbers are written with a fixed number of decimals chosen by
@@ -12,12 +13,14 @@
 //! # Layout
 //! - this file: [`SentenceWriter`] (generic writer, checksum), field
 //!   formatting, [`NmeaStyle`], quantization helpers, UTC calendar maths.
-//! - [`sentences`]: builders of RMC, VTG, GGA, GSA, GSV, GLL, GST and ZDA
-//!   from a [`dronetel_proto::v1::GpsFix`].
+//! - `sentences`: the builders [`rmc`], [`vtg`], [`gga`], [`gsa`], [`gsv`],
+//!   [`gll`], [`gst`] and [`zda`], from a [`dronetel_proto::v1::GpsFix`].
 
 mod sentences;
 
 use std::io::Write as _;
+
+use bytes::BufMut;
 
 use dronetel_proto::v1::Constellation;
 
@@ -68,28 +71,46 @@ impl Default for NmeaStyle {
 /// Writes one sentence field by field and closes it with its checksum.
 ///
 /// Created with the address (`$` + talker + tag); every `field_*` call adds a
-/// comma and the field; [`SentenceWriter::finish`] appends `*HH\r\n`.
-/// Dropping a writer without `finish` leaves an unterminated sentence.
+/// comma and the field; [`SentenceWriter::finish`] appends `*HH\r\n`. The
+/// checksum is kept as bytes go out, so any [`BufMut`] works as the output
+/// (`Vec<u8>`, `BytesMut`) and nothing is read back. Dropping a writer
+/// without `finish` leaves an unterminated sentence.
 #[derive(Debug)]
-pub struct SentenceWriter<'a> {
-    out: &'a mut Vec<u8>,
-    start: usize,
+pub struct SentenceWriter<'a, B: BufMut> {
+    out: &'a mut B,
+    sum: u8,
 }
 
-impl<'a> SentenceWriter<'a> {
+impl<'a, B: BufMut> SentenceWriter<'a, B> {
     /// Starts a sentence `$<talker><tag>` at the end of `out`.
-    pub fn new(out: &'a mut Vec<u8>, talker: &[u8], tag: &[u8]) -> Self {
-        let start = out.len();
-        out.push(b'$');
-        out.extend_from_slice(talker);
-        out.extend_from_slice(tag);
-        SentenceWriter { out, start }
+    pub fn new(out: &'a mut B, talker: &[u8], tag: &[u8]) -> Self {
+        out.put_u8(b'$');
+        let mut w = SentenceWriter { out, sum: 0 };
+        w.put(talker);
+        w.put(tag);
+        w
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        self.sum = bytes.iter().fold(self.sum, |acc, b| acc ^ b);
+        self.out.put_slice(bytes);
+    }
+
+    /// Formats into a stack buffer (every field is far shorter than 64
+    /// bytes) and puts the result.
+    fn put_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        let mut buf = [0u8; 64];
+        let mut rest = &mut buf[..];
+        rest.write_fmt(args)
+            .expect("an NMEA field fits in 64 bytes");
+        let n = 64 - rest.len();
+        self.put(&buf[..n]);
     }
 
     /// Adds a field given as raw bytes (must not contain `,`, `*` or `$`).
     pub fn field(&mut self, bytes: &[u8]) -> &mut Self {
-        self.out.push(b',');
-        self.out.extend_from_slice(bytes);
+        self.put(b",");
+        self.put(bytes);
         self
     }
 
@@ -100,16 +121,16 @@ impl<'a> SentenceWriter<'a> {
 
     /// Adds an unsigned integer zero-padded to `width` digits.
     pub fn uint(&mut self, v: u64, width: usize) -> &mut Self {
-        self.out.push(b',');
-        write!(self.out, "{v:0width$}").expect("writing to a Vec cannot fail");
+        self.put(b",");
+        self.put_fmt(format_args!("{v:0width$}"));
         self
     }
 
     /// Adds a number with `decimals` decimals, or an empty field for `None`.
     pub fn fixed(&mut self, v: Option<f64>, decimals: u8) -> &mut Self {
-        self.out.push(b',');
+        self.put(b",");
         if let Some(v) = v.filter(|v| v.is_finite()) {
-            write_fixed(self.out, v, decimals, 1);
+            self.put_fixed(v, decimals, 1);
         }
         self
     }
@@ -117,9 +138,9 @@ impl<'a> SentenceWriter<'a> {
     /// Adds a number rounded to an integer zero-padded to `width` digits, or
     /// an empty field for `None`.
     pub fn rounded(&mut self, v: Option<f64>, width: usize) -> &mut Self {
-        self.out.push(b',');
+        self.put(b",");
         if let Some(v) = v.filter(|v| v.is_finite()) {
-            write_fixed(self.out, v, 0, width);
+            self.put_fixed(v, 0, width);
         }
         self
     }
@@ -141,45 +162,68 @@ impl<'a> SentenceWriter<'a> {
         deg_width: usize,
         hemi: [u8; 2],
     ) -> &mut Self {
-        self.out.push(b',');
+        self.put(b",");
         let Some(v) = deg.filter(|v| v.is_finite()) else {
-            self.out.push(b',');
+            self.put(b",");
             return self;
         };
         let (whole, minutes) = split_coordinate(v, decimals);
         let scale = pow10(decimals);
-        write!(self.out, "{whole:0deg_width$}{:02}", minutes / scale)
-            .expect("writing to a Vec cannot fail");
-        write_frac(self.out, minutes % scale, decimals);
-        self.out.push(b',');
-        self.out.push(if v < 0.0 { hemi[1] } else { hemi[0] });
+        self.put_fmt(format_args!("{whole:0deg_width$}{:02}", minutes / scale));
+        self.put_frac(minutes % scale, decimals);
+        self.put(&[b',', if v < 0.0 { hemi[1] } else { hemi[0] }]);
         self
     }
 
     /// Adds a UTC time of day `hhmmss.ss…` (seconds truncated to `decimals`),
     /// or an empty field for `None`.
     pub fn time(&mut self, t: Option<&prost_types::Timestamp>, decimals: u8) -> &mut Self {
-        self.out.push(b',');
+        self.put(b",");
         if let Some(t) = t {
             let u = Utc::from_timestamp(t);
-            write!(self.out, "{:02}{:02}{:02}", u.hour, u.minute, u.second)
-                .expect("writing to a Vec cannot fail");
+            self.put_fmt(format_args!("{:02}{:02}{:02}", u.hour, u.minute, u.second));
             let d = decimals.min(9);
-            write_frac(self.out, u64::from(u.nanos) / pow10(9 - d), d);
+            self.put_frac(u64::from(u.nanos) / pow10(9 - d), d);
         }
         self
+    }
+
+    /// Writes `v` with `decimals` decimals, the integer part zero-padded to
+    /// `int_width`; no sign when the written value is zero.
+    fn put_fixed(&mut self, v: f64, decimals: u8, int_width: usize) {
+        let scale = pow10(decimals);
+        let scaled = (v.abs() * scale as f64).round() as u64;
+        if v < 0.0 && scaled != 0 {
+            self.put(b"-");
+        }
+        self.put_fmt(format_args!("{:0int_width$}", scaled / scale));
+        self.put_frac(scaled % scale, decimals);
+    }
+
+    fn put_frac(&mut self, frac: u64, decimals: u8) {
+        if decimals > 0 {
+            let w = usize::from(decimals);
+            self.put_fmt(format_args!(".{frac:0w$}"));
+        }
     }
 
     /// Closes the sentence with `*HH\r\n`, the XOR of the bytes between `$`
     /// and `*` in upper-case hex.
     pub fn finish(self) {
-        let sum = checksum(&self.out[self.start + 1..]);
-        write!(self.out, "*{sum:02X}\r\n").expect("writing to a Vec cannot fail");
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let sum = self.sum;
+        self.out.put_slice(&[
+            b'*',
+            HEX[usize::from(sum >> 4)],
+            HEX[usize::from(sum & 0xF)],
+            b'\r',
+            b'\n',
+        ]);
     }
 }
 
 /// Appends a complete sentence `$<talker><tag>,<fields…>*HH\r\n` to `out`.
-pub fn write_sentence(out: &mut Vec<u8>, talker: &[u8], tag: &[u8], fields: &[&[u8]]) {
+pub fn write_sentence(out: &mut impl BufMut, talker: &[u8], tag: &[u8], fields: &[&[u8]]) {
     let mut w = SentenceWriter::new(out, talker, tag);
     for f in fields {
         w.field(f);
@@ -257,25 +301,6 @@ fn pow10(d: u8) -> u64 {
     10u64.pow(u32::from(d.min(18)))
 }
 
-/// Writes `v` with `decimals` decimals, the integer part zero-padded to
-/// `int_width`; no sign when the written value is zero.
-fn write_fixed(out: &mut Vec<u8>, v: f64, decimals: u8, int_width: usize) {
-    let scale = pow10(decimals);
-    let scaled = (v.abs() * scale as f64).round() as u64;
-    if v < 0.0 && scaled != 0 {
-        out.push(b'-');
-    }
-    write!(out, "{:0int_width$}", scaled / scale).expect("writing to a Vec cannot fail");
-    write_frac(out, scaled % scale, decimals);
-}
-
-fn write_frac(out: &mut Vec<u8>, frac: u64, decimals: u8) {
-    if decimals > 0 {
-        let w = usize::from(decimals);
-        write!(out, ".{frac:0w$}").expect("writing to a Vec cannot fail");
-    }
-}
-
 /// A UTC calendar date and time of day broken out of a Unix timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Utc {
@@ -339,13 +364,20 @@ mod tests {
 
     #[test]
     fn fixed_rounds_and_never_writes_negative_zero() {
-        let mut v = Vec::new();
-        write_fixed(&mut v, -0.0004, 3, 1);
-        v.push(b' ');
-        write_fixed(&mut v, -21.35, 1, 1);
-        v.push(b' ');
-        write_fixed(&mut v, 7.0, 0, 3);
-        assert_eq!(v, b"0.000 -21.4 007");
+        let mut v = bytes::BytesMut::new();
+        let mut w = SentenceWriter::new(&mut v, b"GP", b"XXX");
+        w.fixed(Some(-0.0004), 3)
+            .fixed(Some(-21.35), 1)
+            .rounded(Some(7.0), 3)
+            .fixed(None, 2)
+            .fixed(Some(f64::NAN), 2);
+        w.finish();
+        assert!(v.starts_with(b"$GPXXX,0.000,-21.4,007,,*"), "{v:?}");
+        let body = &v[1..v.len() - 5];
+        assert_eq!(
+            &v[v.len() - 5..v.len() - 2],
+            format!("*{:02X}", checksum(body)).as_bytes()
+        );
     }
 
     #[test]

@@ -20,6 +20,9 @@
 //! - an ender only publishes a cycle that contains a sentence with a time
 //!   field; time-less sentences seen after a publication (GSA, GSV, VTG)
 //!   open the next cycle;
+//! - before the first time of day is seen (no fix since power-up, empty
+//!   time fields), cycles are only told apart by the idle gap; the first
+//!   sentence with a time closes what accumulated;
 //! - if a sentence with the time of the cycle just published arrives later,
 //!   the ender fired too early (receivers whose cycle shape varies): that
 //!   ender is forgotten, the late sentence and the time-less tail before it
@@ -40,6 +43,9 @@ use super::update::Update;
 /// Most learned cycle enders kept (receivers whose cycle shape varies
 /// collect a few).
 const MAX_ENDERS: usize = 8;
+
+/// Most distinct (talker, sentence) pairs counted in one cycle.
+const MAX_COUNTS: usize = 64;
 
 /// Nanoseconds in a day.
 const DAY_NANOS: u64 = 86_400 * 1_000_000_000;
@@ -96,6 +102,12 @@ impl Epoch {
         if let Some(Some(t)) = u.time() {
             if self.last_tod.is_some_and(|last| last != t) {
                 self.boundary(out);
+            } else if self.last_tod.is_none() && self.cycle.timed && self.cycle.tod.is_none() {
+                // A receiver without a fix since power-up sends empty time
+                // fields; the first real time closes those no-fix cycles
+                // (merged into one, since nothing separated them). Their
+                // sentence counts are meaningless, so nothing is learned.
+                self.emit(self.last_key.map_or("", |k| k.tag), out);
             } else if self.cycle.tod.is_none() && self.emitted_tod == Some(t) {
                 self.late(talker, u);
                 return;
@@ -194,6 +206,11 @@ impl Epoch {
                 *n
             }
             None => {
+                // Bounded: a cycle has a handful of (talker, sentence)
+                // pairs; garbage talkers must not grow this.
+                if self.counts.len() >= MAX_COUNTS {
+                    self.counts.clear();
+                }
                 self.counts.push((t, tag, 1));
                 1
             }
@@ -247,11 +264,5 @@ impl Epoch {
             let tag = self.last_key.map_or("", |k| k.tag);
             self.emit(tag, out);
         }
-    }
-
-    /// True when a cycle with content is waiting.
-    #[allow(dead_code)]
-    pub(crate) fn pending(&self) -> bool {
-        !self.cycle.is_empty()
     }
 }

@@ -7,7 +7,9 @@
 //!   captures) are skipped and counted once per run as a framing error;
 //! - a `$` inside a sentence starts over (a spliced or truncated fragment,
 //!   counted), except right after the opening `$`: `$$GPGGA` is a known
-//!   receiver quirk and is accepted silently;
+//!   receiver quirk and is accepted silently; and except after a complete
+//!   `*hh` checksum: that sentence only lost its line terminator (dropped
+//!   bytes, as in `...*1E$GPRMC,...`), so it is passed on and checked;
 //! - a non-printable byte inside a sentence discards it (counted) and the rest
 //!   of that run is junk;
 //! - a line longer than `max_len` is discarded (counted) up to its end or the
@@ -32,6 +34,8 @@ pub(crate) struct Framer {
     state: State,
     line: Vec<u8>,
     max_len: usize,
+    /// The last line ended at a `$`: the next byte belongs to a new line.
+    restart: bool,
 }
 
 impl Framer {
@@ -43,6 +47,7 @@ impl Framer {
             state: State::Hunt { in_junk: false },
             line: Vec::with_capacity(max_len),
             max_len,
+            restart: false,
         }
     }
 
@@ -55,6 +60,10 @@ impl Framer {
     /// Feeds one byte; returns true when a complete sentence body is ready in
     /// [`Framer::line`].
     pub(crate) fn push(&mut self, b: u8, stats: &mut Stats) -> bool {
+        if self.restart {
+            self.restart = false;
+            self.start();
+        }
         match self.state {
             State::Hunt { in_junk } => match b {
                 b'$' => self.start(),
@@ -68,6 +77,11 @@ impl Framer {
             },
             State::Line => match b {
                 b'$' => {
+                    if ends_with_checksum(&self.line) {
+                        self.state = State::Hunt { in_junk: false };
+                        self.restart = true;
+                        return true;
+                    }
                     if !self.line.is_empty() {
                         // A fragment cut short by a new sentence.
                         stats.framing_errors += 1;
@@ -121,6 +135,11 @@ impl Framer {
     }
 }
 
+/// True when `line` ends with `*` and two hex digits.
+fn ends_with_checksum(line: &[u8]) -> bool {
+    matches!(line, [.., b'*', a, b] if a.is_ascii_hexdigit() && b.is_ascii_hexdigit())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -165,6 +184,13 @@ mod tests {
         let (l, st) = lines(b"$GPGGA,12$GPRMC,1\n", 64);
         assert_eq!(l, ["GPRMC,1"]);
         assert_eq!(st.framing_errors, 1);
+    }
+
+    #[test]
+    fn checksummed_sentence_glued_to_the_next_is_kept() {
+        let (l, st) = lines(b"$A,1*1E$B,2*00\r\n$C*0$D\n", 64);
+        assert_eq!(l, ["A,1*1E", "B,2*00", "D"]);
+        assert_eq!(st.framing_errors, 1, "\"C*0\" has no complete checksum");
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! NMEA 0183: sentence framing, parsing, epoch assembly and encoding.
 //!
 //! The decoder is layered, each layer in its own file:
-//! bytes → [`framer`] (bounded line framing, resync on junk) → [`sentence`]
-//! (checksum, address, fields borrowed from the line) → [`dispatch`] (table
-//! `{tag, min_fields, parse}` → [`update`] values) → [`epoch`] (cycle
-//! assembly into one `GpsFix` per receiver cycle, using [`cycle`],
-//! [`satellites`] and [`rollover`]) → [`NmeaDecoder`] (tokio-util
-//! `Decoder` + [`crate::SensorDecoder`]). See `crates/wire/NMEA.md`.
+//! bytes → `framer` (bounded line framing, resync on junk) → `sentence`
+//! (checksum, address, fields borrowed from the line) → `dispatch` (table
+//! `{tag, min_fields, parse}` → `update` values) → `epoch` (cycle assembly
+//! into one `GpsFix` per receiver cycle, using `cycle`, `satellites` and
+//! `rollover`) → [`NmeaDecoder`] (tokio-util `Decoder` +
+//! [`crate::SensorDecoder`]). See `crates/wire/NMEA.md`.
 //!
 //! # Layout
 //! - [`options`]: [`NmeaOptions`] and their defaults.

@@ -2,7 +2,8 @@
 //! range; GSV sets assembled into sky entries; GSA "used" lists.
 //!
 //! # How a sky view is carried
-//! A GSV *set* (n sentences of one talker and signal) becomes sky entries
+//! A GSV *set* (the n sentences of one talker, numbered 1..n) becomes sky
+//! entries
 //! only when its last sentence arrives, and then belongs to the cycle that is
 //! being assembled at that moment. A set still incomplete when its cycle is
 //! emitted carries on into the next cycle (it is never cut in half or
@@ -60,25 +61,22 @@ pub(crate) fn constellation(talker: &str, system: Option<u32>, prn: u32) -> Cons
 #[derive(Debug)]
 struct PendingSet {
     talker: [u8; 2],
-    signal: Option<u32>,
     total_msgs: u32,
     next_msg: u32,
-    in_view: Option<u32>,
     sats: Vec<SatelliteInfo>,
 }
 
 /// A completed GSV set, ready to join a cycle.
 #[derive(Debug)]
 pub(crate) struct CompletedSet {
-    /// Satellites of the set.
+    /// Satellites of the set, one entry per satellite and signal.
     pub(crate) sats: Vec<SatelliteInfo>,
-    /// The "satellites in view" count the set announced.
-    pub(crate) in_view: Option<u32>,
-    /// Its talker.
-    pub(crate) talker: [u8; 2],
 }
 
-/// Assembles GSV sentences into sets, per talker and signal ID.
+/// Assembles GSV sentences into sets, per talker. The NMEA 4.10 signal ID
+/// is per sentence: u-blox sends one set per signal, Quectel numbers one set
+/// across signals (`4,1..3` on L1 and `4,4` on L5), so sets are keyed by
+/// talker alone and each satellite keeps the signal of its sentence.
 #[derive(Debug, Default)]
 pub(crate) struct GsvSets {
     pending: Vec<PendingSet>,
@@ -92,10 +90,7 @@ impl GsvSets {
     /// Out-of-sequence sentences drop the partial set they belong to.
     pub(crate) fn push(&mut self, talker: &str, g: &Gsv) -> Option<CompletedSet> {
         let t: [u8; 2] = talker.as_bytes().try_into().unwrap_or([b'?', b'?']);
-        let idx = self
-            .pending
-            .iter()
-            .position(|p| p.talker == t && p.signal == g.signal);
+        let idx = self.pending.iter().position(|p| p.talker == t);
         if g.msg_num == 1 {
             if let Some(i) = idx {
                 self.pending.remove(i);
@@ -105,10 +100,8 @@ impl GsvSets {
             }
             self.pending.push(PendingSet {
                 talker: t,
-                signal: g.signal,
                 total_msgs: g.total_msgs,
                 next_msg: 1,
-                in_view: g.in_view,
                 sats: Vec::with_capacity(4 * g.total_msgs.min(10) as usize),
             });
         } else if idx.is_none() {
@@ -138,13 +131,12 @@ impl GsvSets {
             return None;
         }
         let set = self.pending.remove(i);
-        Some(CompletedSet {
-            sats: set.sats,
-            in_view: set.in_view,
-            talker: set.talker,
-        })
+        Some(CompletedSet { sats: set.sats })
     }
 }
+
+/// Most satellites a cycle's GSA lists may name (bounds garbage input).
+const MAX_USED: usize = 256;
 
 /// Satellites listed as used by the GSA sentences of a cycle.
 #[derive(Debug, Default)]
@@ -157,7 +149,7 @@ impl UsedList {
     pub(crate) fn add(&mut self, talker: &str, g: &Gsa) {
         for &prn in &g.prns[..g.count] {
             let c = constellation(talker, g.system, prn);
-            if !self.sats.contains(&(c, prn)) {
+            if self.sats.len() < MAX_USED && !self.sats.contains(&(c, prn)) {
                 self.sats.push((c, prn));
             }
         }
@@ -190,7 +182,6 @@ mod tests {
         let mut g = Gsv {
             total_msgs: total,
             msg_num: num,
-            in_view: Some(prns.len() as u32),
             signal,
             ..Gsv::default()
         };
@@ -225,9 +216,22 @@ mod tests {
         assert!(s.push("GP", &gsv(3, 1, &[1], None)).is_none());
         assert!(s.push("GP", &gsv(3, 3, &[1], None)).is_none());
         assert!(s.push("GP", &gsv(3, 2, &[1], None)).is_none());
-        // Interleaved signals of one talker are separate sets.
-        assert!(s.push("GA", &gsv(2, 1, &[1], Some(1))).is_none());
-        assert!(s.push("GA", &gsv(1, 1, &[1], Some(7))).is_some());
-        assert!(s.push("GA", &gsv(2, 2, &[2], Some(1))).is_some());
+        // One set numbered across signals (Quectel): one set, each
+        // satellite with the signal of its sentence.
+        assert!(s.push("GA", &gsv(2, 1, &[103, 136], Some(6))).is_none());
+        let done = s.push("GA", &gsv(2, 2, &[103, 136], Some(1))).unwrap();
+        let sig: Vec<_> = done.sats.iter().map(|s| (s.prn, s.signal_id)).collect();
+        assert_eq!(
+            sig,
+            [
+                (103, Some(6)),
+                (136, Some(6)),
+                (103, Some(1)),
+                (136, Some(1))
+            ]
+        );
+        // One set per signal (u-blox): each completes on its own.
+        assert!(s.push("GP", &gsv(1, 1, &[1], Some(1))).is_some());
+        assert!(s.push("GP", &gsv(1, 1, &[1], Some(6))).is_some());
     }
 }

@@ -11,7 +11,7 @@ pub(crate) enum Reject {
     /// `*hh` present but not matching the XOR of the body.
     Checksum,
     /// No `*hh` while a checksum is required, a malformed `*` suffix, or an
-    /// address that is not 3 to 8 upper-case letters or digits.
+    /// address that is not 3 to 32 upper-case letters or digits.
     Framing,
 }
 
@@ -47,7 +47,7 @@ impl<'a> Sentence<'a> {
         };
         let mut parts = body.split(',');
         let address = parts.next().unwrap_or_default();
-        let addr_ok = (3..=8).contains(&address.len())
+        let addr_ok = (3..=32).contains(&address.len())
             && address
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());

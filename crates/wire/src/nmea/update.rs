@@ -65,7 +65,6 @@ pub(crate) struct GsvSat {
 pub(crate) struct Gsv {
     pub(crate) total_msgs: u32,
     pub(crate) msg_num: u32,
-    pub(crate) in_view: Option<u32>,
     pub(crate) sats: [GsvSat; 4],
     pub(crate) count: usize,
     /// NMEA 4.10 signal ID (last field), when sent.
@@ -204,7 +203,10 @@ pub(crate) fn rmc(s: &Sentence<'_>) -> Result<Update, Malformed> {
         lon: lon(s, 4)?,
         speed_knots: field::number(s.get(6))?,
         course: field::number(s.get(7))?,
-        date: field::date_ddmmyy(s.get(8))?,
+        // Receivers with a week-rollover bug send impossible dates (Telit
+        // HE910 in April 2019: "2208-1"); the rest of the sentence is good,
+        // so only the date is dropped.
+        date: field::date_ddmmyy(s.get(8)).ok().flatten(),
         mode: field::flag(s.get(11))?,
     }))
 }
@@ -239,7 +241,9 @@ pub(crate) fn gsa(s: &Sentence<'_>) -> Result<Update, Malformed> {
 pub(crate) fn gsv(s: &Sentence<'_>) -> Result<Update, Malformed> {
     let total_msgs = field::unsigned(s.get(0))?.ok_or(Malformed)?;
     let msg_num = field::unsigned(s.get(1))?.ok_or(Malformed)?;
-    if msg_num == 0 || msg_num > total_msgs {
+    // Two-digit fields: more than 99 sentences is garbage (and would let a
+    // set grow without bound).
+    if msg_num == 0 || msg_num > total_msgs || total_msgs > 99 {
         return Err(Malformed);
     }
     let rest = s.len() - 3;
@@ -257,10 +261,12 @@ pub(crate) fn gsv(s: &Sentence<'_>) -> Result<Update, Malformed> {
         None
     };
     let groups = (rest - usize::from(has_signal)).div_ceil(4).min(4);
+    // "Satellites in view" is checked but not used: with signal IDs it
+    // counts a satellite once per signal (see `satellites_visible`).
+    field::unsigned(s.get(2))?;
     let mut g = Gsv {
         total_msgs,
         msg_num,
-        in_view: field::unsigned(s.get(2))?,
         signal,
         ..Gsv::default()
     };

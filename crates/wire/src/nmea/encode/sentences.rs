@@ -3,6 +3,7 @@
 //! Each builder appends complete sentences to `out`; absent values become
 //! empty fields, as receivers send them.
 
+use bytes::BufMut;
 use dronetel_proto::v1::{Constellation, FixMode, FixQuality, GpsFix, SatelliteInfo};
 
 use super::{constellation_talker, system_id, NmeaStyle, SentenceWriter, Utc};
@@ -34,7 +35,7 @@ pub struct GstErrors {
 }
 
 /// RMC: time, status, position, speed (knots), course, date, mode.
-pub fn rmc(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix) {
+pub fn rmc(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix) {
     let mut w = SentenceWriter::new(out, &style.talker, b"RMC");
     w.time(fix.time.as_ref(), style.time_decimals)
         .field(if has_fix(fix) { b"A" } else { b"V" })
@@ -62,7 +63,7 @@ pub fn rmc(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix) {
 }
 
 /// VTG: course over ground (true), speed in knots and km/h, mode.
-pub fn vtg(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix) {
+pub fn vtg(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix) {
     let mut w = SentenceWriter::new(out, &style.talker, b"VTG");
     w.fixed(fix.course_deg, style.course_decimals)
         .field(b"T")
@@ -81,7 +82,7 @@ pub fn vtg(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix) {
 
 /// GGA: time, position, quality, satellites used, HDOP, altitude, geoid
 /// separation (differential age and station left empty).
-pub fn gga(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix) {
+pub fn gga(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix) {
     let mut w = SentenceWriter::new(out, &style.talker, b"GGA");
     w.time(fix.time.as_ref(), style.time_decimals)
         .latitude(fix.latitude_deg, style.latlon_decimals)
@@ -104,7 +105,7 @@ pub fn gga(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix) {
 /// GSA for one constellation: the satellites of `sky` with `used` set (at
 /// most 12), mode, PDOP/HDOP/VDOP and, in NMEA 4.10 style, the system ID.
 /// `None` lists the used satellites of every constellation.
-pub fn gsa(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix, system: Option<Constellation>) {
+pub fn gsa(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix, system: Option<Constellation>) {
     let mut w = SentenceWriter::new(out, &style.talker, b"GSA");
     let mode = match fix.mode() {
         FixMode::FixMode3d => b'3',
@@ -138,7 +139,7 @@ pub fn gsa(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix, system: Option<Co
 /// per sentence (one sentence with a count of 0 if there are none), with the
 /// talker of the constellation and, in NMEA 4.10 style, the signal ID of the
 /// first satellite (default 1).
-pub fn gsv(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix, system: Constellation) {
+pub fn gsv(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix, system: Constellation) {
     let in_system = |s: &&SatelliteInfo| same_system(s.constellation(), system);
     let count = fix.sky.iter().filter(in_system).count();
     let total = count.div_ceil(4).max(1);
@@ -169,7 +170,7 @@ pub fn gsv(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix, system: Constella
 }
 
 /// GLL: position, time, status, mode.
-pub fn gll(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix) {
+pub fn gll(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix) {
     let mut w = SentenceWriter::new(out, &style.talker, b"GLL");
     w.latitude(fix.latitude_deg, style.latlon_decimals)
         .longitude(fix.longitude_deg, style.latlon_decimals)
@@ -180,7 +181,7 @@ pub fn gll(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix) {
 }
 
 /// GST: time and the pseudo-range error statistics.
-pub fn gst(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix, e: &GstErrors) {
+pub fn gst(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix, e: &GstErrors) {
     let d = style.error_decimals;
     let mut w = SentenceWriter::new(out, &style.talker, b"GST");
     w.time(fix.time.as_ref(), style.time_decimals)
@@ -195,7 +196,7 @@ pub fn gst(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix, e: &GstErrors) {
 }
 
 /// ZDA: time, day, month, year, local zone 00:00.
-pub fn zda(out: &mut Vec<u8>, style: &NmeaStyle, fix: &GpsFix) {
+pub fn zda(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix) {
     let mut w = SentenceWriter::new(out, &style.talker, b"ZDA");
     w.time(fix.time.as_ref(), style.time_decimals);
     match fix.time.as_ref().map(Utc::from_timestamp) {
