@@ -6,7 +6,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::fcntl::OFlag;
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use nix::sys::stat::Mode;
 use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -51,30 +53,41 @@ impl Pty {
                 source: io::Error::from(e),
             }
         };
-        let pair = nix::pty::openpty(None, None).map_err(err("openpty"))?;
-        let mut t = tcgetattr(&pair.slave).map_err(err("tcgetattr"))?;
+        // Both ends are opened close-on-exec in the same call (never with a
+        // later fcntl): a process spawned meanwhile by another thread must
+        // not inherit them, or closing ours would no longer hang the pty up.
+        let master =
+            posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+                .map_err(err("posix_openpt"))?;
+        grantpt(&master).map_err(err("grantpt"))?;
+        unlockpt(&master).map_err(err("unlockpt"))?;
+        let slave_path = PathBuf::from(ptsname_r(&master).map_err(err("ptsname"))?);
+        let slave = nix::fcntl::open(
+            &slave_path,
+            OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(err("open slave"))?;
+        let mut t = tcgetattr(&slave).map_err(err("tcgetattr"))?;
         cfmakeraw(&mut t);
-        tcsetattr(&pair.slave, SetArg::TCSANOW, &t).map_err(err("tcsetattr"))?;
-        let flags = fcntl(&pair.master, FcntlArg::F_GETFL).map_err(err("fcntl"))?;
-        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
-        fcntl(&pair.master, FcntlArg::F_SETFL(flags)).map_err(err("fcntl"))?;
-        let slave_path = nix::unistd::ttyname(&pair.slave).map_err(err("ttyname"))?;
+        tcsetattr(&slave, SetArg::TCSANOW, &t).map_err(err("tcsetattr"))?;
+        let pair = (OwnedFd::from(master), slave);
         // `AsyncFd::with_interest` is deprecated because a registered fd of a
         // type that can be closed behind the reactor's back is unsound; its
         // replacement is `unsafe`, which the workspace forbids. Here the
         // `OwnedFd` moves into the `AsyncFd` and is only closed by dropping
         // it (which deregisters first), so the safe form is sound.
         #[allow(deprecated)]
-        let master = AsyncFd::with_interest(pair.master, Interest::READABLE | Interest::WRITABLE)
+        let master = AsyncFd::with_interest(pair.0, Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| SimError::Pty {
-            op: "register",
-            link: link.to_path_buf(),
-            source: e,
-        })?;
+                op: "register",
+                link: link.to_path_buf(),
+                source: e,
+            })?;
         link_atomically(&slave_path, link)?;
         Ok(Pty {
             master,
-            _slave: pair.slave,
+            _slave: pair.1,
             slave_path,
             link: link.to_path_buf(),
         })

@@ -92,6 +92,31 @@ impl Bus {
     pub fn last_seq(&self) -> u64 {
         *self.shared.seq.lock().expect("bus seq lock poisoned")
     }
+
+    /// The bus's counters, readable after the bus is closed (shutdown report).
+    pub fn counters(&self) -> BusCounters {
+        BusCounters {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// Read-only view of the bus counters that does not keep the bus open.
+#[derive(Debug, Clone)]
+pub struct BusCounters {
+    shared: Arc<Shared>,
+}
+
+impl BusCounters {
+    /// Last `seq` published (0 before the first frame).
+    pub fn last_seq(&self) -> u64 {
+        *self.shared.seq.lock().expect("bus seq lock poisoned")
+    }
+
+    /// Frames lost by lagging subscribers since the bus was created.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
 }
 
 /// What a subscriber got from the bus.

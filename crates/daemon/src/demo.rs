@@ -70,8 +70,7 @@ async fn run_daemon_and_view(link_dir: &Path, args: &DemoArgs) -> anyhow::Result
     let config = demo_config(link_dir, args)?;
     let mut daemon = Daemon::new(config);
     let token = daemon.token();
-    crate::signals::spawn_signal_handler(token.clone())
-        .context("installing signal handlers")?;
+    crate::signals::spawn_signal_handler(token.clone()).context("installing signal handlers")?;
     daemon
         .start()
         .await
@@ -90,7 +89,14 @@ async fn run_daemon_and_view(link_dir: &Path, args: &DemoArgs) -> anyhow::Result
     let viewer = tokio::spawn(async move {
         let mut out = std::io::stdout();
         // The view ends when the daemon closes the stream on shutdown.
-        print_frames(stream, None, Format::Text, &mut out, &CancellationToken::new()).await
+        print_frames(
+            stream,
+            None,
+            Format::Text,
+            &mut out,
+            &CancellationToken::new(),
+        )
+        .await
     });
     let report = daemon.run_until_cancelled().await;
     let printed = viewer.await.context("the live view panicked")??;

@@ -25,7 +25,7 @@ pub mod supervisor;
 pub mod tail;
 pub mod view;
 
-pub use bus::{Bus, BusReceiver, Published, Received};
+pub use bus::{Bus, BusCounters, BusReceiver, Published, Received};
 pub use config::{Config, ConfigError};
 pub use context::TaskContext;
 pub use supervisor::{run, Daemon, DaemonError, ShutdownReport};

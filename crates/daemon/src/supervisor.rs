@@ -74,6 +74,9 @@ pub struct ShutdownReport {
     pub aborted: Vec<String>,
     /// Time from cancellation to the end of the last task.
     pub elapsed: Duration,
+    /// The last frame published in this run: every client that kept up
+    /// received every frame up to this one.
+    pub last_seq: u64,
 }
 
 impl Daemon {
@@ -157,6 +160,7 @@ impl Daemon {
         ctx.token.cancel();
         // Producers and listeners drop their clones as they stop; ours goes
         // now, so the bus closes once they have.
+        let counters = bus.counters();
         drop(bus);
         ctx.tracker.close();
         let grace = config.daemon.shutdown_grace;
@@ -172,8 +176,13 @@ impl Daemon {
             ctx.tracker.wait().await;
         }
         let elapsed = started.elapsed();
-        tracing::info!(elapsed = ?elapsed, aborted = aborted.len(), "daemon stopped");
-        ShutdownReport { aborted, elapsed }
+        let last_seq = counters.last_seq();
+        tracing::info!(elapsed = ?elapsed, aborted = aborted.len(), last_seq, dropped = counters.dropped(), "daemon stopped");
+        ShutdownReport {
+            aborted,
+            elapsed,
+            last_seq,
+        }
     }
 }
 

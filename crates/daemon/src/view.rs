@@ -136,10 +136,16 @@ mod tests {
         let line = frame_line(&f);
         assert!(line.contains("FIX 3D GPS"), "{line}");
         assert!(line.contains("47.3977421 8.5455940"), "{line}");
-        assert!(line.contains("alt 488.2 m") || line.contains("alt 488.3 m"), "{line}");
+        assert!(
+            line.contains("alt 488.2 m") || line.contains("alt 488.3 m"),
+            "{line}"
+        );
         assert!(line.contains("sats 14"), "{line}");
         assert!(line.contains("01:01:01.200Z"), "{line}");
-        assert!(!line.contains("m/s"), "speed unknown, must be absent: {line}");
+        assert!(
+            !line.contains("m/s"),
+            "speed unknown, must be absent: {line}"
+        );
     }
 
     #[test]

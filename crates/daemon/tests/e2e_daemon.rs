@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{health_state, is_position_fix, Harness, Setup, DEADLINE};
@@ -21,19 +19,6 @@ fn millis(t: &prost_types::Timestamp) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixes_equal_the_simulator_truth() {
     let h = Harness::start("truth", Setup::default()).await;
-    let truth: Arc<Mutex<HashMap<i64, dronetel_proto::v1::GpsFix>>> = Arc::default();
-    let mut rx = h.sim.gps().subscribe_truth();
-    let sink = truth.clone();
-    tokio::spawn(async move {
-        while let Ok(t) = rx.recv().await {
-            let ms = t
-                .time
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as i64;
-            sink.lock().unwrap().insert(ms, t.fix);
-        }
-    });
     let mut client = h.client().await;
     let mut compared = 0;
     let mut worst = 0f64;
@@ -43,14 +28,16 @@ async fn fixes_equal_the_simulator_truth() {
             unreachable!()
         };
         let ms = millis(fix.time.as_ref().expect("fix has a time"));
-        // The truth of that cycle was broadcast before its bytes hit the pty.
-        let Some(want) = truth.lock().unwrap().get(&ms).cloned() else {
+        let Some(want) = h.truth.lock().unwrap().get(&ms).cloned() else {
             panic!("fix at {ms} ms has no simulator truth")
         };
         let dlat = (fix.latitude_deg.unwrap() - want.latitude_deg.unwrap()).abs();
         let dlon = (fix.longitude_deg.unwrap() - want.longitude_deg.unwrap()).abs();
         worst = worst.max(dlat).max(dlon);
-        assert!(dlat <= 1e-7 && dlon <= 1e-7, "fix {fix:?} vs truth {want:?}");
+        assert!(
+            dlat <= 1e-7 && dlon <= 1e-7,
+            "fix {fix:?} vs truth {want:?}"
+        );
         assert_eq!(fix.mode, want.mode, "fix mode");
         if let (Some(a), Some(b)) = (fix.altitude_msl_m, want.altitude_msl_m) {
             assert!((a - b).abs() <= 0.05, "altitude {a} vs {b}");
@@ -185,8 +172,7 @@ async fn clients_over_the_cap_are_refused_and_a_stuck_client_delays_nobody() {
         if is_position_fix(&f) {
             fixes += 1;
             let at = f.received_at.unwrap();
-            let sent = std::time::UNIX_EPOCH
-                + Duration::new(at.seconds as u64, at.nanos as u32);
+            let sent = std::time::UNIX_EPOCH + Duration::new(at.seconds as u64, at.nanos as u32);
             let lag = std::time::SystemTime::now()
                 .duration_since(sent)
                 .unwrap_or_default();
@@ -198,29 +184,18 @@ async fn clients_over_the_cap_are_refused_and_a_stuck_client_delays_nobody() {
     assert!(worst < Duration::from_millis(500), "worst lag {worst:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_generic_protobuf_library_decodes_the_tcp_stream() {
-    let port = common::free_port();
-    let _h = Harness::start(
-        "generic",
-        Setup {
-            tcp: Some(format!("127.0.0.1:{port}")),
-            ..Setup::default()
-        },
-    )
-    .await;
-    // Only the .proto file: compiled at run time, decoded by reflection.
+/// Reads delimited frames from `sock` with nothing but the `.proto` file:
+/// compiled at run time by protox, decoded by prost-reflect, not by our
+/// generated types. Returns the first GPS message that has a position.
+async fn first_generic_position(sock: &mut tokio::net::TcpStream) -> prost_reflect::DynamicMessage {
     let proto_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../proto");
     let fds = protox::compile(["telemetry.proto"], [proto_dir]).unwrap();
     let pool = prost_reflect::DescriptorPool::from_file_descriptor_set(fds).unwrap();
     let frame_desc = pool.get_message_by_name("dronetel.v1.Frame").unwrap();
-    let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
     let mut buf = Vec::new();
     let t0 = Instant::now();
     loop {
-        assert!(t0.elapsed() < DEADLINE, "no GPS frame over TCP");
+        assert!(t0.elapsed() < DEADLINE, "no GPS position over TCP");
         let mut chunk = [0u8; 4096];
         let n = tokio::time::timeout(DEADLINE, sock.read(&mut chunk))
             .await
@@ -228,29 +203,100 @@ async fn a_generic_protobuf_library_decodes_the_tcp_stream() {
             .unwrap();
         assert!(n > 0, "stream closed");
         buf.extend_from_slice(&chunk[..n]);
-        let mut cur = &buf[..];
-        let mut found = None;
-        while let Ok(len) = prost::encoding::decode_varint(&mut cur.clone()) {
-            let prefix = prost::length_delimiter_len(len as usize);
-            if cur.len() < prefix + len as usize {
+        let mut at = 0;
+        loop {
+            let mut rest = &buf[at..];
+            let Ok(len) = prost::encoding::decode_varint(&mut rest) else {
+                break;
+            };
+            let len = len as usize;
+            if rest.len() < len {
                 break;
             }
-            let body = &cur[prefix..prefix + len as usize];
-            let msg = prost_reflect::DynamicMessage::decode(frame_desc.clone(), body).unwrap();
-            if let Some(gps) = msg.get_field_by_name("gps").filter(|_| msg.has_field_by_name("gps")) {
-                let gps = gps.as_message().unwrap().clone();
+            let msg =
+                prost_reflect::DynamicMessage::decode(frame_desc.clone(), &rest[..len]).unwrap();
+            at = buf.len() - rest.len() + len;
+            if msg.has_field_by_name("gps") {
+                let gps = msg
+                    .get_field_by_name("gps")
+                    .unwrap()
+                    .as_message()
+                    .unwrap()
+                    .clone();
                 if gps.has_field_by_name("latitude_deg") {
-                    found = Some(gps);
+                    return gps;
                 }
             }
-            cur = &cur[prefix + len as usize..];
         }
-        let consumed = buf.len() - cur.len();
-        buf.drain(..consumed);
-        if let Some(gps) = found {
-            let lat = gps.get_field_by_name("latitude_deg").unwrap().as_f64().unwrap();
-            assert!((-90.0..=90.0).contains(&lat) && lat != 0.0, "latitude {lat}");
+        buf.drain(..at);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_shows_fixes_within_3s_and_a_generic_client_decodes_its_stream() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = common::temp_dir("demo");
+    let port = common::free_port();
+    let started = Instant::now();
+    let mut demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_dronetel"))
+        .args([
+            "demo",
+            "--stream",
+            &format!("127.0.0.1:{port}"),
+            "--link-dir",
+        ])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(demo.stdout.take().unwrap()).lines();
+    loop {
+        let line = tokio::time::timeout(DEADLINE, lines.next_line())
+            .await
+            .expect("demo printed nothing")
+            .unwrap()
+            .expect("demo ended early");
+        if line.contains("FIX 3D") {
             break;
         }
     }
+    let took = started.elapsed();
+    eprintln!("demo showed its first fix {took:?} after start");
+    assert!(took <= Duration::from_secs(3), "took {took:?}");
+    // Keep draining the view so the demo never blocks on stdout.
+    let view = tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let gps = first_generic_position(&mut sock).await;
+    let lat = gps
+        .get_field_by_name("latitude_deg")
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    let lon = gps
+        .get_field_by_name("longitude_deg")
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    // firmware-sim's default home is the PX4 SITL field near Zurich.
+    assert!(
+        (lat - 47.3977).abs() < 0.05 && (lon - 8.5456).abs() < 0.05,
+        "{lat} {lon}"
+    );
+
+    kill(Pid::from_raw(demo.id().unwrap() as i32), Signal::SIGTERM).unwrap();
+    let status = tokio::time::timeout(DEADLINE, demo.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "demo exit status {status}");
+    view.await.unwrap();
+    assert!(
+        !dir.path().join("gps").exists(),
+        "simulated device link left behind"
+    );
 }

@@ -3,11 +3,14 @@
 //! decode the delimited frame stream.
 #![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use dronetel_proto::v1::{frame::Body, Frame, SensorState};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use dronetel_proto::v1::{frame::Body, Frame, GpsFix, SensorState};
 use dronetel_proto::FrameCodec;
 use firmware_sim::{SimOptions, Simulator};
 use futures_util::StreamExt;
@@ -19,29 +22,14 @@ use tokio_util::codec::FramedRead;
 pub const DEADLINE: Duration = Duration::from_secs(15);
 
 /// A temporary directory removed on drop.
-pub struct TempDir(PathBuf);
+pub type TempDir = tempfile::TempDir;
 
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!(
-            "dronetel-e2e-{tag}-{}-{n}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh temporary directory tagged with the test's name.
+pub fn temp_dir(tag: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("dronetel-e2e-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// Knobs of one end-to-end setup.
@@ -67,6 +55,9 @@ impl Default for Setup {
 
 /// The simulator, the daemon process and the paths they share.
 pub struct Harness {
+    /// Every cycle the simulated GPS wrote, by fix time in milliseconds,
+    /// collected from before the daemon starts.
+    pub truth: Arc<Mutex<HashMap<i64, GpsFix>>>,
     pub dir: TempDir,
     pub sim: Simulator,
     pub daemon: Child,
@@ -85,11 +76,24 @@ pub fn free_port() -> u16 {
 
 impl Harness {
     pub async fn start(tag: &str, setup: Setup) -> Self {
-        let dir = TempDir::new(tag);
+        let dir = temp_dir(tag);
         let links = dir.path().join("dev");
         let mut opts = SimOptions::new(links.clone());
         opts.gps_rate_hz = setup.gps_rate_hz;
         let sim = Simulator::start(opts).await.unwrap();
+        let truth: Arc<Mutex<HashMap<i64, GpsFix>>> = Arc::default();
+        let mut rx = sim.gps().subscribe_truth();
+        let sink = truth.clone();
+        tokio::spawn(async move {
+            while let Ok(t) = rx.recv().await {
+                let ms = t
+                    .time
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as i64;
+                sink.lock().unwrap().insert(ms, t.fix);
+            }
+        });
         let unix = dir.path().join("stream.sock");
         let tcp = setup
             .tcp
@@ -134,6 +138,7 @@ max_clients = {max}
             .spawn()
             .unwrap();
         let h = Self {
+            truth,
             dir,
             sim,
             daemon,
@@ -146,7 +151,9 @@ max_clients = {max}
 
     async fn wait_for_socket(&self) {
         let t0 = Instant::now();
-        while UnixStream::connect(&self.unix).await.is_err() {
+        // Not a probe connection: it would hold a client slot until the
+        // daemon's next write notices it is gone.
+        while !self.unix.exists() {
             assert!(
                 t0.elapsed() < DEADLINE,
                 "daemon never opened {}; log:\n{}",
