@@ -56,6 +56,7 @@ fn a_full_cycle_fills_every_field() {
     assert_eq!((f.hdop, f.vdop, f.pdop), (Some(0.9), Some(1.2), Some(1.5)));
     assert!((f.horizontal_error_m.unwrap() - 0.5).abs() < 1e-9);
     assert_eq!(f.vertical_error_m, Some(0.8));
+    // GGA says 8 and the GSAs list 8.
     assert_eq!(f.satellites_used, Some(8));
     assert_eq!(f.satellites_visible, Some(10));
     assert_eq!(f.sky.len(), 12);
@@ -188,4 +189,35 @@ fn an_impossible_rmc_date_drops_the_date_only() {
     // The date is taken from the previous RMC.
     let dt = fixes[1].time.unwrap().seconds - fixes[0].time.unwrap().seconds;
     assert_eq!(dt, 1);
+}
+
+#[test]
+fn satellites_used_is_the_larger_of_gga_and_the_gsa_lists() {
+    let prns = |from: u32, n: u32| {
+        (from..from + n)
+            .map(|p| format!("{p:02}"))
+            .collect::<Vec<_>>()
+    };
+    let gsa = |ids: Vec<String>, sys: u32| {
+        let mut f = ids;
+        f.resize(12, String::new());
+        sentence(&format!("GNGSA,A,3,{},1.0,0.6,0.8,{sys}", f.join(",")))
+    };
+    let cycle = |used_in_gga: u32, gps: u32, glo: u32| {
+        [
+            sentence(&format!(
+                "GNGGA,120000.00,4807.038,N,01131.000,E,1,{used_in_gga:02},0.6,545.4,M,47.0,M,,"
+            )),
+            gsa(prns(1, gps), 1),
+            gsa(prns(65, glo), 2),
+            sentence("GNRMC,120000.00,A,4807.038,N,01131.000,E,0.0,0.0,010127,,,A,V"),
+        ]
+        .concat()
+    };
+    // u-blox: GGA capped at 12, GSAs list 12 + 8.
+    let (fixes, _) = common::decode_chunked(&Default::default(), cycle(12, 12, 8).as_bytes(), 64);
+    assert_eq!(fixes[0].satellites_used, Some(20));
+    // GSAs listing fewer than GGA counts (lists are 12 slots): GGA wins.
+    let (fixes, _) = common::decode_chunked(&Default::default(), cycle(9, 4, 2).as_bytes(), 64);
+    assert_eq!(fixes[0].satellites_used, Some(9));
 }
