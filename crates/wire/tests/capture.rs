@@ -41,12 +41,6 @@ const DIR: &str = concat!(
 /// Minimum match rate per file, in percent, set from what the decoder
 /// achieves. Files below 100 explain why.
 const MIN_RATE: &[(&str, f64)] = &[
-    // 10 Hz GGA-only cycles, but every whole second the cycle is longer
-    // (GGA HDT ZDA RMC): GGA, learned as the ender, publishes the cycle
-    // before the RMC arrives. The late RMC is dropped (one fix per cycle,
-    // never two with the same time) and GGA unlearned, so those 3 fixes
-    // lack RMC's speed and course.
-    ("rst39.log", 92.5),
     // GSA says 2D (3 satellites used) while GGA carries an altitude: we keep
     // the receiver's GSA mode; gpsd says 3D for some of these cycles and 2D
     // for others with identical sentences (its mode depends on sentence

@@ -56,6 +56,7 @@ fn a_full_cycle_fills_every_field() {
     assert_eq!((f.hdop, f.vdop, f.pdop), (Some(0.9), Some(1.2), Some(1.5)));
     assert!((f.horizontal_error_m.unwrap() - 0.5).abs() < 1e-9);
     assert_eq!(f.vertical_error_m, Some(0.8));
+    // GGA says 8 and the GSAs list 8.
     assert_eq!(f.satellites_used, Some(8));
     assert_eq!(f.satellites_visible, Some(10));
     assert_eq!(f.sky.len(), 12);
@@ -80,55 +81,97 @@ fn a_full_cycle_fills_every_field() {
     assert!(dec.flush_idle().is_none(), "nothing left pending");
 }
 
-#[test]
-fn a_receiver_whose_cycle_shape_varies_never_gets_two_fixes_of_one_time() {
-    // 10 Hz GGA-only cycles, and every whole second GGA then RMC (as the
-    // RT GPS/IMU of rst39.log does).
-    let gga = |t: &str| {
-        sentence(&format!(
-            "GPGGA,{t},4205.733715,N,08802.040978,W,2,08,1.0,221.921,M,,,3,0138"
-        ))
-    };
-    let rmc = |t: &str| {
-        sentence(&format!(
-            "GPRMC,{t},A,4205.733715,N,08802.040978,W,9.415,21.404,190227,,,D"
-        ))
-    };
-    let mut dec = NmeaDecoder::default();
-    let mut fixes = decode_open(
-        &mut dec,
-        format!("{}{}", gga("000000.80"), rmc("000000.80")).as_bytes(),
-    );
-    let mut stream = String::new();
-    for t in ["000000.90", "000001.00"] {
-        stream.push_str(&gga(t));
-    }
-    stream.push_str(&rmc("000001.00"));
-    for t in ["000001.10", "000001.20", "000001.30"] {
-        stream.push_str(&gga(t));
-    }
-    fixes.extend(decode_open(&mut dec, stream.as_bytes()));
-    let times: Vec<f64> = fixes
+fn gga(t: &str) -> String {
+    sentence(&format!(
+        "GPGGA,{t},4205.733715,N,08802.040978,W,2,08,1.0,221.921,M,,,3,0138"
+    ))
+}
+
+fn rmc(t: &str) -> String {
+    sentence(&format!(
+        "GPRMC,{t},A,4205.733715,N,08802.040978,W,9.415,21.404,190227,,,D"
+    ))
+}
+
+/// The date for the tests below (their other sentences carry none).
+fn zda(t: &str) -> String {
+    sentence(&format!("GPZDA,{t},19,02,2027,00,00"))
+}
+
+fn times(fixes: &[GpsFix]) -> Vec<f64> {
+    fixes
         .iter()
         .map(|f| common::time_of_day(f).unwrap())
-        .collect();
-    let mut dedup = times.clone();
-    dedup.dedup();
-    assert_eq!(times, dedup, "no time published twice");
-    // .80 (closed by .90, teaching RMC), .90 (closed by 1.00, teaching GGA),
-    // 1.00 (GGA fired; the late RMC is dropped and GGA unlearned), 1.10
-    // (closed by 1.20, teaching GGA again), then 1.20 and 1.30 each
-    // published by their own GGA.
-    assert_eq!(times.len(), 6);
-    for (t, want) in times.iter().zip([0.8, 0.9, 1.0, 1.1, 1.2, 1.3]) {
-        assert!((t - want).abs() < 1e-9, "{times:?}");
+        .collect()
+}
+
+#[test]
+fn extra_sentences_at_whole_seconds_get_their_own_ender() {
+    // 10 Hz GGA, plus an RMC at every whole second (as the RT GPS/IMU of
+    // rst39.log does): whole-second cycles end with RMC, the others with GGA.
+    let mut stream = String::new();
+    for k in 8..=31 {
+        let t = format!("0000{:02}.{}0", k / 10, k % 10);
+        stream.push_str(&gga(&t));
+        if k == 8 {
+            stream.push_str(&zda(&t));
+        }
+        if k % 10 == 0 {
+            stream.push_str(&rmc(&t));
+        }
     }
-    assert!(fixes[0].speed_mps.is_some(), "the .80 cycle kept its RMC");
-    assert_eq!(
-        fixes[2].speed_mps, None,
-        "1.00 was published before its RMC"
-    );
-    assert!(dec.flush_idle().is_none(), "1.30 was published by its GGA");
+    let mut dec = NmeaDecoder::default();
+    let mut fixes = Vec::new();
+    for line in stream.split_inclusive('\n') {
+        let out = decode_open(&mut dec, line.as_bytes());
+        // From 2.00 on (both enders learned), every cycle comes out with the
+        // sentence that ends it, never later.
+        let t_of_line = &line[7..16];
+        if t_of_line >= "000002.00" {
+            let ends = !(t_of_line.ends_with(".00") && line.contains("GGA"));
+            assert_eq!(out.len(), usize::from(ends), "{line}");
+        }
+        fixes.extend(out);
+    }
+    let t = times(&fixes);
+    assert_eq!(t.len(), 24, "{t:?}");
+    for (got, k) in t.iter().zip(8..) {
+        assert!((got - f64::from(k) / 10.0).abs() < 1e-9, "{t:?}");
+    }
+    for f in &fixes {
+        let whole = common::time_of_day(f).unwrap().fract() == 0.0;
+        assert_eq!(
+            f.speed_mps.is_some(),
+            whole,
+            "whole-second fixes carry their RMC"
+        );
+    }
+}
+
+#[test]
+fn a_receiver_whose_cycle_shape_varies_never_gets_two_fixes_of_one_time() {
+    // 2 Hz at half seconds; one cycle has an extra RMC after its GGA.
+    let mut dec = NmeaDecoder::default();
+    let mut stream = String::new();
+    for s in 0..5 {
+        let t = format!("00000{s}.50");
+        stream.push_str(&gga(&t));
+        if s == 0 {
+            stream.push_str(&zda(&t));
+        }
+        if s == 2 {
+            stream.push_str(&rmc(&t));
+        }
+    }
+    let fixes = decode_open(&mut dec, stream.as_bytes());
+    let t = times(&fixes);
+    // 0.5 (closed by 1.5, teaching ZDA), 1.5 (closed by 2.5, teaching GGA),
+    // 2.5 published by its GGA; 2.5's RMC comes late: dropped (one fix per
+    // time) and GGA unlearned; 3.5 is closed by 4.5 (teaching GGA again),
+    // which is published by its own GGA.
+    assert_eq!(t, [0.5, 1.5, 2.5, 3.5, 4.5]);
+    assert_eq!(fixes[2].speed_mps, None, "2.5 was published before its RMC");
+    assert!(dec.flush_idle().is_none(), "4.5 was published by its GGA");
 }
 
 #[test]
@@ -146,4 +189,35 @@ fn an_impossible_rmc_date_drops_the_date_only() {
     // The date is taken from the previous RMC.
     let dt = fixes[1].time.unwrap().seconds - fixes[0].time.unwrap().seconds;
     assert_eq!(dt, 1);
+}
+
+#[test]
+fn satellites_used_is_the_larger_of_gga_and_the_gsa_lists() {
+    let prns = |from: u32, n: u32| {
+        (from..from + n)
+            .map(|p| format!("{p:02}"))
+            .collect::<Vec<_>>()
+    };
+    let gsa = |ids: Vec<String>, sys: u32| {
+        let mut f = ids;
+        f.resize(12, String::new());
+        sentence(&format!("GNGSA,A,3,{},1.0,0.6,0.8,{sys}", f.join(",")))
+    };
+    let cycle = |used_in_gga: u32, gps: u32, glo: u32| {
+        [
+            sentence(&format!(
+                "GNGGA,120000.00,4807.038,N,01131.000,E,1,{used_in_gga:02},0.6,545.4,M,47.0,M,,"
+            )),
+            gsa(prns(1, gps), 1),
+            gsa(prns(65, glo), 2),
+            sentence("GNRMC,120000.00,A,4807.038,N,01131.000,E,0.0,0.0,010127,,,A,V"),
+        ]
+        .concat()
+    };
+    // u-blox: GGA capped at 12, GSAs list 12 + 8.
+    let (fixes, _) = common::decode_chunked(&Default::default(), cycle(12, 12, 8).as_bytes(), 64);
+    assert_eq!(fixes[0].satellites_used, Some(20));
+    // GSAs listing fewer than GGA counts (lists are 12 slots): GGA wins.
+    let (fixes, _) = common::decode_chunked(&Default::default(), cycle(9, 4, 2).as_bytes(), 64);
+    assert_eq!(fixes[0].satellites_used, Some(9));
 }

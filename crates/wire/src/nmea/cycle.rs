@@ -248,9 +248,14 @@ impl Cycle {
             pdop: self.pdop,
             horizontal_error_m: keep(h_err),
             vertical_error_m: keep(self.sd_alt),
-            satellites_used: self
-                .sats_used
-                .or(self.gsa_seen.then_some(self.used.len() as u32)),
+            // GGA/GNS count, or the GSA list if longer: u-blox caps the GGA
+            // count at 12 while its GSAs list every satellite used.
+            satellites_used: match (self.sats_used, self.gsa_seen) {
+                (Some(n), true) => Some(n.max(self.used.len() as u32)),
+                (Some(n), false) => Some(n),
+                (None, true) => Some(self.used.len() as u32),
+                (None, false) => None,
+            },
             // Distinct satellites, not GSV "in view" totals: with NMEA 4.10
             // signal IDs those count a satellite once per signal.
             satellites_visible: self.gsv_seen.then_some(distinct.len() as u32),

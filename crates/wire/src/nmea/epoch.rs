@@ -14,7 +14,10 @@
 //!
 //! A key is (talker, formatter, occurrence in the cycle), so a receiver
 //! sending two `GNGSA` per cycle learns "the second GNGSA", not the first.
-//! For GSV only the last sentence of a set is an event.
+//! For GSV only the last sentence of a set is an event. Keys also tell
+//! whole-second cycles from sub-second ones: high-rate receivers (10 Hz GGA)
+//! often add 1 Hz sentences (ZDA, RMC) at each whole second, so those cycles
+//! end with another sentence and learn their own ender.
 //!
 //! Guards:
 //! - an ender only publishes a cycle that contains a sentence with a time
@@ -50,12 +53,16 @@ const MAX_COUNTS: usize = 64;
 /// Nanoseconds in a day.
 const DAY_NANOS: u64 = 86_400 * 1_000_000_000;
 
-/// A position in the cycle: (talker, formatter, nth occurrence).
+/// A position in the cycle: (talker, formatter, nth occurrence), and
+/// whether the cycle's time is a whole second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Key {
     talker: [u8; 2],
     tag: &'static str,
     nth: u8,
+    /// `Some(true)` in a cycle at a whole second, `Some(false)` at a
+    /// fraction, `None` before the cycle's time is known.
+    whole_second: Option<bool>,
 }
 
 /// The epoch assembler.
@@ -219,6 +226,7 @@ impl Epoch {
             talker: t,
             tag,
             nth,
+            whole_second: self.cycle.tod.map(|t| t % 1_000_000_000 == 0),
         }
     }
 
