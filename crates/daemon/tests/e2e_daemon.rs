@@ -129,7 +129,7 @@ async fn sigterm_drains_every_client_and_removes_the_socket() {
         .lines()
         .filter_map(|l| l.split("last_seq=").nth(1))
         .filter_map(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .last()
+        .next_back()
         .unwrap_or_else(|| panic!("no last_seq in the log:\n{log}"));
     assert_eq!(seqs.last().copied(), Some(last), "client missed frames");
     assert!(!h.unix.exists(), "socket file left behind");
