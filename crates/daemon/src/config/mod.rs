@@ -4,11 +4,13 @@
 //!
 //! # Layout
 //! - [`types`]: the validated configuration ([`Config`] and its sections).
+//! - [`protocol`]: the MAVLink and tracker protocol options.
 //! - `raw`: the serde mirror of the file, with spans kept for validation.
 //! - `validate`: raw → validated, with the semantic checks.
 //! - [`error`]: [`ConfigError`] and the span → line/column/key locator.
 
 pub mod error;
+pub mod protocol;
 mod raw;
 pub mod types;
 mod validate;
@@ -16,6 +18,7 @@ mod validate;
 use std::path::Path;
 
 pub use error::ConfigError;
+pub use protocol::{MavlinkConfig, TrackerConfig};
 pub use types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,
 };
