@@ -36,8 +36,10 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::{Bus, BusReceiver};
 use crate::config::Config;
 use crate::context::TaskContext;
+use crate::notify::Notifier;
 use crate::sensor;
 use crate::sink::{StreamError, StreamSink};
+use crate::status::StatusBoard;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,12 +61,17 @@ pub enum DaemonError {
 /// [`run_until_cancelled`](Daemon::run_until_cancelled).
 #[derive(Debug)]
 pub struct Daemon {
-    config: Config,
-    ctx: TaskContext,
-    bus: Bus,
+    pub(crate) config: Config,
+    pub(crate) ctx: TaskContext,
+    pub(crate) bus: Bus,
     tcp_addr: Option<SocketAddr>,
     unix_path: Option<PathBuf>,
     started: bool,
+    pub(crate) notifier: Notifier,
+    pub(crate) board: StatusBoard,
+    /// Tasks that must run as long as the daemon does (listeners, the
+    /// status board): the watchdog is fed only while they all are.
+    pub(crate) essential: Vec<String>,
 }
 
 /// How shutdown went.
@@ -83,6 +90,7 @@ impl Daemon {
     /// A daemon for `config`, not started yet.
     pub fn new(config: Config) -> Self {
         let bus = Bus::new(config.stream.client_queue);
+        let board = StatusBoard::new(config.sensors.iter().map(|s| s.name.as_str()));
         Self {
             config,
             ctx: TaskContext::new(),
@@ -90,6 +98,9 @@ impl Daemon {
             tcp_addr: None,
             unix_path: None,
             started: false,
+            notifier: Notifier::from_env(),
+            board,
+            essential: Vec::new(),
         }
     }
 
@@ -135,17 +146,37 @@ impl Daemon {
         let sink = StreamSink::bind(&self.config.stream).await?;
         self.tcp_addr = sink.tcp_addr();
         self.unix_path = sink.unix_path().map(Path::to_path_buf);
+        let before = self.ctx.running();
         sink.spawn(&self.ctx, &self.bus);
+        self.board.spawn(&self.ctx, &self.bus);
+        self.essential = self
+            .ctx
+            .running()
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .collect();
         for s in &self.config.sensors {
             sensor::spawn_configured(&self.ctx, &self.bus, s, self.config.daemon.health_interval);
         }
+        self.notifier.ready(&self.status_line());
         Ok(())
     }
 
+    /// The board of sensor states the status line and metrics read.
+    pub fn status_board(&self) -> &StatusBoard {
+        &self.board
+    }
+
+    /// The one-line summary sent as systemd `STATUS=`.
+    pub fn status_line(&self) -> String {
+        self.board.summary(&self.bus.consumers().snapshot())
+    }
+
     /// Waits until the token is cancelled (a signal, or anyone holding
-    /// [`token`](Daemon::token)), then shuts down.
-    pub async fn run_until_cancelled(self) -> ShutdownReport {
-        self.ctx.token.cancelled().await;
+    /// [`token`](Daemon::token)), keeping systemd informed (status changes,
+    /// watchdog), then shuts down.
+    pub async fn run_until_cancelled(mut self) -> ShutdownReport {
+        crate::service::serve(&mut self).await;
         self.shutdown().await
     }
 
@@ -154,8 +185,13 @@ impl Daemon {
     /// `shutdown_grace` are logged by name and aborted.
     pub async fn shutdown(self) -> ShutdownReport {
         let Daemon {
-            config, ctx, bus, ..
+            config,
+            ctx,
+            bus,
+            notifier,
+            ..
         } = self;
+        notifier.stopping();
         let started = Instant::now();
         ctx.token.cancel();
         // Producers and listeners drop their clones as they stop; ours goes
