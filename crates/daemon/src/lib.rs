@@ -13,6 +13,8 @@
 //! - [`signals`]: SIGINT/SIGTERM → cancellation; a second signal exits.
 //! - [`service`]: the supervisor's loop under systemd; [`notify`]: the
 //!   sd_notify messages; [`status`]: sensor states read off the bus.
+//! - [`metrics`]: the optional Prometheus endpoint.
+//! - [`logging`]: text, journal or JSON logs on stderr.
 //! - [`cli`]: the command-line definitions; [`tail`] and [`demo`] subcommands;
 //!   [`view`]: the readable one-line form of a frame they print.
 
@@ -22,6 +24,8 @@ pub mod config;
 pub mod consumers;
 pub mod context;
 pub mod demo;
+pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod sensor;
 pub mod service;

@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::{Bus, BusReceiver};
 use crate::config::Config;
 use crate::context::TaskContext;
+use crate::metrics::{DaemonCollector, MetricsServer};
 use crate::notify::Notifier;
 use crate::sensor;
 use crate::sink::{StreamError, StreamSink};
@@ -50,6 +51,9 @@ pub enum DaemonError {
     /// [`Daemon::start`] was called twice.
     #[error("the daemon is already started")]
     AlreadyStarted,
+    /// The metrics endpoint could not be bound.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -66,6 +70,7 @@ pub struct Daemon {
     pub(crate) bus: Bus,
     tcp_addr: Option<SocketAddr>,
     unix_path: Option<PathBuf>,
+    metrics_addr: Option<SocketAddr>,
     started: bool,
     pub(crate) notifier: Notifier,
     pub(crate) board: StatusBoard,
@@ -97,6 +102,7 @@ impl Daemon {
             bus,
             tcp_addr: None,
             unix_path: None,
+            metrics_addr: None,
             started: false,
             notifier: Notifier::from_env(),
             board,
@@ -130,6 +136,12 @@ impl Daemon {
         self.tcp_addr
     }
 
+    /// The bound metrics address (after [`start`](Daemon::start), when
+    /// `[metrics]` is configured).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
     /// The Unix stream socket (after [`start`](Daemon::start)).
     pub fn unix_path(&self) -> Option<&Path> {
         self.unix_path.as_deref()
@@ -146,9 +158,18 @@ impl Daemon {
         let sink = StreamSink::bind(&self.config.stream).await?;
         self.tcp_addr = sink.tcp_addr();
         self.unix_path = sink.unix_path().map(Path::to_path_buf);
+        let metrics = match &self.config.metrics {
+            Some(m) => Some(MetricsServer::bind(m.listen).await?),
+            None => None,
+        };
         let before = self.ctx.running();
         sink.spawn(&self.ctx, &self.bus);
         self.board.spawn(&self.ctx, &self.bus);
+        if let Some(m) = metrics {
+            self.metrics_addr = m.local_addr();
+            let collector = DaemonCollector::new(self.board.clone(), self.bus.counters());
+            m.spawn(&self.ctx, collector.registry());
+        }
         self.essential = self
             .ctx
             .running()

@@ -6,9 +6,11 @@
 //! - [`types`]: the validated configuration ([`Config`] and its sections).
 //! - `raw`: the serde mirror of the file, with spans kept for validation.
 //! - `validate`: raw → validated, with the semantic checks.
+//! - [`metrics`]: the `[metrics]` section.
 //! - [`error`]: [`ConfigError`] and the span → line/column/key locator.
 
 pub mod error;
+pub mod metrics;
 mod raw;
 pub mod types;
 mod validate;
@@ -16,6 +18,7 @@ mod validate;
 use std::path::Path;
 
 pub use error::ConfigError;
+pub use metrics::MetricsConfig;
 pub use types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,
 };
