@@ -15,7 +15,8 @@ if ! cargo deb --version >/dev/null 2>&1; then
     cargo install cargo-deb --locked
 fi
 
-deb=$(cargo deb -p dronetel "$@" | tail -n 1)
+# --strip: the release profile keeps line tables, 30+ MB a Pi does not need.
+deb=$(cargo deb -p dronetel --strip "$@" | tail -n 1)
 echo "built: $deb"
 if command -v dpkg-deb >/dev/null; then
     dpkg-deb --info "$deb" | sed -n '/Package:/,$p'

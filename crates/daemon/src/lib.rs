@@ -11,6 +11,7 @@
 //! - [`sink`]: the stream sink (TCP and Unix socket clients).
 //! - [`supervisor`]: [`Daemon`]: start order, drain and deadline on shutdown.
 //! - [`signals`]: SIGINT/SIGTERM → cancellation; a second signal exits.
+//! - [`reload`]: SIGHUP: validate, then apply the difference.
 //! - [`service`]: the supervisor's loop under systemd; [`notify`]: the
 //!   sd_notify messages; [`status`]: sensor states read off the bus.
 //! - [`metrics`]: the optional Prometheus endpoint.
@@ -27,6 +28,7 @@ pub mod demo;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
+pub mod reload;
 pub mod sensor;
 pub mod service;
 pub mod signals;

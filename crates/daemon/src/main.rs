@@ -44,7 +44,7 @@ async fn run(args: RunArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return config_error(&e),
     };
-    match dronetel::run(config).await {
+    match dronetel::supervisor::run_reloadable(config, args.config).await {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             // The library's errors carry their cause in their message.

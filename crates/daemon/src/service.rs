@@ -2,11 +2,63 @@
 //! line current, feeds the watchdog at half its timeout while the daemon is
 //! healthy, and returns when the daemon's token is cancelled.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::MissedTickBehavior;
 
 use crate::supervisor::Daemon;
+
+/// The configuration file to re-read and the SIGHUP stream that asks for it.
+#[derive(Debug)]
+pub struct ReloadSource {
+    path: PathBuf,
+    hup: Signal,
+}
+
+impl ReloadSource {
+    /// Installs the SIGHUP handler now (from here on SIGHUP no longer ends
+    /// the process) for reloads of `path`.
+    pub fn new(path: PathBuf) -> std::io::Result<Self> {
+        Ok(Self {
+            path,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
+/// SIGHUP, or never when there is nothing to reload from.
+async fn hangup(r: &mut Option<ReloadSource>) {
+    match r {
+        Some(r) => {
+            r.hup.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// One reload: RELOADING=1, validate, apply or refuse, READY=1.
+async fn reload(d: &mut Daemon, path: &std::path::Path) {
+    d.notifier.reloading();
+    tracing::info!(path = %path.display(), "reload requested");
+    match d.reload_from(path).await {
+        Err(e) => {
+            tracing::error!(error = %e, "reload refused: keeping the running configuration")
+        }
+        Ok(sum) => {
+            for p in &sum.problems {
+                tracing::warn!(problem = %p, "reload: not applied");
+            }
+            tracing::info!(
+                started = ?sum.started, stopped = ?sum.stopped, restarted = ?sum.restarted,
+                kept = ?sum.kept, stream_restarted = sum.stream_restarted,
+                metrics_changed = sum.metrics_changed, "configuration reloaded"
+            );
+        }
+    }
+    d.notifier.ready(&d.status_line());
+}
 
 /// Runs the loop until the daemon's token is cancelled.
 pub(crate) async fn serve(d: &mut Daemon) {
@@ -21,9 +73,17 @@ pub(crate) async fn serve(d: &mut Daemon) {
     if let Some(p) = period {
         tracing::info!(period = ?p, "systemd watchdog enabled");
     }
+    let mut source = d.reload.take();
     loop {
         tokio::select! {
             _ = token.cancelled() => break,
+            _ = hangup(&mut source) => {
+                if let Some(path) = source.as_ref().map(|s| s.path.clone()) {
+                    reload(d, &path).await;
+                    // The sensor set may have changed.
+                    update_status(d, &mut last_status);
+                }
+            }
             _ = dog.tick(), if period.is_some() => {
                 let health = check(d);
                 match (&health, &sick) {
@@ -45,7 +105,11 @@ pub(crate) async fn serve(d: &mut Daemon) {
 /// Healthy: every essential task (listeners, status board) still runs.
 fn check(d: &Daemon) -> Result<(), String> {
     let running = d.ctx.running();
-    match d.essential.iter().find(|t| !running.contains(t)) {
+    match d
+        .essential()
+        .into_iter()
+        .find(|t| !running.iter().any(|r| r == t))
+    {
         Some(t) => Err(format!("task {t:?} has stopped")),
         None => Ok(()),
     }

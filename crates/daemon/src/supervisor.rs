@@ -27,6 +27,7 @@
 //! # }
 //! ```
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -34,7 +35,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::{Bus, BusReceiver};
-use crate::config::Config;
+use crate::config::{Config, SensorConfig};
 use crate::context::TaskContext;
 use crate::metrics::{DaemonCollector, MetricsServer};
 use crate::notify::Notifier;
@@ -68,15 +69,29 @@ pub struct Daemon {
     pub(crate) config: Config,
     pub(crate) ctx: TaskContext,
     pub(crate) bus: Bus,
-    tcp_addr: Option<SocketAddr>,
-    unix_path: Option<PathBuf>,
-    metrics_addr: Option<SocketAddr>,
+    pub(crate) tcp_addr: Option<SocketAddr>,
+    pub(crate) unix_path: Option<PathBuf>,
+    pub(crate) metrics_addr: Option<SocketAddr>,
     started: bool,
     pub(crate) notifier: Notifier,
     pub(crate) board: StatusBoard,
-    /// Tasks that must run as long as the daemon does (listeners, the
-    /// status board): the watchdog is fed only while they all are.
-    pub(crate) essential: Vec<String>,
+    /// Running sensors by name, each with its own cancellation token.
+    pub(crate) sensors: BTreeMap<String, RunningSensor>,
+    /// Context of the stream listeners (a child of `ctx`).
+    pub(crate) stream_ctx: Option<TaskContext>,
+    /// Context of the metrics endpoint (a child of `ctx`).
+    pub(crate) metrics_ctx: Option<TaskContext>,
+    /// Where the configuration is re-read from on SIGHUP.
+    pub(crate) reload: Option<crate::service::ReloadSource>,
+}
+
+/// One running sensor: what it was started with and how to stop it alone.
+#[derive(Debug)]
+pub(crate) struct RunningSensor {
+    pub(crate) config: SensorConfig,
+    pub(crate) health_interval: Duration,
+    pub(crate) token: CancellationToken,
+    pub(crate) handle: tokio::task::JoinHandle<()>,
 }
 
 /// How shutdown went.
@@ -106,7 +121,10 @@ impl Daemon {
             started: false,
             notifier: Notifier::from_env(),
             board,
-            essential: Vec::new(),
+            sensors: BTreeMap::new(),
+            stream_ctx: None,
+            metrics_ctx: None,
+            reload: None,
         }
     }
 
@@ -155,32 +173,74 @@ impl Daemon {
             return Err(DaemonError::AlreadyStarted);
         }
         tracing::info!(vehicle_id = %self.config.daemon.vehicle_id, sensors = self.config.sensors.len(), "daemon starting");
-        let sink = StreamSink::bind(&self.config.stream).await?;
-        self.tcp_addr = sink.tcp_addr();
-        self.unix_path = sink.unix_path().map(Path::to_path_buf);
-        let metrics = match &self.config.metrics {
+        let stream = self.config.stream.clone();
+        let metrics = self.config.metrics.clone();
+        let sink = StreamSink::bind(&stream).await?;
+        let metrics = match &metrics {
             Some(m) => Some(MetricsServer::bind(m.listen).await?),
             None => None,
         };
-        let before = self.ctx.running();
-        sink.spawn(&self.ctx, &self.bus);
+        self.spawn_stream(sink);
         self.board.spawn(&self.ctx, &self.bus);
         if let Some(m) = metrics {
-            self.metrics_addr = m.local_addr();
-            let collector = DaemonCollector::new(self.board.clone(), self.bus.counters());
-            m.spawn(&self.ctx, collector.registry());
+            self.spawn_metrics(m);
         }
-        self.essential = self
-            .ctx
-            .running()
-            .into_iter()
-            .filter(|n| !before.contains(n))
-            .collect();
-        for s in &self.config.sensors {
-            sensor::spawn_configured(&self.ctx, &self.bus, s, self.config.daemon.health_interval);
+        for s in self.config.sensors.clone() {
+            self.spawn_sensor(s);
         }
         self.notifier.ready(&self.status_line());
         Ok(())
+    }
+
+    /// Serves a bound stream sink on its own child context (so a reload can
+    /// replace the listeners alone).
+    pub(crate) fn spawn_stream(&mut self, sink: StreamSink) {
+        self.tcp_addr = sink.tcp_addr();
+        self.unix_path = sink.unix_path().map(Path::to_path_buf);
+        let ctx = self.ctx.child();
+        sink.spawn(&ctx, &self.bus);
+        self.stream_ctx = Some(ctx);
+    }
+
+    /// Serves a bound metrics endpoint on its own child context.
+    pub(crate) fn spawn_metrics(&mut self, m: MetricsServer) {
+        self.metrics_addr = m.local_addr();
+        let ctx = self.ctx.child();
+        let collector = DaemonCollector::new(self.board.clone(), self.bus.counters());
+        m.spawn(&ctx, collector.registry());
+        self.metrics_ctx = Some(ctx);
+    }
+
+    /// Starts one sensor on its own child context, remembered by name.
+    pub(crate) fn spawn_sensor(&mut self, config: SensorConfig) {
+        let ctx = self.ctx.child();
+        let health_interval = self.config.daemon.health_interval;
+        let handle = sensor::spawn_configured(&ctx, &self.bus, &config, health_interval);
+        self.sensors.insert(
+            config.name.clone(),
+            RunningSensor {
+                config,
+                health_interval,
+                token: ctx.token,
+                handle,
+            },
+        );
+    }
+
+    /// Names of the tasks that must run as long as the daemon does: the
+    /// watchdog is fed only while they all are.
+    pub(crate) fn essential(&self) -> Vec<&'static str> {
+        let mut v = vec!["status board"];
+        if self.tcp_addr.is_some() {
+            v.push("stream tcp");
+        }
+        if self.unix_path.is_some() {
+            v.push("stream unix");
+        }
+        if self.metrics_addr.is_some() {
+            v.push("metrics http");
+        }
+        v
     }
 
     /// The board of sensor states the status line and metrics read.
@@ -241,6 +301,18 @@ impl Daemon {
             last_seq,
         }
     }
+}
+
+/// Runs the daemon for `config`, read from `path`, until SIGINT/SIGTERM
+/// (as [`run`]); SIGHUP re-reads `path` and applies it (see
+/// [`reload`](crate::reload)).
+pub async fn run_reloadable(config: Config, path: PathBuf) -> Result<ShutdownReport, DaemonError> {
+    let mut daemon = Daemon::new(config);
+    crate::signals::spawn_signal_handler(daemon.token()).map_err(DaemonError::Signals)?;
+    // Installed before start: SIGHUP's default action would end the process.
+    daemon.reload = Some(crate::service::ReloadSource::new(path).map_err(DaemonError::Signals)?);
+    daemon.start().await?;
+    Ok(daemon.run_until_cancelled().await)
 }
 
 /// Runs the daemon for `config` until SIGINT/SIGTERM (a second signal exits
