@@ -28,7 +28,7 @@ async fn fixes_equal_the_simulator_truth() {
             unreachable!()
         };
         let ms = millis(fix.time.as_ref().expect("fix has a time"));
-        let Some(want) = h.gps_truth_at(ms).await else {
+        let Some(want) = h.truth.lock().unwrap().get(&ms).cloned() else {
             panic!("fix at {ms} ms has no simulator truth")
         };
         let dlat = (fix.latitude_deg.unwrap() - want.latitude_deg.unwrap()).abs();
@@ -106,12 +106,13 @@ async fn stall_goes_stale_then_online_again() {
 async fn sigterm_drains_every_client_and_removes_the_socket() {
     let mut h = Harness::start("sigterm", Setup::default()).await;
     let mut client = h.client().await;
-    let first = client.until("a fix", is_position_fix).await;
+    let fix = client.until("a fix", is_position_fix).await;
     let pid = Pid::from_raw(h.daemon.id().unwrap() as i32);
     kill(pid, Signal::SIGTERM).unwrap();
     let signalled = Instant::now();
-    // The fix may be the last frame published before the signal lands.
-    let mut seqs = vec![first.seq];
+    // From the last frame read before the signal: the daemon may stop
+    // before publishing another one.
+    let mut seqs = vec![fix.seq];
     while let Some(f) = client.next().await {
         seqs.push(f.seq);
     }

@@ -7,9 +7,11 @@
 //! - [`protocol`]: the MAVLink and tracker protocol options.
 //! - `raw`: the serde mirror of the file, with spans kept for validation.
 //! - `validate`: raw → validated, with the semantic checks.
+//! - [`metrics`]: the `[metrics]` section.
 //! - [`error`]: [`ConfigError`] and the span → line/column/key locator.
 
 pub mod error;
+pub mod metrics;
 pub mod protocol;
 mod raw;
 pub mod types;
@@ -18,6 +20,7 @@ mod validate;
 use std::path::Path;
 
 pub use error::ConfigError;
+pub use metrics::MetricsConfig;
 pub use protocol::{MavlinkConfig, TrackerConfig};
 pub use types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,

@@ -36,6 +36,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) sensor: Vec<Spanned<RawSensor>>,
     pub(crate) stream: Option<RawStream>,
+    pub(crate) metrics: Option<super::metrics::RawMetrics>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -119,6 +119,7 @@ pub(crate) fn validate(raw: RawConfig, src: &str, path: &Path) -> Result<Config,
             Some(s) => stream(&c, s)?,
             None => StreamConfig::default(),
         },
+        metrics: raw.metrics.as_ref().map(|m| m.validate()),
     })
 }
 
