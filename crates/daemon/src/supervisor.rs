@@ -28,7 +28,7 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -37,14 +37,14 @@ use crate::bus::{Bus, BusReceiver};
 use crate::config::Config;
 use crate::context::TaskContext;
 use crate::sensor;
-use crate::sink::{StreamError, StreamSink};
+use crate::sink::{start_sinks, SinkError, Sinks};
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// A stream listener could not be bound.
+    /// A sink could not start (listener, socket, recording directory).
     #[error(transparent)]
-    Stream(#[from] StreamError),
+    Sink(#[from] SinkError),
     /// [`Daemon::start`] was called twice.
     #[error("the daemon is already started")]
     AlreadyStarted,
@@ -62,8 +62,7 @@ pub struct Daemon {
     config: Config,
     ctx: TaskContext,
     bus: Bus,
-    tcp_addr: Option<SocketAddr>,
-    unix_path: Option<PathBuf>,
+    sinks: Sinks,
     started: bool,
 }
 
@@ -87,8 +86,7 @@ impl Daemon {
             config,
             ctx: TaskContext::new(),
             bus,
-            tcp_addr: None,
-            unix_path: None,
+            sinks: Sinks::default(),
             started: false,
         }
     }
@@ -116,12 +114,17 @@ impl Daemon {
 
     /// The bound TCP stream address (after [`start`](Daemon::start)).
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        self.tcp_addr
+        self.sinks.tcp_addr
     }
 
     /// The Unix stream socket (after [`start`](Daemon::start)).
     pub fn unix_path(&self) -> Option<&Path> {
-        self.unix_path.as_deref()
+        self.sinks.unix_path.as_deref()
+    }
+
+    /// The started sinks: addresses and counters (after [`start`](Daemon::start)).
+    pub fn sinks(&self) -> &Sinks {
+        &self.sinks
     }
 
     /// Binds the stream listeners and starts serving, then starts one task
@@ -132,10 +135,7 @@ impl Daemon {
             return Err(DaemonError::AlreadyStarted);
         }
         tracing::info!(vehicle_id = %self.config.daemon.vehicle_id, sensors = self.config.sensors.len(), "daemon starting");
-        let sink = StreamSink::bind(&self.config.stream).await?;
-        self.tcp_addr = sink.tcp_addr();
-        self.unix_path = sink.unix_path().map(Path::to_path_buf);
-        sink.spawn(&self.ctx, &self.bus);
+        self.sinks = start_sinks(&self.ctx, &self.bus, &self.config).await?;
         for s in &self.config.sensors {
             sensor::spawn_configured(&self.ctx, &self.bus, s, self.config.daemon.health_interval);
         }

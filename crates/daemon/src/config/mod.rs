@@ -6,16 +6,21 @@
 //! - [`types`]: the validated configuration ([`Config`] and its sections).
 //! - `raw`: the serde mirror of the file, with spans kept for validation.
 //! - `validate`: raw → validated, with the semantic checks.
+//! - [`outputs`]: `[udp]`, `[record]`, `[mqtt]` (types, raw mirrors, checks).
+//! - `selection`: the sensor/kind filter and rates of a sink section.
 //! - [`error`]: [`ConfigError`] and the span → line/column/key locator.
 
 pub mod error;
+pub mod outputs;
 mod raw;
+mod selection;
 pub mod types;
 mod validate;
 
 use std::path::Path;
 
 pub use error::ConfigError;
+pub use outputs::{MqttConfig, OutputsConfig, RecordConfig, UdpConfig};
 pub use types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,
 };
