@@ -17,6 +17,8 @@ use bytes::Bytes;
 use dronetel_proto::v1::{frame::Body, Frame};
 use tokio::sync::broadcast;
 
+use crate::consumers::{ConsumerId, Consumers, Registration};
+
 /// One published frame: the decoded value for in-process readers and its
 /// delimited encoding (made once) for the wire.
 #[derive(Debug, Clone)]
@@ -40,6 +42,7 @@ struct Shared {
     /// Last `seq` handed out; the lock also orders sends by `seq`.
     seq: Mutex<u64>,
     dropped: AtomicU64,
+    consumers: Consumers,
 }
 
 impl Bus {
@@ -51,6 +54,7 @@ impl Bus {
             shared: Arc::new(Shared {
                 seq: Mutex::new(0),
                 dropped: AtomicU64::new(0),
+                consumers: Consumers::default(),
             }),
         }
     }
@@ -78,9 +82,29 @@ impl Bus {
     pub fn subscribe(&self) -> BusReceiver {
         BusReceiver {
             rx: self.tx.subscribe(),
-            dropped: 0,
+            dropped: Arc::default(),
             shared: self.shared.clone(),
+            _registration: None,
         }
+    }
+
+    /// [`subscribe`](Bus::subscribe), registered in [`Bus::consumers`] as
+    /// `id` for as long as the receiver lives (per-client and per-sink
+    /// metrics, the client count of the status line).
+    pub fn subscribe_as(&self, id: ConsumerId) -> BusReceiver {
+        let mut rx = self.subscribe();
+        rx._registration = Some(self.shared.consumers.register(id, rx.dropped.clone()));
+        rx
+    }
+
+    /// The registry of registered subscribers.
+    pub fn consumers(&self) -> &Consumers {
+        &self.shared.consumers
+    }
+
+    /// Frames published but not yet read by the slowest subscriber.
+    pub fn depth(&self) -> usize {
+        self.tx.len()
     }
 
     /// Frames lost by lagging subscribers since the bus was created.
@@ -97,6 +121,7 @@ impl Bus {
     pub fn counters(&self) -> BusCounters {
         BusCounters {
             shared: self.shared.clone(),
+            tx: self.tx.downgrade(),
         }
     }
 }
@@ -105,6 +130,7 @@ impl Bus {
 #[derive(Debug, Clone)]
 pub struct BusCounters {
     shared: Arc<Shared>,
+    tx: broadcast::WeakSender<Published>,
 }
 
 impl BusCounters {
@@ -116,6 +142,17 @@ impl BusCounters {
     /// Frames lost by lagging subscribers since the bus was created.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Frames published but not yet read by the slowest subscriber (0 once
+    /// the bus is closed).
+    pub fn depth(&self) -> usize {
+        self.tx.upgrade().map_or(0, |tx| tx.len())
+    }
+
+    /// The registry of registered subscribers.
+    pub fn consumers(&self) -> &Consumers {
+        &self.shared.consumers
     }
 }
 
@@ -132,8 +169,9 @@ pub enum Received {
 #[derive(Debug)]
 pub struct BusReceiver {
     rx: broadcast::Receiver<Published>,
-    dropped: u64,
+    dropped: Arc<AtomicU64>,
     shared: Arc<Shared>,
+    _registration: Option<Registration>,
 }
 
 impl BusReceiver {
@@ -162,7 +200,7 @@ impl BusReceiver {
 
     /// Frames this subscriber lost because it fell behind.
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Frames queued for this subscriber.
@@ -171,7 +209,7 @@ impl BusReceiver {
     }
 
     fn count_lag(&mut self, n: u64) {
-        self.dropped += n;
+        self.dropped.fetch_add(n, Ordering::Relaxed);
         self.shared.dropped.fetch_add(n, Ordering::Relaxed);
     }
 }

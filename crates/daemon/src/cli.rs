@@ -10,6 +10,11 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "dronetel", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Log format on stderr: `auto` picks `journal` under systemd (no
+    /// timestamps, priority prefixes) and `text` elsewhere; `json` is one
+    /// object per event for log shippers.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub log_format: crate::logging::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

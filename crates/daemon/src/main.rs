@@ -1,18 +1,16 @@
 //! The `dronetel` binary: parses the command line, sets up logging and the
 //! runtime, and dispatches to the library.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
 use dronetel::cli::{Cli, Command, RunArgs};
 use dronetel::{Config, EX_CONFIG};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    dronetel::logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,7 +44,7 @@ async fn run(args: RunArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return config_error(&e),
     };
-    match dronetel::run(config).await {
+    match dronetel::supervisor::run_reloadable(config, args.config).await {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             // The library's errors carry their cause in their message.
@@ -71,15 +69,4 @@ fn result(r: anyhow::Result<()>) -> ExitCode {
 fn fail(e: &anyhow::Error) -> ExitCode {
     eprintln!("dronetel: {e:#}");
     ExitCode::FAILURE
-}
-
-/// Logs to stderr as `key=value` fields, filtered by `RUST_LOG` (default
-/// `info`).
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
 }

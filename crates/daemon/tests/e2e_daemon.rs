@@ -106,11 +106,13 @@ async fn stall_goes_stale_then_online_again() {
 async fn sigterm_drains_every_client_and_removes_the_socket() {
     let mut h = Harness::start("sigterm", Setup::default()).await;
     let mut client = h.client().await;
-    client.until("a fix", is_position_fix).await;
+    let fix = client.until("a fix", is_position_fix).await;
     let pid = Pid::from_raw(h.daemon.id().unwrap() as i32);
     kill(pid, Signal::SIGTERM).unwrap();
     let signalled = Instant::now();
-    let mut seqs = Vec::new();
+    // From the last frame read before the signal: the daemon may stop
+    // before publishing another one.
+    let mut seqs = vec![fix.seq];
     while let Some(f) = client.next().await {
         seqs.push(f.seq);
     }

@@ -8,9 +8,11 @@
 //! - `validate`: raw → validated, with the semantic checks.
 //! - [`outputs`]: `[udp]`, `[record]`, `[mqtt]` (types, raw mirrors, checks).
 //! - `selection`: the sensor/kind filter and rates of a sink section.
+//! - [`metrics`]: the `[metrics]` section.
 //! - [`error`]: [`ConfigError`] and the span → line/column/key locator.
 
 pub mod error;
+pub mod metrics;
 pub mod outputs;
 mod raw;
 mod selection;
@@ -20,6 +22,7 @@ mod validate;
 use std::path::Path;
 
 pub use error::ConfigError;
+pub use metrics::MetricsConfig;
 pub use outputs::{MqttConfig, OutputsConfig, RecordConfig, UdpConfig};
 pub use types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,

@@ -39,6 +39,7 @@ pub(crate) struct RawConfig {
     pub(crate) udp: Option<super::outputs::RawUdp>,
     pub(crate) record: Option<super::outputs::RawRecord>,
     pub(crate) mqtt: Option<super::outputs::RawMqtt>,
+    pub(crate) metrics: Option<super::metrics::RawMetrics>,
 }
 
 #[derive(Debug, Deserialize)]

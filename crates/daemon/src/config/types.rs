@@ -18,6 +18,8 @@ pub struct Config {
     pub stream: StreamConfig,
     /// `[udp]`, `[record]`, `[mqtt]`: the optional sinks.
     pub outputs: super::outputs::OutputsConfig,
+    /// `[metrics]`: the Prometheus endpoint; `None` (no section): off.
+    pub metrics: Option<super::metrics::MetricsConfig>,
 }
 
 /// `[daemon]`: settings of the process as a whole.

@@ -120,6 +120,7 @@ pub(crate) fn validate(raw: RawConfig, src: &str, path: &Path) -> Result<Config,
             None => StreamConfig::default(),
         },
         outputs: outputs(&raw, src, path)?,
+        metrics: raw.metrics.as_ref().map(|m| m.validate()),
     })
 }
 

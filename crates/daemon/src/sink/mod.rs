@@ -11,7 +11,7 @@
 //! - [`payload`]: a frame's bytes without the length prefix.
 //! - [`stats`]: per-sink counters.
 //! - [`udp`]: datagrams to a ground station.
-//! - [`start`]: starts every configured sink (start-up and reload).
+//! - [`start`]: starts every configured optional sink (start-up, reload).
 
 pub mod client;
 pub mod payload;
@@ -23,6 +23,6 @@ pub mod subscribe;
 pub mod udp;
 pub mod unix_socket;
 
-pub use start::{start_sinks, SinkError, Sinks};
+pub use start::{start_sinks, Outputs, SinkError};
 pub use stats::SinkStats;
 pub use stream::{StreamError, StreamSink};

@@ -19,6 +19,7 @@ use super::subscribe::{read_subscribe, SUBSCRIBE_WAIT};
 use super::unix_socket::{self, SocketFile};
 use crate::bus::Bus;
 use crate::config::StreamConfig;
+use crate::consumers::ConsumerId;
 use crate::context::TaskContext;
 use crate::sensor::Backoff;
 
@@ -182,7 +183,10 @@ async fn accept_loop<A: Accept>(ctx: TaskContext, bus: Bus, mut listener: A, adm
             drop(conn);
             continue;
         };
-        let rx = bus.subscribe();
+        let rx = bus.subscribe_as(ConsumerId {
+            sink: "stream".into(),
+            peer: Some(peer.clone()),
+        });
         tracing::info!(peer = %peer, "stream client connected");
         ctx.spawn(format!("stream client {peer}"), async move {
             let _permit = permit;

@@ -54,7 +54,10 @@ pub async fn spawn(
         }
     }
     let stats = Arc::new(SinkStats::default());
-    let rx = RateControlled::new(bus.subscribe(), config.selection.clone());
+    let rx = RateControlled::new(
+        bus.subscribe_as(super::start::consumer("udp")),
+        config.selection.clone(),
+    );
     tracing::info!(target = %config.target, max_datagram = config.max_datagram, "udp sink started");
     let fut = run(
         socket,
