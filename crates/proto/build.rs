@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["telemetry.proto"];
+    let files = ["telemetry.proto", "tracker.proto"];
     for f in &files {
         println!("cargo:rerun-if-changed={}", proto_dir.join(f).display());
     }

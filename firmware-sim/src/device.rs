@@ -10,7 +10,6 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use crate::gps::GpsReceiver;
 use crate::pty::Pty;
 use crate::Truth;
 
@@ -24,7 +23,8 @@ pub struct DeviceStats {
     pub cycles_sent: u64,
     /// Bytes written to the pty.
     pub bytes_sent: u64,
-    /// Sentences in the cycles written completely.
+    /// Messages in the cycles written completely: NMEA sentences, MAVLink
+    /// messages or tracker frames.
     pub sentences_sent: u64,
     /// Cycles not (or only partly) written because the pty buffer was full.
     pub cycles_dropped: u64,
@@ -50,8 +50,54 @@ pub struct DeviceStats {
 /// can buffer (about 20 KiB on Linux, a few seconds of cycles) and the rest
 /// is dropped and counted, so a reader that opens late first receives that
 /// backlog: match cycles to [`Truth`] by time, not by order.
+///
+/// `T` is what one cycle carried: [`Truth`] for the GPS,
+/// [`crate::FcTruth`] for the flight controller, [`crate::TrackerTruth`]
+/// for the tracker. The controls live in [`DeviceHandle`] (reached through
+/// `Deref`), the same for every device.
+pub struct Device<T = Truth> {
+    handle: DeviceHandle,
+    truth: broadcast::Sender<T>,
+}
+
+impl<T> Clone for Device<T> {
+    fn clone(&self) -> Self {
+        Self {
+            handle: self.handle.clone(),
+            truth: self.truth.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Device<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.handle.fmt(f)
+    }
+}
+
+impl<T> std::ops::Deref for Device<T> {
+    type Target = DeviceHandle;
+    fn deref(&self) -> &DeviceHandle {
+        &self.handle
+    }
+}
+
+impl<T: Clone> Device<T> {
+    /// The truth of every cycle written to the pty from now on, one per
+    /// cycle, in order.
+    pub fn subscribe_truth(&self) -> broadcast::Receiver<T> {
+        self.truth.subscribe()
+    }
+
+    /// The controls, without the truth type (to list devices of all kinds).
+    pub fn handle(&self) -> DeviceHandle {
+        self.handle.clone()
+    }
+}
+
+/// The controls and counters of one simulated device, whatever it sends.
 #[derive(Debug, Clone)]
-pub struct Device {
+pub struct DeviceHandle {
     shared: Arc<Shared>,
     control: mpsc::Sender<Control>,
 }
@@ -60,7 +106,6 @@ pub struct Device {
 struct Shared {
     name: &'static str,
     link: PathBuf,
-    truth: broadcast::Sender<Truth>,
     stalled: AtomicBool,
     plugged: AtomicBool,
     cycles_sent: AtomicU64,
@@ -79,7 +124,7 @@ enum Control {
     Replug(oneshot::Sender<()>),
 }
 
-impl Device {
+impl DeviceHandle {
     /// The path the device is linked at (`DIR/gps`).
     pub fn link(&self) -> PathBuf {
         self.shared.link.clone()
@@ -111,12 +156,6 @@ impl Device {
         }
     }
 
-    /// The truth of every cycle written to the pty from now on, one per
-    /// cycle, in order.
-    pub fn subscribe_truth(&self) -> broadcast::Receiver<Truth> {
-        self.shared.truth.subscribe()
-    }
-
     /// The device's counters now.
     pub fn stats(&self) -> DeviceStats {
         let s = &self.shared;
@@ -144,22 +183,37 @@ impl Device {
     }
 }
 
+/// What a simulated device sends: one cycle per tick.
+pub(crate) trait Source: Send + 'static {
+    /// What one cycle carried.
+    type Truth: Clone + Send + 'static;
+    /// Builds the cycle of the tick at `epoch` into `out` (the model runs
+    /// on every tick, sent or not) and returns its truth.
+    fn cycle(&mut self, epoch: SystemTime, out: &mut Vec<u8>) -> Self::Truth;
+    /// Records that `truth`'s cycle reached the wire.
+    fn mark_sent(&mut self, _truth: &Self::Truth) {}
+    /// The line went down (unplug).
+    fn reset_line(&mut self) {}
+    /// Messages in `out` (sentences, frames), for the counters.
+    fn messages(&self, out: &[u8]) -> u64;
+}
+
 /// Opens the device's pty at `link` and returns its handle and its task,
 /// ready to spawn.
-pub(crate) fn gps_device(
+pub(crate) fn device<S: Source>(
+    name: &'static str,
     link: &Path,
-    receiver: GpsReceiver,
+    source: S,
     period: Duration,
     cancel: CancellationToken,
-) -> Result<(Device, impl std::future::Future<Output = ()>), crate::SimError> {
+) -> Result<(Device<S::Truth>, impl std::future::Future<Output = ()>), crate::SimError> {
     let pty = Pty::open(link)?;
-    tracing::info!(device = "gps", link = %link.display(), pty = %pty.slave_path().display(), "device plugged");
+    tracing::info!(device = name, link = %link.display(), pty = %pty.slave_path().display(), "device plugged");
     let (truth, _) = broadcast::channel(TRUTH_CAPACITY);
     let (control, control_rx) = mpsc::channel(4);
     let shared = Arc::new(Shared {
-        name: "gps",
+        name,
         link: link.to_path_buf(),
-        truth,
         stalled: AtomicBool::new(false),
         plugged: AtomicBool::new(true),
         cycles_sent: AtomicU64::new(0),
@@ -171,15 +225,25 @@ pub(crate) fn gps_device(
         bytes_received: AtomicU64::new(0),
         replugs: AtomicU64::new(0),
     });
-    let task = run(shared.clone(), pty, receiver, period, control_rx, cancel);
-    Ok((Device { shared, control }, task))
+    let task = run(
+        shared.clone(),
+        truth.clone(),
+        pty,
+        source,
+        period,
+        control_rx,
+        cancel,
+    );
+    let handle = DeviceHandle { shared, control };
+    Ok((Device { handle, truth }, task))
 }
 
 /// The device task: one cycle per tick, control requests, draining input.
-async fn run(
+async fn run<S: Source>(
     shared: Arc<Shared>,
+    truth_tx: broadcast::Sender<S::Truth>,
     pty: Pty,
-    mut receiver: GpsReceiver,
+    mut receiver: S,
     period: Duration,
     mut control: mpsc::Receiver<Control>,
     cancel: CancellationToken,
@@ -229,11 +293,11 @@ async fn run(
                         let out = p.write_or_drop(&buf);
                         shared.bytes_sent.fetch_add(out.written as u64, Ordering::SeqCst);
                         if out.dropped == 0 {
-                            let sentences = buf.iter().filter(|&&b| b == b'$').count() as u64;
+                            let sentences = receiver.messages(&buf);
                             shared.sentences_sent.fetch_add(sentences, Ordering::SeqCst);
                             shared.cycles_sent.fetch_add(1, Ordering::SeqCst);
                             receiver.mark_sent(&truth);
-                            let _ = shared.truth.send(truth);
+                            let _ = truth_tx.send(truth);
                         } else {
                             shared.bytes_dropped.fetch_add(out.dropped as u64, Ordering::SeqCst);
                             if shared.cycles_dropped.fetch_add(1, Ordering::SeqCst) == 0 {

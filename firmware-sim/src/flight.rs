@@ -33,6 +33,10 @@ pub(crate) struct State {
     pub(crate) speed_mps: f64,
     /// Course over ground, degrees from true north; `None` when not moving.
     pub(crate) course_deg: Option<f64>,
+    /// Vertical speed, metres per second, up positive.
+    pub(crate) climb_mps: f64,
+    /// Height above the take-off point, metres.
+    pub(crate) agl_m: f64,
 }
 
 /// The circuit parameters drawn from the seed.
@@ -76,7 +80,7 @@ impl FlightModel {
     pub(crate) fn state(&self, t: f64) -> State {
         let mut s = t.max(0.0) % self.sortie_s();
         let ground = self.home.alt_msl_m;
-        let at = |north: f64, east: f64, agl: f64, speed: f64, course: Option<f64>| {
+        let at = |north: f64, east: f64, agl: f64, speed: f64, course: Option<f64>, climb: f64| {
             let (lat, lon) = self.offset(north, east);
             State {
                 lat_deg: lat,
@@ -84,14 +88,16 @@ impl FlightModel {
                 alt_msl_m: ground + agl,
                 speed_mps: speed,
                 course_deg: course,
+                climb_mps: climb,
+                agl_m: agl,
             }
         };
         if s < GROUND_S {
-            return at(0.0, 0.0, 0.0, 0.0, None);
+            return at(0.0, 0.0, 0.0, 0.0, None, 0.0);
         }
         s -= GROUND_S;
         if s < self.climb_s() {
-            return at(0.0, 0.0, s * VERTICAL_MPS, 0.0, None);
+            return at(0.0, 0.0, s * VERTICAL_MPS, 0.0, None, VERTICAL_MPS);
         }
         s -= self.climb_s();
         if s < self.lap_s() {
@@ -109,13 +115,21 @@ impl FlightModel {
             let tangent = around + if self.clockwise { 1.0 } else { -1.0 } * TAU / 4.0;
             let course = tangent.to_degrees().rem_euclid(360.0);
             let agl = self.cruise_agl_m + WAVE_M * (TAU * phase).sin();
-            return at(north, east, agl, self.speed_mps, Some(course));
+            let climb = WAVE_M * TAU / self.lap_s() * (TAU * phase).cos();
+            return at(north, east, agl, self.speed_mps, Some(course), climb);
         }
         s -= self.lap_s();
         if s < self.climb_s() {
-            return at(0.0, 0.0, self.cruise_agl_m - s * VERTICAL_MPS, 0.0, None);
+            return at(
+                0.0,
+                0.0,
+                self.cruise_agl_m - s * VERTICAL_MPS,
+                0.0,
+                None,
+                -VERTICAL_MPS,
+            );
         }
-        at(0.0, 0.0, 0.0, 0.0, None)
+        at(0.0, 0.0, 0.0, 0.0, None, 0.0)
     }
 
     /// Latitude and longitude of a point `north`/`east` metres from home.

@@ -35,6 +35,30 @@ pub(crate) const STYLE: NmeaStyle = NmeaStyle {
     nmea_4_10: true,
 };
 
+impl crate::device::Source for GpsReceiver {
+    type Truth = Truth;
+
+    fn cycle(&mut self, epoch: SystemTime, out: &mut Vec<u8>) -> Truth {
+        GpsReceiver::cycle(self, epoch, out)
+    }
+
+    /// Forgets the last sent cycle (the line went down: the next cycle has
+    /// no predecessor to compute climb from).
+    fn reset_line(&mut self) {
+        self.last_sent = None;
+    }
+
+    fn mark_sent(&mut self, truth: &Truth) {
+        if let Some(alt) = truth.fix.altitude_msl_m {
+            self.last_sent = Some((truth.time, alt));
+        }
+    }
+
+    fn messages(&self, out: &[u8]) -> u64 {
+        out.iter().filter(|&&b| b == b'$').count() as u64
+    }
+}
+
 /// One receiver: flight, sky and the last cycle it put on the wire.
 #[derive(Debug)]
 pub(crate) struct GpsReceiver {
@@ -55,19 +79,6 @@ impl GpsReceiver {
             geoid_separation_m: home.geoid_separation_m,
             start,
             last_sent: None,
-        }
-    }
-
-    /// Forgets the last sent cycle (the line went down: the next cycle has
-    /// no predecessor to compute climb from).
-    pub(crate) fn reset_line(&mut self) {
-        self.last_sent = None;
-    }
-
-    /// Records that `truth`'s cycle reached the wire.
-    pub(crate) fn mark_sent(&mut self, truth: &Truth) {
-        if let Some(alt) = truth.fix.altitude_msl_m {
-            self.last_sent = Some((truth.time, alt));
         }
     }
 
@@ -161,6 +172,7 @@ mod tests {
     use dronetel_wire::{Reading, SensorDecoder};
 
     use super::*;
+    use crate::device::Source;
 
     /// Decodes every cycle of two whole sorties (simulated clock, 5 Hz)
     /// with the daemon's decoder and compares with the truth.
@@ -186,7 +198,10 @@ mod tests {
         fixes.extend(decoder.flush_idle());
         assert_eq!(fixes.len(), truths.len());
         let (mut moving, mut climbing) = (0, 0);
-        for (Reading::Gps(got), truth) in fixes.iter().zip(&truths) {
+        for (got, truth) in fixes.iter().zip(&truths) {
+            let Reading::Gps(got) = got else {
+                panic!("not a fix: {got:?}")
+            };
             let want = &truth.fix;
             assert_eq!(got.time, want.time);
             let near = |a: Option<f64>, b: Option<f64>, tol: f64| match (a, b) {

@@ -8,18 +8,26 @@
 //!   replug, stall, truth, counters), and the task driving its pty.
 //! - `pty`: a raw pty pair with its atomically created link.
 //! - `gps`: the simulated receiver: model → `GpsFix` → u-blox-like NMEA cycle.
+//! - `fc`: the simulated flight controller: model + battery → MAVLink
+//!   ([`FcTruth`]).
+//! - `battery`: the 4S pack drained by the flight.
+//! - `tracker`: the simulated vision module: objects around home seen from
+//!   the drone → COBS/CRC tracker frames ([`TrackerTruth`]).
 //! - `flight`: the deterministic flight model (take-off, circuit, landing).
 //! - `sky`: the deterministic multi-constellation sky.
 //! - `rng`: the small seeded PRNG behind both.
 //! - [`mod@replay`]: gpsfake-like replay of a capture onto a pty.
 
+mod battery;
 pub mod device;
+mod fc;
 mod flight;
 mod gps;
 mod pty;
 pub mod replay;
 mod rng;
 mod sky;
+mod tracker;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -27,8 +35,10 @@ use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use device::{Device, DeviceStats};
+pub use device::{Device, DeviceHandle, DeviceStats};
+pub use fc::{FcTruth, SYSTEM_ID as FC_SYSTEM_ID};
 pub use replay::{replay, Pacing, Replay, ReplayOptions, ReplayStats};
+pub use tracker::TrackerTruth;
 
 /// How long [`Simulator::stop`] waits for the device tasks.
 const STOP_DEADLINE: Duration = Duration::from_secs(3);
@@ -61,7 +71,8 @@ impl Default for Home {
 /// What to simulate and where to put the devices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimOptions {
-    /// Directory of the device links (`DIR/gps`); created if missing.
+    /// Directory of the device links (`DIR/gps`, `DIR/fc`, `DIR/tracker`);
+    /// created if missing.
     pub link_dir: PathBuf,
     /// GPS cycles per second, 1 to 25.
     pub gps_rate_hz: f64,
@@ -145,13 +156,17 @@ pub enum SimError {
 #[derive(Debug)]
 pub struct Simulator {
     gps: Device,
+    fc: Device<FcTruth>,
+    tracker_dev: Device<TrackerTruth>,
     cancel: CancellationToken,
     tracker: TaskTracker,
 }
 
 impl Simulator {
     /// Creates the link directory if missing, the devices' ptys and links,
-    /// and spawns their tasks; returns once `DIR/gps` exists.
+    /// and spawns their tasks; returns once `DIR/gps`, `DIR/fc` and
+    /// `DIR/tracker` exist. All three fly the same flight (same seed, same
+    /// start): the GPS and the flight controller agree on position.
     pub async fn start(opts: SimOptions) -> Result<Simulator, SimError> {
         if opts.link_dir.as_os_str().is_empty() {
             return Err(SimError::InvalidOption("link_dir is not set".into()));
@@ -165,15 +180,26 @@ impl Simulator {
         ensure_dir(&opts.link_dir)?;
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let receiver = gps::GpsReceiver::new(opts.home, opts.seed, SystemTime::now());
+        let start = SystemTime::now();
+        let receiver = gps::GpsReceiver::new(opts.home, opts.seed, start);
         let period = Duration::from_secs_f64(1.0 / opts.gps_rate_hz);
-        let (gps, task) =
-            device::gps_device(&opts.link_dir.join("gps"), receiver, period, cancel.clone())?;
+        let link = |name: &str| opts.link_dir.join(name);
+        let (gps, task) = device::device("gps", &link("gps"), receiver, period, cancel.clone())?;
+        tracker.spawn(task);
+        let autopilot = fc::FlightController::new(opts.home, opts.seed, start);
+        let (fc, task) = device::device("fc", &link("fc"), autopilot, fc::PERIOD, cancel.clone())?;
+        tracker.spawn(task);
+        let camera = tracker::Tracker::new(opts.home, opts.seed, start);
+        let period = Duration::from_secs_f64(1.0 / tracker::RATE_HZ);
+        let (tracker_dev, task) =
+            device::device("tracker", &link("tracker"), camera, period, cancel.clone())?;
         tracker.spawn(task);
         tracker.close();
         tracing::info!(link_dir = %opts.link_dir.display(), gps_rate_hz = opts.gps_rate_hz, seed = opts.seed, "simulator started");
         Ok(Simulator {
             gps,
+            fc,
+            tracker_dev,
             cancel,
             tracker,
         })
@@ -184,9 +210,23 @@ impl Simulator {
         &self.gps
     }
 
-    /// Every device, for callers that list or supervise them all.
-    pub fn devices(&self) -> Vec<Device> {
-        vec![self.gps.clone()]
+    /// The simulated flight controller (MAVLink on `DIR/fc`).
+    pub fn fc(&self) -> &Device<FcTruth> {
+        &self.fc
+    }
+
+    /// The simulated object tracker (on `DIR/tracker`).
+    pub fn tracker(&self) -> &Device<TrackerTruth> {
+        &self.tracker_dev
+    }
+
+    /// Every device's controls, for callers that list or supervise them all.
+    pub fn devices(&self) -> Vec<DeviceHandle> {
+        vec![
+            self.gps.handle(),
+            self.fc.handle(),
+            self.tracker_dev.handle(),
+        ]
     }
 
     /// Stops the device tasks and removes their links.

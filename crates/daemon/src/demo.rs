@@ -16,6 +16,8 @@ use crate::{Config, Daemon};
 /// stream on `stream` and on a Unix socket beside the links.
 pub fn demo_config(link_dir: &Path, args: &DemoArgs) -> anyhow::Result<Config> {
     let gps = link_dir.join("gps");
+    let fc = link_dir.join("fc");
+    let tracker = link_dir.join("tracker");
     let unix = link_dir.join("stream.sock");
     let text = format!(
         r#"
@@ -31,12 +33,30 @@ path = "{gps}"
 baud = 115200
 stale_after = "2s"
 
+[[sensor]]
+name = "fc"
+kind = "flight_controller"
+protocol = "mavlink"
+path = "{fc}"
+baud = 921600
+stale_after = "3s"
+
+[[sensor]]
+name = "tracker"
+kind = "tracking"
+protocol = "tracker"
+path = "{tracker}"
+baud = 921600
+stale_after = "1s"
+
 [stream]
 tcp = "{tcp}"
 unix = "{unix}"
 max_clients = 64
 "#,
         gps = gps.display(),
+        fc = fc.display(),
+        tracker = tracker.display(),
         tcp = args.stream,
         unix = unix.display(),
     );
@@ -78,10 +98,15 @@ async fn run_daemon_and_view(link_dir: &Path, args: &DemoArgs) -> anyhow::Result
     let addr = daemon
         .tcp_addr()
         .context("the demo daemon has no TCP stream")?;
-    let links: Vec<PathBuf> = vec![link_dir.join("gps")];
+    let links: Vec<PathBuf> = ["gps", "fc", "tracker"]
+        .iter()
+        .map(|d| link_dir.join(d))
+        .collect();
     eprintln!(
-        "dronetel demo: simulated GPS on {}; stream on tcp://{addr}; Ctrl-C stops.",
-        links[0].display()
+        "dronetel demo: simulated GPS on {}, flight controller on {}, tracker on {}; stream on tcp://{addr}; Ctrl-C stops.",
+        links[0].display(),
+        links[1].display(),
+        links[2].display()
     );
     let stream = tokio::net::TcpStream::connect(addr)
         .await

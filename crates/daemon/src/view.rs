@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use dronetel_proto::v1::{
-    frame::Body, FixMode, FixQuality, Frame, GpsFix, SensorHealth, SensorState,
+    frame::Body, BatterySource, BatteryState, FixMode, FixQuality, Frame, GpsFix, SensorHealth,
+    SensorState, TrackingUpdate,
 };
 
 /// Formats a frame as one human-readable line (no trailing newline).
@@ -12,14 +13,17 @@ pub fn frame_line(frame: &Frame) -> String {
     match &frame.body {
         Some(Body::Gps(fix)) => gps_line(&mut line, fix),
         Some(Body::Health(h)) => health_line(&mut line, h),
-        Some(Body::Battery(b)) => {
-            let _ = write!(line, "BATTERY id {}", b.battery_id);
-            opt(&mut line, " ", b.voltage_v, 2, " V");
-            opt(&mut line, " ", b.current_a, 1, " A");
-            opt(&mut line, " ", b.remaining_percent, 0, "%");
-        }
-        Some(Body::Tracking(t)) => {
-            let _ = write!(line, "TRACKING frame {}", t.sensor_frame);
+        Some(Body::Battery(b)) => battery_line(&mut line, b),
+        Some(Body::Tracking(t)) => tracking_line(&mut line, t),
+        Some(Body::Vehicle(v)) => {
+            let _ = write!(
+                line,
+                "VEHICLE sys {} autopilot {} type {} {}",
+                v.system_id,
+                v.autopilot,
+                v.vehicle_type,
+                if v.armed { "ARMED" } else { "disarmed" }
+            );
         }
         None => line.push_str("(empty frame)"),
     }
@@ -84,6 +88,63 @@ fn gps_line(line: &mut String, fix: &GpsFix) {
     }
 }
 
+fn battery_line(line: &mut String, b: &BatteryState) {
+    let source = match BatterySource::try_from(b.source).unwrap_or_default() {
+        BatterySource::SysStatus => "sys",
+        BatterySource::BatteryStatus => "bat",
+        BatterySource::Unspecified => "?",
+    };
+    let _ = write!(line, "BATTERY {} ({source})", b.battery_id);
+    opt(line, "  ", b.voltage_v, 2, " V");
+    opt(line, "  ", b.current_a, 1, " A");
+    opt(line, "  ", b.remaining_percent, 0, "%");
+    if !b.cell_voltages_v.is_empty() {
+        let cells: Vec<String> = b
+            .cell_voltages_v
+            .iter()
+            .map(|v| format!("{v:.2}"))
+            .collect();
+        let _ = write!(line, "  cells {}", cells.join("/"));
+    }
+    opt(line, "  used ", b.consumed_mah, 0, " mAh");
+    opt(line, "  ", b.temperature_c, 1, " °C");
+    if let Some(t) = b.time_remaining_s {
+        let _ = write!(line, "  {}:{:02} left", t / 60, t % 60);
+    }
+    if b.fault_flags != 0 {
+        let _ = write!(line, "  FAULTS 0x{:x}", b.fault_flags);
+    }
+}
+
+fn tracking_line(line: &mut String, t: &TrackingUpdate) {
+    let _ = write!(
+        line,
+        "TRACKING frame {}  {} objects",
+        t.sensor_frame,
+        t.objects.len()
+    );
+    for o in t.objects.iter().take(4) {
+        let _ = write!(
+            line,
+            "  #{} {} {:.0}%",
+            o.track_id,
+            o.label,
+            o.confidence * 100.0
+        );
+        opt(line, " ", o.range_m, 0, " m");
+    }
+    if let Some(l) = &t.latency {
+        let _ = write!(
+            line,
+            "  latency {:.1} ms",
+            l.seconds as f64 * 1e3 + f64::from(l.nanos) * 1e-6
+        );
+    }
+    if t.dropped_frames > 0 {
+        let _ = write!(line, "  dropped {}", t.dropped_frames);
+    }
+}
+
 fn health_line(line: &mut String, h: &SensorHealth) {
     let state = match SensorState::try_from(h.state).unwrap_or_default() {
         SensorState::Unspecified => "?",
@@ -145,6 +206,53 @@ mod tests {
         assert!(
             !line.contains("m/s"),
             "speed unknown, must be absent: {line}"
+        );
+    }
+
+    #[test]
+    fn battery_and_tracking_lines_show_what_is_known() {
+        let b = Frame {
+            seq: 7,
+            sensor: "fc".into(),
+            received_at: None,
+            body: Some(Body::Battery(BatteryState {
+                battery_id: 1,
+                voltage_v: Some(15.2),
+                cell_voltages_v: vec![3.8, 3.8, 3.8, 3.8],
+                source: BatterySource::BatteryStatus as i32,
+                ..Default::default()
+            })),
+        };
+        let line = frame_line(&b);
+        assert!(
+            line.contains("BATTERY 1 (bat)  15.20 V  cells 3.80/3.80/3.80/3.80"),
+            "{line}"
+        );
+        assert!(
+            !line.contains(" A") && !line.contains('%'),
+            "unknowns absent: {line}"
+        );
+        let t = Frame {
+            seq: 8,
+            sensor: "tracker".into(),
+            received_at: None,
+            body: Some(Body::Tracking(TrackingUpdate {
+                sensor_frame: 99,
+                objects: vec![dronetel_proto::v1::TrackedObject {
+                    track_id: 4,
+                    label: "car".into(),
+                    confidence: 0.9,
+                    range_m: Some(31.0),
+                    ..Default::default()
+                }],
+                dropped_frames: 2,
+                ..Default::default()
+            })),
+        };
+        let line = frame_line(&t);
+        assert!(
+            line.contains("TRACKING frame 99  1 objects  #4 car 90% 31 m  dropped 2"),
+            "{line}"
         );
     }
 

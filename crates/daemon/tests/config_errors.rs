@@ -49,7 +49,9 @@ fn the_issue_example_loads_with_defaults() {
         ("gps", SensorKind::Gps, 115200)
     );
     assert_eq!(s.stale_after, Duration::from_secs(2));
-    let ProtocolConfig::Nmea(n) = &s.protocol;
+    let ProtocolConfig::Nmea(n) = &s.protocol else {
+        panic!("not nmea: {:?}", s.protocol)
+    };
     assert!(n.require_checksum && n.idle_gap.is_none());
     assert_eq!(c.stream.max_clients, 64);
     assert_eq!(c.stream.tcp, Some("127.0.0.1:4780".parse().unwrap()));
@@ -58,9 +60,37 @@ fn the_issue_example_loads_with_defaults() {
 #[test]
 fn shipped_configs_are_valid() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    for f in ["sim.toml", "example.toml"] {
+    for f in ["sim.toml", "example.toml", "drone.toml"] {
         Config::load(root.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
+}
+
+#[test]
+fn the_three_sensor_config_has_each_protocol_with_its_options() {
+    use dronetel::config::{MavlinkConfig, ProtocolConfig};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let c = Config::load(root.join("drone.toml")).unwrap();
+    let protocols: Vec<&str> = c.sensors.iter().map(|s| s.protocol.name()).collect();
+    assert_eq!(protocols, ["nmea", "mavlink", "tracker"]);
+    assert_eq!(
+        c.sensors[1].protocol,
+        ProtocolConfig::Mavlink(MavlinkConfig {
+            request_message_rates: false
+        })
+    );
+}
+
+#[test]
+fn options_of_another_protocol_are_rejected() {
+    let e = err(&edit(
+        "baud = 115200",
+        "baud = 115200\nrequest_message_rates = true",
+    ));
+    assert!(e.contains("sensor[0].request_message_rates"), "{e}");
+    assert!(
+        e.contains("applies to protocol `mavlink` only, not `nmea`"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`v1`]: the prost types generated from `proto/telemetry.proto` at build time.
+//! - [`tracker`]: the object tracker's wire messages from `proto/tracker.proto`.
 //! - [`codec`]: the varint-length-delimited stream framing of [`v1::Frame`]s.
 //! - [`json`]: the protobuf JSON mapping of a frame (proto field names), via reflection.
 //! - [`time`]: conversions between `std::time` and the protobuf well-known types.
@@ -14,6 +15,13 @@ pub mod time;
 #[allow(missing_docs, unreachable_pub, clippy::all)]
 pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/dronetel.v1.rs"));
+}
+
+/// Types generated from `proto/tracker.proto` (`package
+/// dronetel.tracker.v1`): the object tracker's own wire messages.
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+pub mod tracker {
+    include!(concat!(env!("OUT_DIR"), "/dronetel.tracker.v1.rs"));
 }
 
 /// The encoded `FileDescriptorSet` of every `.proto` file, so readers that have

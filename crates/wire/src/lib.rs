@@ -7,10 +7,16 @@
 //!   [`SensorDecoder`] trait the daemon's one generic sensor task drives.
 //! - [`stats`]: [`Stats`], the per-link counters every decoder keeps.
 //! - [`nmea`]: NMEA 0183 framing, sentence parsing, epoch assembly, encoding.
+//! - [`mavlink`]: the flight-controller link: the `mavlink` crate's parser
+//!   behind the decoder contract, messages → battery, GPS, vehicle status.
+//! - [`tracker`]: the object tracker's COBS + CRC-32 protobuf frames, and
+//!   the sensor-clock → host-clock mapping behind the latency estimate.
 
+pub mod mavlink;
 pub mod nmea;
 pub mod reading;
 pub mod stats;
+pub mod tracker;
 
 pub use reading::{Reading, SensorDecoder};
 pub use stats::Stats;

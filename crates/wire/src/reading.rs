@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use dronetel_proto::v1::GpsFix;
+use dronetel_proto::v1::{BatteryState, GpsFix, TrackingUpdate, VehicleStatus};
 use tokio_util::codec::Decoder;
 
 use crate::Stats;
@@ -14,6 +14,22 @@ use crate::Stats;
 pub enum Reading {
     /// A navigation solution (one receiver cycle).
     Gps(GpsFix),
+    /// The state of one battery (flight controller).
+    Battery(BatteryState),
+    /// The objects of one tracker frame.
+    Tracking(TrackingUpdate),
+    /// The vehicle's heartbeat (flight controller link health).
+    Vehicle(VehicleStatus),
+}
+
+impl Reading {
+    /// The fix, if this is a GPS reading (for callers that only want fixes).
+    pub fn into_gps(self) -> Option<GpsFix> {
+        match self {
+            Reading::Gps(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 /// A sans-I/O protocol decoder the daemon's sensor task can drive.
@@ -37,6 +53,18 @@ pub trait SensorDecoder: Decoder<Item = Reading, Error = std::io::Error> + Send 
     fn flush_idle(&mut self) -> Option<Reading> {
         None
     }
+
+    /// Bytes the decoder wants written to the device (e.g. MAVLink
+    /// message-rate requests once the autopilot has been heard); `None` for
+    /// read-only protocols. The sensor task calls this after every decode
+    /// and after opening the device.
+    fn take_output(&mut self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Called when the device was (re)opened: the decoder forgets link state
+    /// that belongs to the previous connection (e.g. requests already sent).
+    fn on_open(&mut self) {}
 
     /// Decodes everything complete in `buf` into `out`; a convenience over
     /// repeated [`Decoder::decode`] calls.

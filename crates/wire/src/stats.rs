@@ -15,4 +15,10 @@ pub struct Stats {
     pub framing_errors: u64,
     /// Well-formed messages of a type the decoder does not use.
     pub unknown_messages: u64,
+    /// Messages that passed framing and checksum but whose payload could
+    /// not be decoded.
+    pub decode_errors: u64,
+    /// Frames the sensor numbered but that never arrived (frame-counter
+    /// gaps), for protocols with frame counters.
+    pub dropped_frames: u64,
 }

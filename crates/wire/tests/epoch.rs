@@ -68,7 +68,7 @@ fn feed_first(lines: &[String]) -> GpsFix {
     feed(&mut dec, lines);
     match dec.flush_idle() {
         Some(Reading::Gps(f)) => f,
-        None => panic!("idle flush gave nothing"),
+        other => panic!("idle flush gave {other:?}"),
     }
 }
 
@@ -111,7 +111,7 @@ fn leading_timeless_sentences_join_the_next_cycle() {
     assert!(feed(&mut dec, &c("000001", 1)).is_empty());
     let mut out: Vec<GpsFix> = dec
         .flush_idle()
-        .map(|Reading::Gps(f)| f)
+        .and_then(Reading::into_gps)
         .into_iter()
         .collect();
     out.extend(feed(&mut dec, &c("000002", 2)));
@@ -184,7 +184,7 @@ fn cycles_without_a_date_reuse_the_last_date_and_roll_at_midnight() {
         &mut dec,
         &[gga("235959.000"), gga("000000.000"), gga("000001.000")],
     ));
-    out.extend(dec.flush_idle().map(|Reading::Gps(f)| f));
+    out.extend(dec.flush_idle().and_then(Reading::into_gps));
     let t: Vec<i64> = out.iter().map(secs).collect();
     assert_eq!(t.len(), 4);
     assert_eq!(

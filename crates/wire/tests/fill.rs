@@ -181,7 +181,7 @@ fn an_impossible_rmc_date_drops_the_date_only() {
     let good = sentence("GPRMC,000230.00,A,4829.0005,N,00022.0015,E,0.15,212.28,070419,,,A");
     let bad = sentence("GPRMC,000231.00,A,4829.0005,N,00022.0016,E,0.16,212.28,2208-1,,,A");
     let mut fixes = decode_open(&mut dec, format!("{good}{bad}").as_bytes());
-    fixes.extend(dec.flush_idle().map(|dronetel_wire::Reading::Gps(f)| f));
+    fixes.extend(dec.flush_idle().and_then(dronetel_wire::Reading::into_gps));
     assert_eq!(dec.stats().messages_ok, 2);
     assert_eq!(dec.stats().framing_errors, 0);
     assert_eq!(fixes.len(), 2);

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`types`]: the validated configuration ([`Config`] and its sections).
+//! - [`protocol`]: the MAVLink and tracker protocol options.
 //! - `raw`: the serde mirror of the file, with spans kept for validation.
 //! - `validate`: raw → validated, with the semantic checks.
 //! - [`outputs`]: `[udp]`, `[record]`, `[mqtt]` (types, raw mirrors, checks).
@@ -14,6 +15,7 @@
 pub mod error;
 pub mod metrics;
 pub mod outputs;
+pub mod protocol;
 mod raw;
 mod selection;
 pub mod types;
@@ -24,6 +26,7 @@ use std::path::Path;
 pub use error::ConfigError;
 pub use metrics::MetricsConfig;
 pub use outputs::{MqttConfig, OutputsConfig, RecordConfig, UdpConfig};
+pub use protocol::{MavlinkConfig, TrackerConfig};
 pub use types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,
 };

@@ -111,7 +111,7 @@ impl MqttConfig {
     pub fn default_qos(kind: Kind) -> u8 {
         match kind {
             Kind::Gps | Kind::Tracking => 0,
-            Kind::Battery | Kind::Health => 1,
+            Kind::Battery | Kind::Health | Kind::Vehicle => 1,
         }
     }
 

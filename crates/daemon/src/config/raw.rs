@@ -61,6 +61,7 @@ pub(crate) struct RawSensor {
     pub(crate) stale_after: Option<Spanned<HumanDuration>>,
     pub(crate) require_checksum: Option<Spanned<bool>>,
     pub(crate) idle_gap: Option<Spanned<HumanDuration>>,
+    pub(crate) request_message_rates: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

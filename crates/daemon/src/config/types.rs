@@ -40,9 +40,9 @@ pub struct DaemonConfig {
 pub enum SensorKind {
     /// A GNSS receiver (protocol `nmea`).
     Gps,
-    /// An autopilot (protocol `mavlink`; not supported yet).
+    /// An autopilot (protocol `mavlink`).
     FlightController,
-    /// An object tracker (protocol `tracker`; not supported yet).
+    /// An object tracker (protocol `tracker`).
     Tracking,
 }
 
@@ -78,6 +78,10 @@ pub struct SensorConfig {
 pub enum ProtocolConfig {
     /// NMEA 0183 sentences.
     Nmea(NmeaConfig),
+    /// MAVLink v1/v2 from a flight controller.
+    Mavlink(super::protocol::MavlinkConfig),
+    /// The object tracker's COBS/CRC-32 protobuf frames.
+    Tracker(super::protocol::TrackerConfig),
 }
 
 impl ProtocolConfig {
@@ -85,6 +89,8 @@ impl ProtocolConfig {
     pub fn name(&self) -> &'static str {
         match self {
             ProtocolConfig::Nmea(_) => "nmea",
+            ProtocolConfig::Mavlink(_) => "mavlink",
+            ProtocolConfig::Tracker(_) => "tracker",
         }
     }
 }

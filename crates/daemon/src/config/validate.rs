@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::error::ConfigError;
 use super::outputs::OutputsConfig;
+use super::protocol::{MavlinkConfig, TrackerConfig};
 use super::raw::{HumanDuration, RawConfig, RawProtocol, RawSensor, RawStream};
 use super::types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,
@@ -165,30 +166,17 @@ fn sensor(c: &Checker<'_>, s: &RawSensor) -> Result<SensorConfig, ConfigError> {
             ),
         ));
     }
-    if protocol != RawProtocol::Nmea {
-        return Err(c.err(
-            &s.protocol,
-            "protocol",
-            &format!("protocol `{}` is not supported yet", proto_name(protocol)),
-        ));
-    }
     if s.path.get_ref().as_os_str().is_empty() {
         return Err(c.err(&s.path, "path", "must not be empty"));
     }
     if *s.baud.get_ref() == 0 {
         return Err(c.err(&s.baud, "baud", "must be greater than 0"));
     }
-    let idle_gap = match &s.idle_gap {
-        None => None,
-        Some(v) => Some(c.duration(Some(v), "idle_gap", Duration::ZERO)?),
-    };
+    let protocol = protocol_options(c, s, protocol)?;
     Ok(SensorConfig {
         name: name.clone(),
         kind,
-        protocol: ProtocolConfig::Nmea(NmeaConfig {
-            require_checksum: s.require_checksum.as_ref().is_none_or(|v| *v.get_ref()),
-            idle_gap,
-        }),
+        protocol,
         path: s.path.get_ref().clone(),
         baud: *s.baud.get_ref(),
         stale_after: c.duration(
@@ -196,6 +184,68 @@ fn sensor(c: &Checker<'_>, s: &RawSensor) -> Result<SensorConfig, ConfigError> {
             "stale_after",
             SensorConfig::DEFAULT_STALE_AFTER,
         )?,
+    })
+}
+
+/// The protocol's options; an option of another protocol is an error.
+fn protocol_options(
+    c: &Checker<'_>,
+    s: &RawSensor,
+    protocol: RawProtocol,
+) -> Result<ProtocolConfig, ConfigError> {
+    let only = |present: bool, key: &str, span: std::ops::Range<usize>, owner: RawProtocol| {
+        if present && protocol != owner {
+            return Err(ConfigError::at(
+                c.path,
+                c.src,
+                Some(span),
+                Some(key),
+                &format!(
+                    "`{key}` applies to protocol `{}` only, not `{}`",
+                    proto_name(owner),
+                    proto_name(protocol)
+                ),
+            ));
+        }
+        Ok(())
+    };
+    let span = |v: Option<std::ops::Range<usize>>| v.unwrap_or(0..0);
+    only(
+        s.require_checksum.is_some(),
+        "require_checksum",
+        span(s.require_checksum.as_ref().map(|v| v.span())),
+        RawProtocol::Nmea,
+    )?;
+    only(
+        s.idle_gap.is_some(),
+        "idle_gap",
+        span(s.idle_gap.as_ref().map(|v| v.span())),
+        RawProtocol::Nmea,
+    )?;
+    only(
+        s.request_message_rates.is_some(),
+        "request_message_rates",
+        span(s.request_message_rates.as_ref().map(|v| v.span())),
+        RawProtocol::Mavlink,
+    )?;
+    Ok(match protocol {
+        RawProtocol::Nmea => {
+            let idle_gap = match &s.idle_gap {
+                None => None,
+                Some(v) => Some(c.duration(Some(v), "idle_gap", Duration::ZERO)?),
+            };
+            ProtocolConfig::Nmea(NmeaConfig {
+                require_checksum: s.require_checksum.as_ref().is_none_or(|v| *v.get_ref()),
+                idle_gap,
+            })
+        }
+        RawProtocol::Mavlink => ProtocolConfig::Mavlink(MavlinkConfig {
+            request_message_rates: s
+                .request_message_rates
+                .as_ref()
+                .is_some_and(|v| *v.get_ref()),
+        }),
+        RawProtocol::Tracker => ProtocolConfig::Tracker(TrackerConfig::default()),
     })
 }
 

@@ -78,6 +78,8 @@ impl Health {
             last_error: self.last_error.clone(),
             unknown_messages: stats.unknown_messages,
             readings_published: self.readings_published,
+            dropped_frames: stats.dropped_frames,
+            decode_errors: stats.decode_errors,
         }
     }
 }

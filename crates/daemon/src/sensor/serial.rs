@@ -5,7 +5,9 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use dronetel_wire::mavlink::{MavlinkDecoder, MavlinkOptions};
 use dronetel_wire::nmea::{NmeaDecoder, NmeaOptions};
+use dronetel_wire::tracker::TrackerDecoder;
 use tokio::task::JoinHandle;
 use tokio_serial::{SerialPortBuilderExt, SerialStream};
 
@@ -58,6 +60,7 @@ pub fn spawn_configured(
     };
     let token = ctx.token.clone();
     let bus = bus.clone();
+    let task = format!("sensor {}", sensor.name);
     match &sensor.protocol {
         ProtocolConfig::Nmea(n) => {
             let mut opts = NmeaOptions {
@@ -68,10 +71,19 @@ pub fn spawn_configured(
                 opts.idle_gap = gap;
             }
             let decoder = NmeaDecoder::new(opts);
-            ctx.spawn(
-                format!("sensor {}", sensor.name),
-                run_sensor(token, bus, settings, decoder, opener),
-            )
+            ctx.spawn(task, run_sensor(token, bus, settings, decoder, opener))
+        }
+        ProtocolConfig::Mavlink(m) => {
+            let mut opts = MavlinkOptions::default();
+            if m.request_message_rates {
+                opts.rate_requests = MavlinkOptions::default_rate_requests();
+            }
+            let decoder = MavlinkDecoder::new(opts);
+            ctx.spawn(task, run_sensor(token, bus, settings, decoder, opener))
+        }
+        ProtocolConfig::Tracker(_) => {
+            let decoder = TrackerDecoder::default();
+            ctx.spawn(task, run_sensor(token, bus, settings, decoder, opener))
         }
     }
 }

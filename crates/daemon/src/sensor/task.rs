@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use dronetel_proto::v1::{frame::Body, SensorState};
 use dronetel_wire::{Reading, SensorDecoder};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{sleep_until, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
@@ -19,14 +19,18 @@ use crate::bus::Bus;
 
 /// Bytes asked for per read.
 const READ_CHUNK: usize = 4096;
+/// Longest a write to the device (decoder output such as MAVLink rate
+/// requests) may block before it is given up.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Most undecoded bytes kept; more means the decoder is not consuming, so
 /// the buffer is discarded (counted) rather than grown.
 const MAX_PENDING: usize = 64 * 1024;
 
 /// How a sensor task reaches its device: opens it anew after every failure.
 pub trait Opener: Send + Sync + 'static {
-    /// The open device.
-    type Port: AsyncRead + Unpin + Send + 'static;
+    /// The open device: read always, written only by protocols that talk
+    /// back (see `SensorDecoder::take_output`).
+    type Port: AsyncRead + AsyncWrite + Unpin + Send + 'static;
     /// Opens the device.
     fn open(&self) -> impl Future<Output = io::Result<Self::Port>> + Send;
     /// The device as reported in health frames (its path).
@@ -142,7 +146,13 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
         let opened_at = Instant::now();
         let idle_gap = self.decoder.idle_gap();
         let mut idle_deadline: Option<Instant> = None;
+        self.decoder.on_open();
         loop {
+            if let Some(out) = self.decoder.take_output() {
+                if let Some(end) = self.write(&mut port, &out).await {
+                    return end;
+                }
+            }
             let quiet_since = self
                 .health
                 .last_message
@@ -178,6 +188,28 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                 }
                 _ = self.ticker.tick() => self.publish_health(),
             }
+        }
+    }
+
+    /// Writes decoder output to the device; `Some` ends the port.
+    async fn write(&mut self, port: &mut O::Port, out: &[u8]) -> Option<PortEnd> {
+        let write = tokio::time::timeout(WRITE_TIMEOUT, async {
+            port.write_all(out).await?;
+            port.flush().await
+        });
+        tokio::select! {
+            _ = self.token.cancelled() => Some(PortEnd::Cancelled),
+            r = write => match r {
+                Ok(Ok(())) => {
+                    tracing::debug!(sensor = %self.s.name, bytes = out.len(), "wrote to device");
+                    None
+                }
+                Ok(Err(e)) => Some(PortEnd::Failed(format!("write failed: {e}"))),
+                Err(_) => {
+                    tracing::warn!(sensor = %self.s.name, bytes = out.len(), "write to device timed out; output dropped");
+                    None
+                }
+            },
         }
     }
 
@@ -237,5 +269,8 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
 pub fn body_of(reading: Reading) -> Body {
     match reading {
         Reading::Gps(fix) => Body::Gps(fix),
+        Reading::Battery(b) => Body::Battery(b),
+        Reading::Tracking(t) => Body::Tracking(t),
+        Reading::Vehicle(v) => Body::Vehicle(v),
     }
 }

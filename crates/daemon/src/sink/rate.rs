@@ -24,11 +24,19 @@ pub enum Kind {
     Tracking,
     /// `SensorHealth`.
     Health,
+    /// `VehicleStatus`.
+    Vehicle,
 }
 
 impl Kind {
     /// Every kind, in wire order.
-    pub const ALL: [Kind; 4] = [Kind::Gps, Kind::Battery, Kind::Tracking, Kind::Health];
+    pub const ALL: [Kind; 5] = [
+        Kind::Gps,
+        Kind::Battery,
+        Kind::Tracking,
+        Kind::Health,
+        Kind::Vehicle,
+    ];
 
     /// The kind of `frame`, `None` for a frame without a body.
     pub fn of(frame: &Frame) -> Option<Kind> {
@@ -37,6 +45,7 @@ impl Kind {
             Body::Battery(_) => Kind::Battery,
             Body::Tracking(_) => Kind::Tracking,
             Body::Health(_) => Kind::Health,
+            Body::Vehicle(_) => Kind::Vehicle,
         })
     }
 
@@ -47,6 +56,7 @@ impl Kind {
             Kind::Battery => "battery",
             Kind::Tracking => "tracking",
             Kind::Health => "health",
+            Kind::Vehicle => "vehicle",
         }
     }
 
@@ -56,6 +66,7 @@ impl Kind {
             FrameKind::Battery => Some(Kind::Battery),
             FrameKind::Tracking => Some(Kind::Tracking),
             FrameKind::Health => Some(Kind::Health),
+            FrameKind::Vehicle => Some(Kind::Vehicle),
             FrameKind::Unspecified => None,
         }
     }

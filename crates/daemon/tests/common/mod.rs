@@ -164,6 +164,22 @@ max_clients = {max}
         }
     }
 
+    /// The truth of the GPS cycle at `ms`. The simulator records a cycle's
+    /// truth on its own task after writing it, which on a loaded machine may
+    /// run after the daemon already delivered the fix: wait for it a while.
+    pub async fn gps_truth_at(&self, ms: i64) -> Option<GpsFix> {
+        let t0 = Instant::now();
+        loop {
+            if let Some(t) = self.truth.lock().unwrap().get(&ms).cloned() {
+                return Some(t);
+            }
+            if t0.elapsed() > Duration::from_secs(2) {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

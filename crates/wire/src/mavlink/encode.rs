@@ -1,0 +1,41 @@
+//! MAVLink frame builders on top of the `mavlink` crate's serializer.
+
+use mavlink::{MAVLinkV1MessageRaw, MAVLinkV2MessageRaw, MavHeader, MavlinkVersion};
+
+use super::common::{MavCmd, MavMessage, COMMAND_LONG_DATA};
+use super::RateRequest;
+
+/// Appends one complete frame (STX … CRC) of `msg` in `version` to `out`.
+pub fn frame(version: MavlinkVersion, header: MavHeader, msg: &MavMessage, out: &mut Vec<u8>) {
+    match version {
+        MavlinkVersion::V1 => {
+            let mut raw = MAVLinkV1MessageRaw::new();
+            raw.serialize_message(header, msg);
+            out.extend_from_slice(raw.raw_bytes());
+        }
+        MavlinkVersion::V2 => {
+            let mut raw = MAVLinkV2MessageRaw::new();
+            raw.serialize_message(header, msg);
+            out.extend_from_slice(raw.raw_bytes());
+        }
+    }
+}
+
+/// The `COMMAND_LONG(MAV_CMD_SET_MESSAGE_INTERVAL)` asking `target` for
+/// one message rate.
+pub fn set_message_interval(target_system: u8, target_component: u8, r: RateRequest) -> MavMessage {
+    let interval_us = r.interval.as_micros().min(i32::MAX as u128) as f32;
+    MavMessage::COMMAND_LONG(COMMAND_LONG_DATA {
+        target_system,
+        target_component,
+        command: MavCmd::MAV_CMD_SET_MESSAGE_INTERVAL,
+        confirmation: 0,
+        param1: r.message_id as f32,
+        param2: interval_us,
+        param3: 0.0,
+        param4: 0.0,
+        param5: 0.0,
+        param6: 0.0,
+        param7: 0.0,
+    })
+}

@@ -1,0 +1,25 @@
+//! The flight-controller link: MAVLink v1/v2 (common dialect) through the
+//! `mavlink` crate's own incremental parser, mapped to battery, GPS and
+//! vehicle-status readings.
+//!
+//! # Layout
+//! - [`decoder`]: [`MavlinkDecoder`], the crate's `MavlinkReader` fed from
+//!   the sans-I/O buffer, with counters kept by a counting dialect.
+//! - [`convert`]: message → [`crate::Reading`] (unknown markers → absent).
+//! - [`options`]: [`MavlinkOptions`] and the optional message-rate requests.
+//! - [`encode`]: frame builders (rate requests here, the simulator's
+//!   messages in `firmware-sim`).
+
+pub mod convert;
+pub mod decoder;
+pub mod encode;
+pub mod options;
+
+#[cfg(test)]
+mod tests;
+
+pub use decoder::MavlinkDecoder;
+pub use options::{MavlinkOptions, RateRequest};
+
+/// The dialect every dronetel MAVLink link speaks.
+pub use mavlink::dialects::common;

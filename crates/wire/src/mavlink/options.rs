@@ -1,0 +1,68 @@
+//! Options of the MAVLink decoder.
+
+use std::time::Duration;
+
+use super::common::MavMessage;
+use mavlink::Message;
+
+/// One message rate to ask the autopilot for with
+/// `MAV_CMD_SET_MESSAGE_INTERVAL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateRequest {
+    /// MAVLink message id (e.g. 147 for BATTERY_STATUS).
+    pub message_id: u32,
+    /// Wanted interval between two messages.
+    pub interval: Duration,
+}
+
+/// How the MAVLink link is decoded and whether the daemon may talk back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MavlinkOptions {
+    /// Rates to request once the autopilot's first HEARTBEAT arrives on a
+    /// connection. Empty (the default): the link is read-only.
+    pub rate_requests: Vec<RateRequest>,
+    /// System id the daemon uses in frames it sends.
+    pub own_system_id: u8,
+    /// Component id the daemon uses in frames it sends (191 =
+    /// MAV_COMP_ID_ONBOARD_COMPUTER).
+    pub own_component_id: u8,
+}
+
+impl Default for MavlinkOptions {
+    /// Read-only; system 255, component 191 if ever switched to requests.
+    fn default() -> Self {
+        Self {
+            rate_requests: Vec::new(),
+            own_system_id: 255,
+            own_component_id: 191,
+        }
+    }
+}
+
+impl MavlinkOptions {
+    /// The rates the daemon asks for when `request_message_rates` is on:
+    /// SYS_STATUS 2 Hz, BATTERY_STATUS 1 Hz, GPS_RAW_INT and
+    /// GLOBAL_POSITION_INT 5 Hz (HEARTBEAT is always sent at 1 Hz).
+    pub fn default_rate_requests() -> Vec<RateRequest> {
+        let id = |name: &str| MavMessage::message_id_from_name(name).expect("common message");
+        let ms = Duration::from_millis;
+        vec![
+            RateRequest {
+                message_id: id("SYS_STATUS"),
+                interval: ms(500),
+            },
+            RateRequest {
+                message_id: id("BATTERY_STATUS"),
+                interval: ms(1000),
+            },
+            RateRequest {
+                message_id: id("GPS_RAW_INT"),
+                interval: ms(200),
+            },
+            RateRequest {
+                message_id: id("GLOBAL_POSITION_INT"),
+                interval: ms(200),
+            },
+        ]
+    }
+}
