@@ -80,6 +80,9 @@ pub struct SimOptions {
     pub home: Home,
     /// Seed of the flight and the sky: the same seed flies the same flight.
     pub seed: u64,
+    /// Flight time already elapsed when the simulator starts (0: on the
+    /// ground before take-off); e.g. 60 s starts in the circuit.
+    pub flight_offset: Duration,
 }
 
 impl SimOptions {
@@ -100,6 +103,7 @@ impl Default for SimOptions {
             gps_rate_hz: 5.0,
             home: Home::default(),
             seed: 1,
+            flight_offset: Duration::ZERO,
         }
     }
 }
@@ -180,7 +184,9 @@ impl Simulator {
         ensure_dir(&opts.link_dir)?;
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let start = SystemTime::now();
+        let start = SystemTime::now()
+            .checked_sub(opts.flight_offset)
+            .ok_or_else(|| SimError::InvalidOption("flight_offset is too large".into()))?;
         let receiver = gps::GpsReceiver::new(opts.home, opts.seed, start);
         let period = Duration::from_secs_f64(1.0 / opts.gps_rate_hz);
         let link = |name: &str| opts.link_dir.join(name);

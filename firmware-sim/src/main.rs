@@ -92,8 +92,23 @@ async fn main() -> anyhow::Result<()> {
     let sim = Simulator::start(opts)
         .await
         .context("starting the simulator")?;
-    for d in sim.devices() {
-        println!("{} {}", d.name(), d.link().display());
+    // One write for all the lines (a reader that takes only the first line
+    // and closes the pipe must not make a later line fail).
+    let links: String = sim
+        .devices()
+        .iter()
+        .map(|d| format!("{} {}\n", d.name(), d.link().display()))
+        .collect();
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if out
+            .write_all(links.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            tracing::debug!("stdout closed; device links not printed");
+        }
     }
     tokio::select! {
         _ = sigint.recv() => tracing::info!("SIGINT: stopping"),

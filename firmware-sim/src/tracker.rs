@@ -18,14 +18,14 @@ use crate::Home;
 /// Frames per second.
 pub(crate) const RATE_HZ: f64 = 30.0;
 /// Objects on the ground.
-const OBJECTS: usize = 24;
+const OBJECTS: usize = 64;
 /// Camera pitch below the horizon, degrees.
-const PITCH_DOWN_DEG: f64 = 40.0;
+const PITCH_DOWN_DEG: f64 = 25.0;
 /// Half field of view, horizontal and vertical, degrees.
-const HALF_HFOV_DEG: f64 = 40.0;
+const HALF_HFOV_DEG: f64 = 45.0;
 const HALF_VFOV_DEG: f64 = 30.0;
 /// Farthest detection, metres.
-const MAX_RANGE_M: f64 = 250.0;
+const MAX_RANGE_M: f64 = 400.0;
 /// The sensor's clock runs slow by this much (parts per million).
 const CLOCK_DRIFT_PPM: f64 = 40.0;
 /// Metres per degree of latitude (flat Earth near home).
@@ -77,7 +77,7 @@ impl Tracker {
                     _ => ("car", 0.0),
                 };
                 let heading = rng.range(0.0, TAU);
-                let (r, a) = (rng.range(20.0, 300.0), rng.range(0.0, TAU));
+                let (r, a) = (rng.range(20.0, 450.0), rng.range(0.0, TAU));
                 Object {
                     label,
                     north_m: r * a.cos(),
@@ -218,6 +218,7 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         let mut max_in_view = 0;
         let mut last_ts = 0;
+        let mut empty = 0;
         for k in 0..frames {
             let mut out = Vec::new();
             let truth = tr.cycle(start + Duration::from_micros(k * 33_333), &mut out);
@@ -225,6 +226,7 @@ mod tests {
             assert!(truth.report.timestamp_us > last_ts || k == 0);
             last_ts = truth.report.timestamp_us;
             max_in_view = max_in_view.max(truth.report.objects.len());
+            empty += u64::from(truth.report.objects.is_empty());
             for o in &truth.report.objects {
                 assert!((0.0..=1.0).contains(&o.x) && (0.0..=1.0).contains(&o.confidence));
                 seen.insert(o.track_id);
@@ -232,6 +234,10 @@ mod tests {
         }
         // Tracks came and went: more distinct tracks than ever in view at once.
         assert!(max_in_view >= 1, "nothing ever seen");
+        assert!(
+            empty * 10 < frames,
+            "{empty} of {frames} frames without objects"
+        );
         assert!(
             seen.len() > max_in_view,
             "{} tracks, {max_in_view} at most at once",

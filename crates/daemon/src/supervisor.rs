@@ -40,7 +40,7 @@ use crate::context::TaskContext;
 use crate::metrics::{DaemonCollector, MetricsServer};
 use crate::notify::Notifier;
 use crate::sensor;
-use crate::sink::{StreamError, StreamSink};
+use crate::sink::{start_sinks, Outputs, SinkError, StreamError, StreamSink};
 use crate::status::StatusBoard;
 
 /// Why the daemon could not start.
@@ -49,6 +49,9 @@ pub enum DaemonError {
     /// A stream listener could not be bound.
     #[error(transparent)]
     Stream(#[from] StreamError),
+    /// An optional sink could not start (socket, recording directory).
+    #[error(transparent)]
+    Sink(#[from] SinkError),
     /// [`Daemon::start`] was called twice.
     #[error("the daemon is already started")]
     AlreadyStarted,
@@ -79,6 +82,10 @@ pub struct Daemon {
     pub(crate) sensors: BTreeMap<String, RunningSensor>,
     /// Context of the stream listeners (a child of `ctx`).
     pub(crate) stream_ctx: Option<TaskContext>,
+    /// Context of the optional sinks (a child of `ctx`).
+    pub(crate) outputs_ctx: Option<TaskContext>,
+    /// Counters of the optional sinks.
+    pub(crate) outputs: Outputs,
     /// Context of the metrics endpoint (a child of `ctx`).
     pub(crate) metrics_ctx: Option<TaskContext>,
     /// Where the configuration is re-read from on SIGHUP.
@@ -123,6 +130,8 @@ impl Daemon {
             board,
             sensors: BTreeMap::new(),
             stream_ctx: None,
+            outputs_ctx: None,
+            outputs: Outputs::default(),
             metrics_ctx: None,
             reload: None,
         }
@@ -180,6 +189,7 @@ impl Daemon {
             Some(m) => Some(MetricsServer::bind(m.listen).await?),
             None => None,
         };
+        self.spawn_outputs().await?;
         self.spawn_stream(sink);
         self.board.spawn(&self.ctx, &self.bus);
         if let Some(m) = metrics {
@@ -200,6 +210,20 @@ impl Daemon {
         let ctx = self.ctx.child();
         sink.spawn(&ctx, &self.bus);
         self.stream_ctx = Some(ctx);
+    }
+
+    /// Starts the optional sinks (`[udp]`, `[record]`, `[mqtt]`) of the
+    /// current configuration on their own child context.
+    pub(crate) async fn spawn_outputs(&mut self) -> Result<(), SinkError> {
+        let ctx = self.ctx.child();
+        self.outputs = start_sinks(&ctx, &self.bus, &self.config).await?;
+        self.outputs_ctx = Some(ctx);
+        Ok(())
+    }
+
+    /// Counters of the started optional sinks.
+    pub fn outputs(&self) -> &Outputs {
+        &self.outputs
     }
 
     /// Serves a bound metrics endpoint on its own child context.

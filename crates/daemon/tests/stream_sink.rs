@@ -253,6 +253,7 @@ fn daemon_config(unix: &Path) -> Config {
         },
         sensors: vec![],
         stream: stream_config(true, Some(unix.to_path_buf()), 4),
+        outputs: Default::default(),
         metrics: None,
     }
 }

@@ -7,13 +7,17 @@
 //! - [`protocol`]: the MAVLink and tracker protocol options.
 //! - `raw`: the serde mirror of the file, with spans kept for validation.
 //! - `validate`: raw → validated, with the semantic checks.
+//! - [`outputs`]: `[udp]`, `[record]`, `[mqtt]` (types, raw mirrors, checks).
+//! - `selection`: the sensor/kind filter and rates of a sink section.
 //! - [`metrics`]: the `[metrics]` section.
 //! - [`error`]: [`ConfigError`] and the span → line/column/key locator.
 
 pub mod error;
 pub mod metrics;
+pub mod outputs;
 pub mod protocol;
 mod raw;
+mod selection;
 pub mod types;
 mod validate;
 
@@ -21,6 +25,7 @@ use std::path::Path;
 
 pub use error::ConfigError;
 pub use metrics::MetricsConfig;
+pub use outputs::{MqttConfig, OutputsConfig, RecordConfig, UdpConfig};
 pub use protocol::{MavlinkConfig, TrackerConfig};
 pub use types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,

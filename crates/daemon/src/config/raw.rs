@@ -36,6 +36,9 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) sensor: Vec<Spanned<RawSensor>>,
     pub(crate) stream: Option<RawStream>,
+    pub(crate) udp: Option<super::outputs::RawUdp>,
+    pub(crate) record: Option<super::outputs::RawRecord>,
+    pub(crate) mqtt: Option<super::outputs::RawMqtt>,
     pub(crate) metrics: Option<super::metrics::RawMetrics>,
 }
 

@@ -16,6 +16,8 @@ pub struct Config {
     /// `[stream]`: the frame stream listeners (without the section: TCP on
     /// `127.0.0.1:4780`).
     pub stream: StreamConfig,
+    /// `[udp]`, `[record]`, `[mqtt]`: the optional sinks.
+    pub outputs: super::outputs::OutputsConfig,
     /// `[metrics]`: the Prometheus endpoint; `None` (no section): off.
     pub metrics: Option<super::metrics::MetricsConfig>,
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::error::ConfigError;
+use super::outputs::OutputsConfig;
 use super::protocol::{MavlinkConfig, TrackerConfig};
 use super::raw::{HumanDuration, RawConfig, RawProtocol, RawSensor, RawStream};
 use super::types::{
@@ -119,6 +120,7 @@ pub(crate) fn validate(raw: RawConfig, src: &str, path: &Path) -> Result<Config,
             Some(s) => stream(&c, s)?,
             None => StreamConfig::default(),
         },
+        outputs: outputs(&raw, src, path)?,
         metrics: raw.metrics.as_ref().map(|m| m.validate()),
     })
 }
@@ -293,5 +295,26 @@ fn stream(c: &Checker<'_>, s: &RawStream) -> Result<StreamConfig, ConfigError> {
             "write_timeout",
             StreamConfig::DEFAULT_WRITE_TIMEOUT,
         )?,
+    })
+}
+
+fn outputs(raw: &RawConfig, src: &str, path: &Path) -> Result<OutputsConfig, ConfigError> {
+    let s = super::outputs::Src { path, src };
+    Ok(OutputsConfig {
+        udp: raw
+            .udp
+            .as_ref()
+            .map(|r| super::outputs::udp(&s, r))
+            .transpose()?,
+        record: raw
+            .record
+            .as_ref()
+            .map(|r| super::outputs::record(&s, r))
+            .transpose()?,
+        mqtt: raw
+            .mqtt
+            .as_ref()
+            .map(|r| super::outputs::mqtt(&s, r))
+            .transpose()?,
     })
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::bus::{BusReceiver, Received};
+use super::rate::RateControlled;
+use crate::bus::Received;
 
 /// Most bytes gathered into one write.
 const MAX_BATCH: usize = 64 * 1024;
@@ -49,9 +50,10 @@ pub struct ClientSummary {
 /// `write_all`. On a drained bus the writer is shut down cleanly.
 pub async fn serve_client<W: AsyncWrite + Unpin>(
     mut w: W,
-    mut rx: BusReceiver,
+    rx: impl Into<RateControlled>,
     limits: ClientLimits,
 ) -> ClientSummary {
+    let mut rx = rx.into();
     let mut frames = 0;
     let end = write_frames(&mut w, &mut rx, limits, &mut frames).await;
     if matches!(end, ClientEnd::Drained) {
@@ -66,7 +68,7 @@ pub async fn serve_client<W: AsyncWrite + Unpin>(
 
 async fn write_frames<W: AsyncWrite + Unpin>(
     w: &mut W,
-    rx: &mut BusReceiver,
+    rx: &mut RateControlled,
     limits: ClientLimits,
     frames: &mut u64,
 ) -> ClientEnd {

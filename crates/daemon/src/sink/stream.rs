@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Semaphore;
 
 use super::client::{serve_client, ClientEnd, ClientLimits};
+use super::rate::RateControlled;
+use super::subscribe::{read_subscribe, SUBSCRIBE_WAIT};
 use super::unix_socket::{self, SocketFile};
 use crate::bus::Bus;
 use crate::config::StreamConfig;
@@ -53,7 +55,7 @@ pub struct StreamSink {
 
 /// A listener the accept loop can drive.
 trait Accept: Send + 'static {
-    type Conn: AsyncWrite + Unpin + Send + 'static;
+    type Conn: AsyncRead + AsyncWrite + Unpin + Send + 'static;
     /// Accepts one connection and names its peer.
     fn accept_one(&mut self) -> impl Future<Output = io::Result<(Self::Conn, String)>> + Send;
 }
@@ -188,7 +190,20 @@ async fn accept_loop<A: Accept>(ctx: TaskContext, bus: Bus, mut listener: A, adm
         tracing::info!(peer = %peer, "stream client connected");
         ctx.spawn(format!("stream client {peer}"), async move {
             let _permit = permit;
-            let sum = serve_client(conn, rx, limits).await;
+            let mut conn = conn;
+            // Subscribed before waiting, so nothing published meanwhile is lost.
+            let selection = match read_subscribe(&mut conn, SUBSCRIBE_WAIT).await {
+                Ok(Some(sel)) => {
+                    tracing::info!(peer = %peer, selection = ?sel, "stream client subscribed");
+                    sel
+                }
+                Ok(None) => Default::default(),
+                Err(e) => {
+                    tracing::warn!(peer = %peer, error = %e, "stream client refused: bad subscribe");
+                    return;
+                }
+            };
+            let sum = serve_client(conn, RateControlled::new(rx, selection), limits).await;
             let (frames, dropped) = (sum.frames, sum.dropped);
             match sum.end {
                 ClientEnd::Drained => {

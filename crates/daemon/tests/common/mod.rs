@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use dronetel_proto::tracker::TrackerReport;
 use dronetel_proto::v1::{frame::Body, Frame, GpsFix, SensorState};
 use dronetel_proto::FrameCodec;
-use firmware_sim::{SimOptions, Simulator};
+use firmware_sim::{DeviceHandle, FcTruth, SimOptions, Simulator};
 use futures_util::StreamExt;
 use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
@@ -39,6 +40,10 @@ pub struct Setup {
     pub max_clients: u32,
     pub tcp: Option<String>,
     pub shutdown_grace: &'static str,
+    /// Which simulated devices the daemon reads ([`Kind`]s).
+    pub sensors: &'static [Kind],
+    /// Flight time elapsed when the simulator starts.
+    pub flight_offset: Duration,
 }
 
 impl Default for Setup {
@@ -49,7 +54,56 @@ impl Default for Setup {
             max_clients: 8,
             tcp: None,
             shutdown_grace: "3s",
+            sensors: &[Kind::Gps],
+            flight_offset: Duration::ZERO,
         }
+    }
+}
+
+/// The three kinds of simulated sensor, each configured under its device's
+/// name (`gps`, `fc`, `tracker`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Gps,
+    Fc,
+    Tracker,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[Kind::Gps, Kind::Fc, Kind::Tracker];
+
+    /// Sensor name in the daemon = device name in the simulator.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Gps => "gps",
+            Kind::Fc => "fc",
+            Kind::Tracker => "tracker",
+        }
+    }
+
+    /// The `[[sensor]]` section of this kind for the device at `path`.
+    fn section(self, path: &std::path::Path, stale: &str) -> String {
+        let (kind, protocol, baud) = match self {
+            Kind::Gps => ("gps", "nmea", 115_200),
+            Kind::Fc => ("flight_controller", "mavlink", 921_600),
+            Kind::Tracker => ("tracking", "tracker", 921_600),
+        };
+        format!(
+            "[[sensor]]\nname = \"{}\"\nkind = \"{kind}\"\nprotocol = \"{protocol}\"\npath = \"{}\"\nbaud = {baud}\nstale_after = \"{stale}\"\n\n",
+            self.name(),
+            path.display()
+        )
+    }
+
+    /// True for a frame carrying this kind's data (not health).
+    pub fn is_reading(self, f: &Frame) -> bool {
+        f.sensor == self.name()
+            && match (self, &f.body) {
+                (Kind::Gps, _) => is_position_fix(f),
+                (Kind::Fc, Some(Body::Battery(_) | Body::Gps(_))) => true,
+                (Kind::Tracker, Some(Body::Tracking(_))) => true,
+                _ => false,
+            }
     }
 }
 
@@ -58,6 +112,10 @@ pub struct Harness {
     /// Every cycle the simulated GPS wrote, by fix time in milliseconds,
     /// collected from before the daemon starts.
     pub truth: Arc<Mutex<HashMap<i64, GpsFix>>>,
+    /// Every flight-controller tick written, in order.
+    pub fc_truth: Arc<Mutex<Vec<FcTruth>>>,
+    /// Every tracker report written, by frame counter.
+    pub tracker_truth: Arc<Mutex<HashMap<u32, TrackerReport>>>,
     pub dir: TempDir,
     pub sim: Simulator,
     pub daemon: Child,
@@ -80,6 +138,7 @@ impl Harness {
         let links = dir.path().join("dev");
         let mut opts = SimOptions::new(links.clone());
         opts.gps_rate_hz = setup.gps_rate_hz;
+        opts.flight_offset = setup.flight_offset;
         let sim = Simulator::start(opts).await.unwrap();
         let truth: Arc<Mutex<HashMap<i64, GpsFix>>> = Arc::default();
         let mut rx = sim.gps().subscribe_truth();
@@ -94,6 +153,22 @@ impl Harness {
                 sink.lock().unwrap().insert(ms, t.fix);
             }
         });
+        let fc_truth: Arc<Mutex<Vec<FcTruth>>> = Arc::default();
+        let mut rx = sim.fc().subscribe_truth();
+        let sink = fc_truth.clone();
+        tokio::spawn(async move {
+            while let Ok(t) = rx.recv().await {
+                sink.lock().unwrap().push(t);
+            }
+        });
+        let tracker_truth: Arc<Mutex<HashMap<u32, TrackerReport>>> = Arc::default();
+        let mut rx = sim.tracker().subscribe_truth();
+        let sink = tracker_truth.clone();
+        tokio::spawn(async move {
+            while let Ok(t) = rx.recv().await {
+                sink.lock().unwrap().insert(t.report.frame, t.report);
+            }
+        });
         let unix = dir.path().join("stream.sock");
         let tcp = setup
             .tcp
@@ -105,22 +180,17 @@ impl Harness {
 vehicle_id = "e2e"
 shutdown_grace = "{grace}"
 
-[[sensor]]
-name = "gps"
-kind = "gps"
-protocol = "nmea"
-path = "{gps}"
-baud = 115200
-stale_after = "{stale}"
-
-[stream]
+{sensors}[stream]
 tcp = "{tcp}"
 unix = "{unix}"
 max_clients = {max}
 "#,
             grace = setup.shutdown_grace,
-            gps = sim.gps().link().display(),
-            stale = setup.stale_after,
+            sensors = setup
+                .sensors
+                .iter()
+                .map(|k| k.section(&links.join(k.name()), setup.stale_after))
+                .collect::<String>(),
             unix = unix.display(),
             max = setup.max_clients,
         );
@@ -139,6 +209,8 @@ max_clients = {max}
             .unwrap();
         let h = Self {
             truth,
+            fc_truth,
+            tracker_truth,
             dir,
             sim,
             daemon,
@@ -177,6 +249,15 @@ max_clients = {max}
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The controls of the simulated device of `kind`.
+    pub fn device(&self, kind: Kind) -> DeviceHandle {
+        match kind {
+            Kind::Gps => self.sim.gps().handle(),
+            Kind::Fc => self.sim.fc().handle(),
+            Kind::Tracker => self.sim.tracker().handle(),
         }
     }
 
