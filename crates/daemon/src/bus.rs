@@ -78,6 +78,17 @@ impl Bus {
         *seq
     }
 
+    /// Sends a frame that already has its `seq` and `received_at` (a
+    /// replayed recording) unchanged; the bus's own counter is not touched.
+    pub fn republish(&self, frame: Frame) {
+        let _guard = self.shared.seq.lock().expect("bus seq lock poisoned");
+        let bytes = dronetel_proto::encode_delimited(&frame);
+        let _ = self.tx.send(Published {
+            frame: Arc::new(frame),
+            bytes,
+        });
+    }
+
     /// A receiver of every frame published from now on.
     pub fn subscribe(&self) -> BusReceiver {
         BusReceiver {

@@ -31,6 +31,47 @@ pub enum Command {
     Tail(TailArgs),
     /// Start simulated sensors on ptys, the daemon on them, and a live view.
     Demo(DemoArgs),
+    /// Re-publish an MCAP recording through the configured sinks.
+    Replay(ReplayArgs),
+    /// Rebuild a finished MCAP file from one cut by a crash.
+    Recover(RecoverArgs),
+}
+
+/// Arguments of `replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The recording.
+    #[arg(value_name = "FILE.mcap")]
+    pub file: PathBuf,
+    /// Configuration whose sinks get the frames (its sensors and `[record]`
+    /// are ignored).
+    #[arg(long, short, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Replay this many times faster than recorded.
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 1.0,
+        conflicts_with = "as_fast_as_possible"
+    )]
+    pub speed: f64,
+    /// Replay without pauses (nothing is lost: replay waits for slow sinks).
+    #[arg(long)]
+    pub as_fast_as_possible: bool,
+    /// Wait until this many stream clients are connected before starting.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub wait_clients: usize,
+}
+
+/// Arguments of `recover`.
+#[derive(Debug, Clone, Args)]
+pub struct RecoverArgs {
+    /// The damaged recording.
+    #[arg(value_name = "FILE.mcap")]
+    pub file: PathBuf,
+    /// Where to write the rebuilt file (default `FILE.recovered.mcap`).
+    #[arg(long, short, value_name = "OUT")]
+    pub output: Option<PathBuf>,
 }
 
 /// Arguments of `run` and `check-config`.

@@ -16,6 +16,7 @@
 //!   sd_notify messages; [`status`]: sensor states read off the bus.
 //! - [`metrics`]: the optional Prometheus endpoint.
 //! - [`logging`]: text, journal or JSON logs on stderr.
+//! - [`playback`]: the `replay` and `recover` subcommands (MCAP).
 //! - [`cli`]: the command-line definitions; [`tail`] and [`demo`] subcommands;
 //!   [`view`]: the readable one-line form of a frame they print.
 
@@ -28,6 +29,7 @@ pub mod demo;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
+pub mod playback;
 pub mod reload;
 pub mod sensor;
 pub mod service;

@@ -35,6 +35,8 @@ fn main() -> ExitCode {
             },
             Command::Tail(args) => result(dronetel::tail::tail(args).await),
             Command::Demo(args) => result(dronetel::demo::demo(args).await),
+            Command::Replay(args) => result(dronetel::playback::replay(args).await),
+            Command::Recover(args) => result(dronetel::playback::recover(&args)),
         }
     })
 }

@@ -11,11 +11,13 @@
 //! - [`payload`]: a frame's bytes without the length prefix.
 //! - [`stats`]: per-sink counters.
 //! - [`udp`]: datagrams to a ground station.
+//! - [`record`]: MCAP flight recording, recovery and replay.
 //! - [`start`]: starts every configured optional sink (start-up, reload).
 
 pub mod client;
 pub mod payload;
 pub mod rate;
+pub mod record;
 pub mod start;
 pub mod stats;
 pub mod stream;

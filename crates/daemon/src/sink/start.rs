@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::record::{self, RecordError};
 use super::stats::SinkStats;
 use super::udp::{self, UdpError};
 use crate::bus::Bus;
@@ -18,6 +19,9 @@ pub enum SinkError {
     /// The UDP socket.
     #[error(transparent)]
     Udp(#[from] UdpError),
+    /// The recording directory.
+    #[error(transparent)]
+    Record(#[from] RecordError),
 }
 
 /// The started optional sinks' counters, by name (`udp`, `record`, `mqtt`).
@@ -53,6 +57,12 @@ pub async fn start_sinks(
     let out = &config.outputs;
     if let Some(u) = &out.udp {
         outputs.stats.push(("udp", udp::spawn(ctx, bus, u).await?));
+    }
+    if let Some(r) = &out.record {
+        let vehicle = &config.daemon.vehicle_id;
+        outputs
+            .stats
+            .push(("record", record::spawn(ctx, bus, r, vehicle)?));
     }
     Ok(outputs)
 }

@@ -144,6 +144,7 @@ fn every_chunk_size_with_junk_corruption_and_truncation() {
         s.framing_errors + s.checksum_errors + s.decode_errors >= 3,
         "{s:?}"
     );
+    eprintln!("{} bytes, chunk sizes 1..={0}, stats {s:?}", bytes.len());
     for chunk in 1..=bytes.len() {
         let mut d = decoder();
         assert_eq!(
@@ -283,3 +284,33 @@ proptest! {
         prop_assert_eq!(d.stats().bytes, bytes.len() as u64);
     }
 }
+
+/// The README's example frame: a firmware author can check an encoder
+/// against these bytes.
+#[test]
+fn readme_example_frame_and_crc_check_value() {
+    assert_eq!(super::frame::CRC32.checksum(b"123456789"), 0xCBF4_3926);
+    let report = TrackerReport {
+        frame: 1,
+        timestamp_us: 1000,
+        objects: vec![TrackerObject {
+            track_id: 7,
+            label: "car".into(),
+            confidence: 0.5,
+            x: 0.25,
+            y: 0.5,
+            w: 0.125,
+            h: 0.25,
+            ..Default::default()
+        }],
+    };
+    let mut out = Vec::new();
+    encode(&report, &mut out).unwrap();
+    let hex: String = out.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, README_EXAMPLE);
+    let got = decode_chunked(&out, 1, &mut decoder());
+    assert_eq!(got, vec![report]);
+}
+
+const README_EXAMPLE: &str =
+    "10080110e8071a20080712036361721d0101033f250104803e2d0101033f350101033e3d0107803e8851033400";
