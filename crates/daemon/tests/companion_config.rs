@@ -52,4 +52,11 @@ fn companion_rpi_config_is_valid_and_loopback_only() {
         Some(std::path::Path::new("/run/dronetel/stream.sock"))
     );
     assert!(c.metrics.unwrap().listen.ip().is_loopback());
+    // Recordings go to the unit's StateDirectory (ProtectSystem=strict).
+    let record = c.outputs.record.expect("[record]");
+    assert!(
+        record.dir.starts_with("/var/lib/dronetel"),
+        "{}",
+        record.dir.display()
+    );
 }
