@@ -28,7 +28,7 @@ async fn fixes_equal_the_simulator_truth() {
             unreachable!()
         };
         let ms = millis(fix.time.as_ref().expect("fix has a time"));
-        let Some(want) = h.truth.lock().unwrap().get(&ms).cloned() else {
+        let Some(want) = h.gps_truth_at(ms).await else {
             panic!("fix at {ms} ms has no simulator truth")
         };
         let dlat = (fix.latitude_deg.unwrap() - want.latitude_deg.unwrap()).abs();

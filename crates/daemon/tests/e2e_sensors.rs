@@ -173,6 +173,45 @@ async fn three_sensors_deliver_the_simulators_truth() {
         worst_latency < Duration::from_secs(1),
         "latency {worst_latency:?}"
     );
+    // The pairs were compared in flight (1e-5 deg is about a metre).
+    assert!(
+        moved_deg > 2e-5,
+        "the vehicle did not move: {moved_deg:e} deg"
+    );
+    // Read-only by default: the daemon never wrote to the flight controller.
+    assert_eq!(h.sim.fc().stats().bytes_received, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_rate_requests_reach_the_flight_controller_when_switched_on() {
+    let h = Harness::start(
+        "rates",
+        Setup {
+            sensors: &[Kind::Fc],
+            fc_options: "request_message_rates = true",
+            ..Setup::default()
+        },
+    )
+    .await;
+    let mut client = h.client().await;
+    client
+        .until("a heartbeat", |f| matches!(f.body, Some(Body::Vehicle(_))))
+        .await;
+    // Four COMMAND_LONG(SET_MESSAGE_INTERVAL) frames, MAVLink 2: 12
+    // header/CRC bytes and a few payload bytes each.
+    let t0 = Instant::now();
+    while h.sim.fc().stats().bytes_received < 4 * 16 {
+        assert!(
+            t0.elapsed() < DEADLINE,
+            "no requests written: {:?}",
+            h.sim.fc().stats()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "flight controller received {} bytes of requests",
+        h.sim.fc().stats().bytes_received
+    );
 }
 
 /// The foundation's stall, unplug and shutdown checks on one sensor kind;

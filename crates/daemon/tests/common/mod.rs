@@ -44,6 +44,8 @@ pub struct Setup {
     pub sensors: &'static [Kind],
     /// Flight time elapsed when the simulator starts.
     pub flight_offset: Duration,
+    /// Extra lines of the flight controller's `[[sensor]]` section.
+    pub fc_options: &'static str,
 }
 
 impl Default for Setup {
@@ -56,6 +58,7 @@ impl Default for Setup {
             shutdown_grace: "3s",
             sensors: &[Kind::Gps],
             flight_offset: Duration::ZERO,
+            fc_options: "",
         }
     }
 }
@@ -82,14 +85,14 @@ impl Kind {
     }
 
     /// The `[[sensor]]` section of this kind for the device at `path`.
-    fn section(self, path: &std::path::Path, stale: &str) -> String {
+    fn section(self, path: &std::path::Path, stale: &str, extra: &str) -> String {
         let (kind, protocol, baud) = match self {
             Kind::Gps => ("gps", "nmea", 115_200),
             Kind::Fc => ("flight_controller", "mavlink", 921_600),
             Kind::Tracker => ("tracking", "tracker", 921_600),
         };
         format!(
-            "[[sensor]]\nname = \"{}\"\nkind = \"{kind}\"\nprotocol = \"{protocol}\"\npath = \"{}\"\nbaud = {baud}\nstale_after = \"{stale}\"\n\n",
+            "[[sensor]]\nname = \"{}\"\nkind = \"{kind}\"\nprotocol = \"{protocol}\"\npath = \"{}\"\nbaud = {baud}\nstale_after = \"{stale}\"\n{extra}\n\n",
             self.name(),
             path.display()
         )
@@ -189,7 +192,10 @@ max_clients = {max}
             sensors = setup
                 .sensors
                 .iter()
-                .map(|k| k.section(&links.join(k.name()), setup.stale_after))
+                .map(|k| {
+                    let extra = if *k == Kind::Fc { setup.fc_options } else { "" };
+                    k.section(&links.join(k.name()), setup.stale_after, extra)
+                })
                 .collect::<String>(),
             unix = unix.display(),
             max = setup.max_clients,

@@ -132,6 +132,11 @@ fn every_chunk_size_gives_the_same_readings_with_junk_and_a_v1_v2_mix() {
     let reference = decode_chunked(&bytes, bytes.len(), &mut whole);
     // heartbeat, sys_status, battery, gps, battery; attitude is unused.
     assert_eq!(reference.len(), 5);
+    eprintln!(
+        "{} bytes (6 frames, v1/v2, junk), chunk sizes 1..={0}, stats {:?}",
+        bytes.len(),
+        whole.stats()
+    );
     for chunk in 1..=bytes.len() {
         let mut d = MavlinkDecoder::default();
         assert_eq!(

@@ -211,6 +211,10 @@ mod tests {
             }
             t += 1.0 / 30.0;
         }
+        eprintln!(
+            "drift {drift_ppm} ppm: worst latency/capture error {worst:.0} µs, drift estimate {:?} ppm",
+            c.drift_ppm()
+        );
         assert!(worst < tolerance_us, "worst error {worst} µs");
         c
     }

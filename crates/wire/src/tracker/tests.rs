@@ -144,6 +144,7 @@ fn every_chunk_size_with_junk_corruption_and_truncation() {
         s.framing_errors + s.checksum_errors + s.decode_errors >= 3,
         "{s:?}"
     );
+    eprintln!("{} bytes, chunk sizes 1..={0}, stats {s:?}", bytes.len());
     for chunk in 1..=bytes.len() {
         let mut d = decoder();
         assert_eq!(
