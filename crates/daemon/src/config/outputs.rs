@@ -83,7 +83,7 @@ pub struct MqttConfig {
     pub host: String,
     /// Broker port.
     pub port: u16,
-    /// `mqtts://`: TLS (needs the `tls` cargo feature).
+    /// `mqtts://`: TLS (refused by validation until supported).
     pub tls: bool,
     /// MQTT client id (default `dronetel-<vehicle_id>`).
     pub client_id: Option<String>,
@@ -277,11 +277,11 @@ pub(crate) fn mqtt(s: &Src<'_>, r: &RawMqtt) -> Result<MqttConfig, ConfigError> 
     if host.is_empty() {
         return Err(s.err(&r.url, "url", "needs a host"));
     }
-    if tls && !cfg!(feature = "tls") {
+    if tls {
         return Err(s.err(
             &r.url,
             "url",
-            "mqtts:// needs dronetel built with the `tls` feature",
+            "mqtts:// (TLS) is not supported yet; use mqtt://",
         ));
     }
     let mut qos = Vec::new();

@@ -12,9 +12,11 @@
 //! - [`stats`]: per-sink counters.
 //! - [`udp`]: datagrams to a ground station.
 //! - [`record`]: MCAP flight recording, recovery and replay.
+//! - [`mqtt`]: frames to a fleet broker.
 //! - [`start`]: starts every configured optional sink (start-up, reload).
 
 pub mod client;
+pub mod mqtt;
 pub mod payload;
 pub mod rate;
 pub mod record;

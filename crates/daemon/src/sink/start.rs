@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::mqtt::{self, MqttError};
 use super::record::{self, RecordError};
 use super::stats::SinkStats;
 use super::udp::{self, UdpError};
@@ -22,6 +23,9 @@ pub enum SinkError {
     /// The recording directory.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// The MQTT sink's credentials.
+    #[error(transparent)]
+    Mqtt(#[from] MqttError),
 }
 
 /// The started optional sinks' counters, by name (`udp`, `record`, `mqtt`).
@@ -63,6 +67,12 @@ pub async fn start_sinks(
         outputs
             .stats
             .push(("record", record::spawn(ctx, bus, r, vehicle)?));
+    }
+    if let Some(m) = &out.mqtt {
+        let vehicle = &config.daemon.vehicle_id;
+        outputs
+            .stats
+            .push(("mqtt", mqtt::spawn(ctx, bus, m, vehicle)?));
     }
     Ok(outputs)
 }

@@ -1,0 +1,289 @@
+//! The MQTT sink: frames to a fleet broker on `dronetel/<vehicle>/<sensor>/<kind>`,
+//! payload one encoded `Frame` (no length prefix), QoS per kind. Health is
+//! retained (a new subscriber learns each sensor's last state at once); the
+//! vehicle's `dronetel/<vehicle>/status` is a retained health frame, ONLINE
+//! on connect and DISCONNECTED "offline" as the last will and on shutdown.
+//!
+//! While the broker is unreachable frames wait in a bounded queue (oldest
+//! dropped first, counted, logged once per state change); the connection
+//! task reconnects with capped backoff. Nothing here waits on the bus.
+//!
+//! # Layout
+//! - `conn`: the connection task (rumqttc event loop, backoff, state).
+
+mod conn;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use dronetel_proto::v1::{frame::Body, Frame, SensorHealth, SensorState};
+use prost::Message;
+use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::payload::frame_bytes;
+use super::rate::{Kind, RateControlled};
+use super::stats::SinkStats;
+use crate::bus::{Bus, Received};
+use crate::config::MqttConfig;
+use crate::context::TaskContext;
+
+/// Why the MQTT sink could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MqttError {
+    /// The password file could not be read.
+    #[error("mqtt password_file {}: {source}", path.display())]
+    Password {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Requests the client's channel holds beyond our own queue.
+const CLIENT_CAP: usize = 64;
+/// How long shutdown waits for queued frames to reach a connected broker.
+const DRAIN: Duration = Duration::from_secs(1);
+
+/// One message waiting for the broker.
+struct Pending {
+    topic: String,
+    qos: QoS,
+    retain: bool,
+    payload: Bytes,
+}
+
+fn qos(q: u8) -> QoS {
+    match q {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+/// The retained vehicle status frame (`online` or the last-will `offline`).
+fn status_frame(online: bool) -> Vec<u8> {
+    Frame {
+        seq: 0,
+        sensor: String::new(),
+        received_at: Some(dronetel_proto::time::timestamp(SystemTime::now())),
+        body: Some(Body::Health(SensorHealth {
+            state: if online {
+                SensorState::Online
+            } else {
+                SensorState::Disconnected
+            } as i32,
+            last_error: if online {
+                String::new()
+            } else {
+                "offline".into()
+            },
+            ..Default::default()
+        })),
+    }
+    .encode_to_vec()
+}
+
+/// The topic of the vehicle's status.
+pub fn status_topic(vehicle: &str) -> String {
+    format!("dronetel/{vehicle}/status")
+}
+
+/// Starts the `mqtt` and `mqtt connection` tasks.
+pub fn spawn(
+    ctx: &TaskContext,
+    bus: &Bus,
+    config: &MqttConfig,
+    vehicle: &str,
+) -> Result<Arc<SinkStats>, MqttError> {
+    let client_id = config
+        .client_id
+        .clone()
+        .unwrap_or_else(|| format!("dronetel-{vehicle}"));
+    let mut opts = MqttOptions::new(client_id, config.host.clone(), config.port);
+    opts.set_keep_alive(config.keep_alive);
+    opts.set_clean_session(true);
+    opts.set_max_packet_size(1 << 20, 1 << 20);
+    opts.set_last_will(LastWill::new(
+        status_topic(vehicle),
+        status_frame(false),
+        QoS::AtLeastOnce,
+        true,
+    ));
+    let username = config
+        .username
+        .clone()
+        .or_else(|| std::env::var("DRONETEL_MQTT_USERNAME").ok());
+    let password = match &config.password_file {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|source| MqttError::Password {
+                    path: p.clone(),
+                    source,
+                })?
+                .trim_end()
+                .to_owned(),
+        ),
+        None => std::env::var("DRONETEL_MQTT_PASSWORD").ok(),
+    };
+    if let Some(u) = username {
+        opts.set_credentials(u, password.unwrap_or_default());
+    }
+    let (client, eventloop) = AsyncClient::new(opts, CLIENT_CAP);
+    let (state_tx, state_rx) = watch::channel(false);
+    let stop = CancellationToken::new();
+    let broker = format!("{}:{}", config.host, config.port);
+    let conn_task = ctx.spawn(
+        "mqtt connection",
+        conn::run(eventloop, state_tx, stop.clone(), broker.clone()),
+    );
+    let stats = Arc::new(SinkStats::default());
+    let frames = RateControlled::new(
+        bus.subscribe_as(super::start::consumer("mqtt")),
+        config.selection.clone(),
+    );
+    let sink = Sink {
+        client,
+        config: config.clone(),
+        vehicle: vehicle.to_owned(),
+        queue: VecDeque::new(),
+        stats: stats.clone(),
+        full: false,
+    };
+    tracing::info!(broker = %broker, "mqtt sink started");
+    ctx.spawn("mqtt", async move {
+        sink.run(frames, state_rx).await;
+        stop.cancel();
+        let _ = conn_task.await;
+    });
+    Ok(stats)
+}
+
+struct Sink {
+    client: AsyncClient,
+    config: MqttConfig,
+    vehicle: String,
+    queue: VecDeque<Pending>,
+    stats: Arc<SinkStats>,
+    /// The queue is at its bound (for one log line per state change).
+    full: bool,
+}
+
+impl Sink {
+    async fn run(mut self, mut frames: RateControlled, mut connected: watch::Receiver<bool>) {
+        let mut retry = tokio::time::interval(Duration::from_millis(50));
+        let mut lag = 0;
+        let mut was_connected = false;
+        loop {
+            tokio::select! {
+                r = frames.recv() => match r {
+                    Received::Frame(p) => {
+                        if frames.dropped() > lag {
+                            SinkStats::add(&self.stats.dropped, frames.dropped() - lag);
+                            lag = frames.dropped();
+                        }
+                        self.enqueue(&p);
+                    }
+                    Received::Closed => break,
+                },
+                r = connected.changed() => if r.is_err() { break },
+                _ = retry.tick(), if !self.queue.is_empty() => {}
+            }
+            let now = *connected.borrow();
+            if now && !was_connected {
+                let _ = self.client.try_publish(
+                    status_topic(&self.vehicle),
+                    QoS::AtLeastOnce,
+                    true,
+                    status_frame(true),
+                );
+            }
+            was_connected = now;
+            if now {
+                self.drain();
+            }
+        }
+        // Shutdown: give queued frames a moment, then say goodbye.
+        let deadline = tokio::time::Instant::now() + DRAIN;
+        while !self.queue.is_empty()
+            && *connected.borrow()
+            && tokio::time::Instant::now() < deadline
+        {
+            self.drain();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if !self.queue.is_empty() {
+            SinkStats::add(&self.stats.dropped, self.queue.len() as u64);
+        }
+        let _ = self.client.try_publish(
+            status_topic(&self.vehicle),
+            QoS::AtLeastOnce,
+            true,
+            status_frame(false),
+        );
+        let _ = self.client.try_disconnect();
+        // The connection task sends both, then ends (or is stopped).
+        let _ = tokio::time::timeout(DRAIN, async {
+            while connected.changed().await.is_ok() && *connected.borrow() {}
+        })
+        .await;
+        tracing::info!(
+            sent = SinkStats::get(&self.stats.sent),
+            dropped = SinkStats::get(&self.stats.dropped),
+            "mqtt sink stopped"
+        );
+    }
+
+    fn enqueue(&mut self, p: &crate::bus::Published) {
+        let Some(kind) = Kind::of(&p.frame) else {
+            return;
+        };
+        if self.queue.len() >= self.config.queue {
+            self.queue.pop_front();
+            SinkStats::add(&self.stats.dropped, 1);
+            if !std::mem::replace(&mut self.full, true) {
+                tracing::warn!(
+                    bound = self.config.queue,
+                    "mqtt queue full: dropping the oldest frames"
+                );
+            }
+        } else if self.full && self.queue.len() < self.config.queue / 2 {
+            self.full = false;
+            tracing::info!(
+                dropped = SinkStats::get(&self.stats.dropped),
+                "mqtt queue below its bound again"
+            );
+        }
+        self.queue.push_back(Pending {
+            topic: format!("dronetel/{}/{}/{kind}", self.vehicle, p.frame.sensor),
+            qos: qos(self.config.qos_of(kind)),
+            retain: kind == Kind::Health,
+            payload: frame_bytes(p),
+        });
+    }
+
+    /// Hands queued frames to the client until its channel is full.
+    fn drain(&mut self) {
+        while let Some(m) = self.queue.front() {
+            let r = self
+                .client
+                .try_publish(m.topic.clone(), m.qos, m.retain, m.payload.clone());
+            if r.is_err() {
+                break;
+            }
+            self.queue.pop_front();
+            SinkStats::add(&self.stats.sent, 1);
+        }
+        if self.full && self.queue.len() < self.config.queue / 2 {
+            self.full = false;
+            tracing::info!(
+                dropped = SinkStats::get(&self.stats.dropped),
+                "mqtt queue below its bound again"
+            );
+        }
+    }
+}
