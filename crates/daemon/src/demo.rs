@@ -102,32 +102,43 @@ async fn run_daemon_and_view(link_dir: &Path, args: &DemoArgs) -> anyhow::Result
         .iter()
         .map(|d| link_dir.join(d))
         .collect();
-    eprintln!(
+    note(format_args!(
         "dronetel demo: simulated GPS on {}, flight controller on {}, tracker on {}; stream on tcp://{addr}; Ctrl-C stops.",
         links[0].display(),
         links[1].display(),
         links[2].display()
-    );
+    ));
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .with_context(|| format!("connecting to the demo stream at {addr}"))?;
+    let stop = token.clone();
     let viewer = tokio::spawn(async move {
         let mut out = std::io::stdout();
         // The view ends when the daemon closes the stream on shutdown.
-        print_frames(
+        let r = print_frames(
             stream,
             None,
             Format::Text,
             &mut out,
             &CancellationToken::new(),
         )
-        .await
+        .await;
+        // Nobody can watch any more (stdout closed): stop the whole demo.
+        stop.cancel();
+        r
     });
     let report = daemon.run_until_cancelled().await;
     let printed = viewer.await.context("the live view panicked")??;
-    eprintln!(
+    note(format_args!(
         "dronetel demo: stopped after {printed} frames ({:.2} s to shut down)",
         report.elapsed.as_secs_f64()
-    );
+    ));
     Ok(())
+}
+
+/// A status line on stderr; a closed stderr is ignored (eprintln! would
+/// panic and leave the demo half shut down).
+fn note(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{msg}");
 }

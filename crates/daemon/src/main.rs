@@ -50,14 +50,14 @@ async fn run(args: RunArgs) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             // The library's errors carry their cause in their message.
-            eprintln!("dronetel: {e}");
+            say(format_args!("dronetel: {e}"));
             ExitCode::FAILURE
         }
     }
 }
 
 fn config_error(e: &dronetel::ConfigError) -> ExitCode {
-    eprintln!("dronetel: configuration error: {e}");
+    say(format_args!("dronetel: configuration error: {e}"));
     ExitCode::from(EX_CONFIG)
 }
 
@@ -69,6 +69,13 @@ fn result(r: anyhow::Result<()>) -> ExitCode {
 }
 
 fn fail(e: &anyhow::Error) -> ExitCode {
-    eprintln!("dronetel: {e:#}");
+    say(format_args!("dronetel: {e:#}"));
     ExitCode::FAILURE
+}
+
+/// One line on stderr. A closed stderr is ignored: `eprintln!` would panic
+/// inside the runtime and turn a clean error exit into a hang or an abort.
+fn say(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{msg}");
 }

@@ -6,7 +6,9 @@
 //! start, changed ones restart.
 //!
 //! Not applied without a restart: `stream.client_queue` (the bus is sized
-//! once); a reload that changes it keeps the running value and says so.
+//! once) and the optional sinks (`[udp]`, `[record]`, `[mqtt]`: their tasks
+//! drain the bus until it closes and have no stop of their own yet); a
+//! reload that changes them keeps the running ones and says so.
 
 use std::path::Path;
 
@@ -53,6 +55,13 @@ impl Daemon {
                 self.config.stream.client_queue
             ));
             new.stream.client_queue = self.config.stream.client_queue;
+        }
+        if new.outputs != self.config.outputs {
+            sum.problems.push(
+                "changes to the optional sinks ([udp], [record], [mqtt]) need a restart; keeping the running ones"
+                    .to_owned(),
+            );
+            new.outputs = self.config.outputs.clone();
         }
         let grace = new.daemon.shutdown_grace;
 
