@@ -1,0 +1,81 @@
+//! The `[udp]`, `[record]` and `[mqtt]` sections: defaults, and errors that
+//! name the file, line and key.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::time::Duration;
+
+use dronetel::sink::rate::Kind;
+use dronetel::{Config, ConfigError};
+
+const BASE: &str = r#"
+[daemon]
+vehicle_id = "v"
+
+[[sensor]]
+name = "gps"
+kind = "gps"
+protocol = "nmea"
+path = "/dev/null"
+baud = 9600
+"#;
+
+fn parse(extra: &str) -> Result<Config, ConfigError> {
+    Config::parse(&format!("{BASE}{extra}"), "t.toml")
+}
+
+#[test]
+fn sections_get_their_defaults() {
+    let c = parse("[udp]\ntarget = \"127.0.0.1:14560\"\n[record]\ndir = \"/tmp/r\"\n[mqtt]\nurl = \"mqtt://broker\"\nmax_rate = { gps = 2.0 }\n").unwrap();
+    let u = c.outputs.udp.unwrap();
+    assert_eq!((u.max_datagram, u.multicast_ttl), (1200, 1));
+    assert!(u.selection.is_everything());
+    let r = c.outputs.record.unwrap();
+    assert_eq!(r.max_file_duration, Duration::from_secs(3600));
+    let m = c.outputs.mqtt.unwrap();
+    assert_eq!((m.host.as_str(), m.port), ("broker", 1883));
+    assert_eq!((m.qos_of(Kind::Gps), m.qos_of(Kind::Health)), (0, 1));
+    assert_eq!(
+        m.selection.min_interval[&Kind::Gps],
+        Duration::from_millis(500)
+    );
+    assert!(parse("").unwrap().outputs.udp.is_none());
+}
+
+#[test]
+fn bad_values_are_located() {
+    let cases = [
+        (
+            "[udp]\ntarget = \"127.0.0.1:1\"\nmax_datagram = 10\n",
+            "max_datagram",
+            "at least 64",
+        ),
+        ("[mqtt]\nurl = \"mqtts://broker\"\n", "url", "not supported"),
+        ("[mqtt]\nurl = \"http://broker\"\n", "url", "mqtt://"),
+        ("[mqtt]\nurl = \"mqtt://b:0\"\n", "url", "port"),
+        (
+            "[mqtt]\nurl = \"mqtt://b\"\nqos = { gps = 3 }\n",
+            "gps",
+            "QoS",
+        ),
+        (
+            "[record]\ndir = \"/r\"\nmax_rate = { gps = 0.0 }\n",
+            "gps",
+            "rate in Hz",
+        ),
+        (
+            "[record]\ndir = \"/r\"\nmax_file_size = 10\n",
+            "max_file_size",
+            "65536",
+        ),
+        (
+            "[udp]\ntarget = \"127.0.0.1:1\"\nkinds = [\"sky\"]\n",
+            "kinds",
+            "unknown variant",
+        ),
+    ];
+    for (extra, key, msg) in cases {
+        let e = parse(extra).unwrap_err().to_string();
+        assert!(e.contains(key) && e.contains(msg), "{extra:?}: {e}");
+        assert!(e.starts_with("t.toml:"), "{e}");
+    }
+}
