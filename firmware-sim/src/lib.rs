@@ -20,12 +20,15 @@
 //! - `sky`: the deterministic multi-constellation sky.
 //! - `rng`: the small seeded PRNG behind both.
 //! - [`mod@replay`]: gpsfake-like replay of a capture onto a pty.
+//! - [`flood`]: the devices' output on a simulated clock as fast as
+//!   possible ([`flood::Recording`]) and a pty to write it to, for benchmarks.
 
 mod battery;
 pub mod device;
 pub mod fault;
 mod fc;
 mod flight;
+pub mod flood;
 mod gps;
 mod pty;
 pub mod replay;
