@@ -351,7 +351,7 @@ fn send<S: Source>(
     let messages = receiver.messages(buf);
     let (noise, touched) = shared.faults.with(|f| {
         let noise = f.take_noise();
-        let touched = if f.rates == fault::FaultRates::default() {
+        let touched = if f.rates == fault::FaultRates::default() && !f.splice_pending {
             wire.clear();
             wire.extend_from_slice(buf);
             false

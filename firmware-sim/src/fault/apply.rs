@@ -108,6 +108,18 @@ pub(crate) fn apply(
         done = m.end;
         i += 1;
         let msg = &cycle[m.clone()];
+        if st.splice_pending {
+            if let Some(b) = body(&m, framing) {
+                // The second half of a splice begun in the previous cycle.
+                st.splice_pending = false;
+                let from = index_in(st, &(b.start + 1..b.end + 1));
+                out.extend_from_slice(&msg[from..]);
+                st.stats.messages_touched += 1;
+                st.stats.bytes_corrupted += from as u64;
+                touched = true;
+                continue;
+            }
+        }
         let rates = st.rates;
         let kind = pick(&rates, st.rng.unit());
         let Some((kind, b)) = kind.zip(body(&m, framing)) else {
@@ -164,8 +176,16 @@ pub(crate) fn apply(
                 st.stats.spliced += 1;
                 st.stats.bytes_corrupted += removed as u64;
             }
-            // A splice without a next message is a truncation.
-            Kind::Truncate | Kind::Splice => {
+            // The last message of the cycle: it runs into the next cycle's
+            // first message, which loses its head then.
+            Kind::Splice => {
+                let cut = index_in(st, &b);
+                out.extend_from_slice(&msg[..cut]);
+                st.splice_pending = true;
+                st.stats.spliced += 1;
+                st.stats.bytes_corrupted += (msg.len() - cut) as u64;
+            }
+            Kind::Truncate => {
                 let cut = index_in(st, &b);
                 out.extend_from_slice(&msg[..cut]);
                 out.extend_from_slice(&msg[b.end..]);
@@ -242,10 +262,10 @@ mod tests {
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 3);
         assert_eq!(out.len() as u64, base.len() as u64 - st.bytes_corrupted);
         let (out, _, st) = only(|r| r.splice = 1.0);
-        // The first joins 1+2; the third has no successor and is cut short.
-        assert_eq!((st.spliced, st.truncated), (1, 1));
+        // The first joins 1+2; the third runs into the next cycle.
+        assert_eq!(st.spliced, 2);
         assert_eq!(st.messages_touched, 3);
-        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 2);
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
         assert_eq!(out.len() as u64, base.len() as u64 - st.bytes_corrupted);
         let (out, _, st) = only(|r| r.garbage = 1.0);
         assert_eq!(out.len() as u64, base.len() as u64 + st.bytes_corrupted);

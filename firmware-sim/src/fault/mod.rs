@@ -43,7 +43,8 @@ pub struct FaultRates {
     /// The message's body cut short (its end mark kept).
     pub truncate: f64,
     /// The message's tail and the next message's head removed, so the two
-    /// run together as one (both touched).
+    /// run together as one (both touched; the next message may be the
+    /// first of the next cycle).
     pub splice: f64,
     /// A message of another protocol inserted in front of the message
     /// (MAVLink on the GPS port, NMEA on the others).
@@ -146,6 +147,9 @@ pub(crate) struct State {
     pub(crate) rate_multiplier: u32,
     /// Random-stream bytes still to write.
     pub(crate) noise_pending: u64,
+    /// The last message of the previous cycle lost its tail in a splice:
+    /// the next message sent loses its head.
+    pub(crate) splice_pending: bool,
 }
 
 impl Faults {
@@ -158,6 +162,7 @@ impl Faults {
                 clock_behind: Duration::ZERO,
                 rate_multiplier: 1,
                 noise_pending: 0,
+                splice_pending: false,
             }),
         }
     }
