@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use crate::fault::{self, Faults, Framing};
 use crate::pty::Pty;
 use crate::Truth;
 
@@ -84,7 +85,8 @@ impl<T> std::ops::Deref for Device<T> {
 
 impl<T: Clone> Device<T> {
     /// The truth of every cycle written to the pty from now on, one per
-    /// cycle, in order.
+    /// cycle, in order; cycles touched by an injected fault (see
+    /// [`crate::fault`]) are left out.
     pub fn subscribe_truth(&self) -> broadcast::Receiver<T> {
         self.truth.subscribe()
     }
@@ -102,6 +104,13 @@ pub struct DeviceHandle {
     control: mpsc::Sender<Control>,
 }
 
+impl DeviceHandle {
+    /// The fault controls (see [`crate::fault`]).
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
     name: &'static str,
@@ -116,6 +125,7 @@ struct Shared {
     cycles_suppressed: AtomicU64,
     bytes_received: AtomicU64,
     replugs: AtomicU64,
+    faults: Faults,
 }
 
 #[derive(Debug)]
@@ -190,18 +200,21 @@ pub(crate) trait Source: Send + 'static {
     /// Builds the cycle of the tick at `epoch` into `out` (the model runs
     /// on every tick, sent or not) and returns its truth.
     fn cycle(&mut self, epoch: SystemTime, out: &mut Vec<u8>) -> Self::Truth;
+    /// How the protocol frames its messages (for fault injection).
+    const FRAMING: Framing;
     /// Records that `truth`'s cycle reached the wire.
     fn mark_sent(&mut self, _truth: &Self::Truth) {}
     /// The line went down (unplug).
     fn reset_line(&mut self) {}
-    /// Messages in `out` (sentences, frames), for the counters.
-    fn messages(&self, out: &[u8]) -> u64;
+    /// Where the messages in `out` (sentences, frames) are, in order.
+    fn messages(&self, out: &[u8]) -> Vec<std::ops::Range<usize>>;
 }
 
 /// Opens the device's pty at `link` and returns its handle and its task,
 /// ready to spawn.
 pub(crate) fn device<S: Source>(
     name: &'static str,
+    seed: u64,
     link: &Path,
     source: S,
     period: Duration,
@@ -224,6 +237,7 @@ pub(crate) fn device<S: Source>(
         cycles_suppressed: AtomicU64::new(0),
         bytes_received: AtomicU64::new(0),
         replugs: AtomicU64::new(0),
+        faults: Faults::new(seed ^ name.bytes().fold(0, |h, b| h * 31 + u64::from(b))),
     });
     let task = run(
         shared.clone(),
@@ -253,6 +267,8 @@ async fn run<S: Source>(
     let mut ticker = tokio::time::interval_at(epochs.first_tick(), period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut buf = Vec::with_capacity(4096);
+    let mut wire = Vec::with_capacity(4096);
+    let mut rate = 1;
     let name = shared.name;
     loop {
         tokio::select! {
@@ -282,29 +298,23 @@ async fn run<S: Source>(
                 }
             },
             _ = ticker.tick() => {
+                let (behind, multiplier) =
+                    shared.faults.with(|f| (f.clock_behind, f.rate_multiplier));
+                if multiplier != rate {
+                    rate = multiplier;
+                    epochs.set_period(period / rate);
+                    ticker = tokio::time::interval_at(epochs.first_tick(), period / rate);
+                    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+                }
+                let epoch = epochs.next(SystemTime::now());
                 buf.clear();
-                let truth = receiver.cycle(epochs.next(SystemTime::now()), &mut buf);
+                let truth = receiver.cycle(epoch.checked_sub(behind).unwrap_or(UNIX_EPOCH), &mut buf);
                 let stalled = shared.stalled.load(Ordering::SeqCst);
                 match pty.as_ref().filter(|_| !stalled) {
                     None => {
                         shared.cycles_suppressed.fetch_add(1, Ordering::SeqCst);
                     }
-                    Some(p) => {
-                        let out = p.write_or_drop(&buf);
-                        shared.bytes_sent.fetch_add(out.written as u64, Ordering::SeqCst);
-                        if out.dropped == 0 {
-                            let sentences = receiver.messages(&buf);
-                            shared.sentences_sent.fetch_add(sentences, Ordering::SeqCst);
-                            shared.cycles_sent.fetch_add(1, Ordering::SeqCst);
-                            receiver.mark_sent(&truth);
-                            let _ = truth_tx.send(truth);
-                        } else {
-                            shared.bytes_dropped.fetch_add(out.dropped as u64, Ordering::SeqCst);
-                            if shared.cycles_dropped.fetch_add(1, Ordering::SeqCst) == 0 {
-                                tracing::info!(device = name, "pty buffer full (nobody reading): dropping output");
-                            }
-                        }
-                    }
+                    Some(p) => send(&shared, p, &mut receiver, &buf, &mut wire, truth, &truth_tx, rate),
                 }
             },
             r = drain(pty.as_ref()) => match r {
@@ -322,6 +332,70 @@ async fn run<S: Source>(
     drop(pty);
     shared.plugged.store(false, Ordering::SeqCst);
     tracing::debug!(device = name, "device task stopped");
+}
+
+/// Writes one cycle (`buf`, its truth `truth`) with the faults applied to
+/// the pty, counts it, and publishes its truth if it reached the wire
+/// whole and untouched.
+#[allow(clippy::too_many_arguments)]
+fn send<S: Source>(
+    shared: &Shared,
+    p: &Pty,
+    receiver: &mut S,
+    buf: &[u8],
+    wire: &mut Vec<u8>,
+    truth: S::Truth,
+    truth_tx: &broadcast::Sender<S::Truth>,
+    rate: u32,
+) {
+    let messages = receiver.messages(buf);
+    let (noise, touched) = shared.faults.with(|f| {
+        let noise = f.take_noise();
+        let touched = if f.rates == fault::FaultRates::default() && !f.splice_pending {
+            wire.clear();
+            wire.extend_from_slice(buf);
+            false
+        } else {
+            fault::apply(buf, &messages, S::FRAMING, f, wire)
+        };
+        (noise, touched)
+    });
+    if !noise.is_empty() {
+        let out = p.write_or_drop(&noise);
+        shared.faults.with(|f| {
+            f.stats.noise_bytes += out.written as u64;
+            f.stats.noise_dropped += out.dropped as u64;
+        });
+    }
+    let touched = touched || !noise.is_empty();
+    let out = p.write_or_drop(wire);
+    shared
+        .bytes_sent
+        .fetch_add(out.written as u64, Ordering::SeqCst);
+    if out.dropped == 0 {
+        shared
+            .sentences_sent
+            .fetch_add(messages.len() as u64, Ordering::SeqCst);
+        shared.cycles_sent.fetch_add(1, Ordering::SeqCst);
+        shared.faults.with(|f| {
+            f.stats.cycles_touched += u64::from(touched);
+            f.stats.burst_cycles += u64::from(rate > 1);
+        });
+        if !touched {
+            receiver.mark_sent(&truth);
+            let _ = truth_tx.send(truth);
+        }
+    } else {
+        shared
+            .bytes_dropped
+            .fetch_add(out.dropped as u64, Ordering::SeqCst);
+        if shared.cycles_dropped.fetch_add(1, Ordering::SeqCst) == 0 {
+            tracing::info!(
+                device = shared.name,
+                "pty buffer full (nobody reading): dropping output"
+            );
+        }
+    }
 }
 
 /// Epoch times aligned to whole multiples of the period on the UTC clock,
@@ -342,6 +416,11 @@ impl Epochs {
 
     fn nanos(t: SystemTime) -> u128 {
         t.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos()
+    }
+
+    /// Changes the spacing of the epochs from the next one on (bursts).
+    fn set_period(&mut self, period: Duration) {
+        self.period_ns = period.as_nanos().max(1);
     }
 
     /// The instant of the next epoch boundary.

@@ -7,6 +7,7 @@
 //! 2 Hz (as MAVLink 1, so the link mixes versions), HEARTBEAT and
 //! BATTERY_STATUS at 1 Hz.
 
+use std::ops::Range;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dronetel_proto::v1::{
@@ -21,6 +22,7 @@ use dronetel_wire::mavlink::encode;
 use mavlink::{MavHeader, MavlinkVersion};
 
 use crate::battery::{Battery, CELLS};
+use crate::fault::{Foreign, Framing};
 use crate::flight::FlightModel;
 use crate::rng::SplitMix64;
 use crate::Home;
@@ -304,20 +306,27 @@ impl crate::device::Source for FlightController {
         truth
     }
 
-    fn messages(&self, out: &[u8]) -> u64 {
-        // Count frames by walking their headers (the simulator's own output:
-        // every frame is well-formed, unsigned).
-        let mut n = 0;
+    const FRAMING: Framing = Framing {
+        head: 1,
+        tail: 0,
+        foreign: Foreign::Nmea,
+    };
+
+    fn messages(&self, out: &[u8]) -> Vec<Range<usize>> {
+        // Frames found by walking their headers (the simulator's own
+        // output: every frame is well-formed, unsigned).
+        let mut frames = Vec::new();
         let mut i = 0;
         while i + 1 < out.len() {
             let len = usize::from(out[i + 1]);
-            i += match out[i] {
+            let end = i + match out[i] {
                 0xfe => 8 + len,
                 _ => 12 + len,
             };
-            n += 1;
+            frames.push(i..end.min(out.len()));
+            i = end;
         }
-        n
+        frames
     }
 }
 
@@ -345,11 +354,12 @@ mod tests {
         for k in 0..ticks {
             let mut out = Vec::new();
             let truth = fc.cycle(start + PERIOD * k as u32, &mut out);
+            let frames = fc.messages(&out);
             assert_eq!(
-                fc.messages(&out),
-                (truth.battery.len() + truth.gps.len() + usize::from(truth.vehicle.is_some()))
-                    as u64
+                frames.len(),
+                truth.battery.len() + truth.gps.len() + usize::from(truth.vehicle.is_some())
             );
+            assert_eq!(frames.last().map_or(0, |f| f.end), out.len());
             buf.extend_from_slice(&out);
             let mut got = Vec::new();
             decoder.decode_all(&mut buf, &mut got);

@@ -120,7 +120,7 @@ fn record_source<S: Source>(
         cycle.clear();
         let truth = source.cycle(epoch, &mut cycle);
         source.mark_sent(&truth);
-        let messages = source.messages(&cycle);
+        let messages = source.messages(&cycle).len() as u64;
         if messages == 0 {
             continue;
         }

@@ -1,11 +1,13 @@
 //! The simulated GPS receiver: turns the flight model and the sky into a
 //! u-blox-like NMEA cycle and the [`Truth`] it carries.
 
+use std::ops::Range;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dronetel_proto::v1::{Constellation, FixMode, FixQuality, GpsFix};
 use dronetel_wire::nmea::encode::{self, quantize, quantize_coordinate, GstErrors, NmeaStyle};
 
+use crate::fault::{Foreign, Framing};
 use crate::flight::FlightModel;
 use crate::rng::SplitMix64;
 use crate::sky::Sky;
@@ -54,8 +56,17 @@ impl crate::device::Source for GpsReceiver {
         }
     }
 
-    fn messages(&self, out: &[u8]) -> u64 {
-        out.iter().filter(|&&b| b == b'$').count() as u64
+    const FRAMING: Framing = Framing {
+        head: 1,
+        tail: 2,
+        foreign: Foreign::Mavlink,
+    };
+
+    /// A sentence runs from its `$` to the next one.
+    fn messages(&self, out: &[u8]) -> Vec<Range<usize>> {
+        let starts: Vec<usize> = (0..out.len()).filter(|&i| out[i] == b'$').collect();
+        let ends = starts.iter().skip(1).copied().chain([out.len()]);
+        starts.iter().zip(ends).map(|(&s, e)| s..e).collect()
     }
 }
 

@@ -6,6 +6,9 @@
 //! - this file: [`SimOptions`], [`Home`], [`Simulator`], [`Truth`], [`SimError`].
 //! - [`device`]: [`Device`], the handle on one simulated device (unplug,
 //!   replug, stall, truth, counters), and the task driving its pty.
+//! - [`fault`]: fault injection on a device (line noise, truncated and
+//!   spliced messages, foreign bytes, bursts, time jumps, random streams)
+//!   and its counters ([`FaultRates`], [`FaultStats`]).
 //! - `pty`: a raw pty pair with its atomically created link.
 //! - `gps`: the simulated receiver: model → `GpsFix` → u-blox-like NMEA cycle.
 //! - `fc`: the simulated flight controller: model + battery → MAVLink
@@ -22,6 +25,7 @@
 
 mod battery;
 pub mod device;
+pub mod fault;
 mod fc;
 mod flight;
 pub mod flood;
@@ -39,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use device::{Device, DeviceHandle, DeviceStats};
+pub use fault::{FaultRates, FaultStats, GPS_WEEK_ROLLOVER};
 pub use fc::{FcTruth, SYSTEM_ID as FC_SYSTEM_ID};
 pub use replay::{replay, Pacing, Replay, ReplayOptions, ReplayStats};
 pub use tracker::TrackerTruth;
@@ -193,15 +198,35 @@ impl Simulator {
         let receiver = gps::GpsReceiver::new(opts.home, opts.seed, start);
         let period = Duration::from_secs_f64(1.0 / opts.gps_rate_hz);
         let link = |name: &str| opts.link_dir.join(name);
-        let (gps, task) = device::device("gps", &link("gps"), receiver, period, cancel.clone())?;
+        let (gps, task) = device::device(
+            "gps",
+            opts.seed,
+            &link("gps"),
+            receiver,
+            period,
+            cancel.clone(),
+        )?;
         tracker.spawn(task);
         let autopilot = fc::FlightController::new(opts.home, opts.seed, start);
-        let (fc, task) = device::device("fc", &link("fc"), autopilot, fc::PERIOD, cancel.clone())?;
+        let (fc, task) = device::device(
+            "fc",
+            opts.seed,
+            &link("fc"),
+            autopilot,
+            fc::PERIOD,
+            cancel.clone(),
+        )?;
         tracker.spawn(task);
         let camera = tracker::Tracker::new(opts.home, opts.seed, start);
         let period = Duration::from_secs_f64(1.0 / tracker::RATE_HZ);
-        let (tracker_dev, task) =
-            device::device("tracker", &link("tracker"), camera, period, cancel.clone())?;
+        let (tracker_dev, task) = device::device(
+            "tracker",
+            opts.seed,
+            &link("tracker"),
+            camera,
+            period,
+            cancel.clone(),
+        )?;
         tracker.spawn(task);
         tracker.close();
         tracing::info!(link_dir = %opts.link_dir.display(), gps_rate_hz = opts.gps_rate_hz, seed = opts.seed, "simulator started");

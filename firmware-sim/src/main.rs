@@ -3,12 +3,15 @@
 //! `firmware-sim --link-dir DIR [--gps-rate HZ] [--seed N]` simulates;
 //! `firmware-sim --replay FILE --link-dir DIR [--rate HZ] [--lines] [--loop]`
 //! replays. SIGINT or SIGTERM stops cleanly (links removed), exit status 0.
+//! Fault flags (`--garbage P`, `--bit-flips P`, `--burst N`, `--noise
+//! BYTES`, `--week-rollover`, …, on the devices named by `--faults-on`)
+//! inject faults from the start; the counts are logged at exit.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use firmware_sim::{Pacing, Replay, ReplayOptions, SimOptions, Simulator};
+use firmware_sim::{FaultRates, Pacing, Replay, ReplayOptions, SimOptions, Simulator};
 use tokio::signal::unix::{signal, SignalKind};
 
 /// Simulated drone sensor firmware on pseudo-terminals.
@@ -36,6 +39,89 @@ struct Args {
     /// Replay: start over at the end of the capture.
     #[arg(long = "loop", requires = "replay")]
     repeat: bool,
+    /// Fault injection (simulation only).
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+/// Faults injected from the start on the chosen devices. Probabilities are
+/// per message.
+#[derive(Debug, clap::Args)]
+struct FaultArgs {
+    /// Devices the fault flags apply to.
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        default_value = "gps,fc,tracker"
+    )]
+    faults_on: Vec<String>,
+    /// Probability of 1-16 garbage bytes in front of a message.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    garbage: f64,
+    /// Probability of one flipped bit in a message.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    bit_flips: f64,
+    /// Probability of one byte dropped from a message.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    drop_bytes: f64,
+    /// Probability of a message cut short.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    truncate: f64,
+    /// Probability of a message spliced with the next one.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    splice: f64,
+    /// Probability of another protocol's message in front of a message.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    foreign: f64,
+    /// Send N cycles per period (a burst at N times the rate).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    burst: u32,
+    /// Write this many random bytes on the line first.
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    noise: u64,
+    /// Run the devices' clocks this many seconds behind.
+    #[arg(long, value_name = "SECS")]
+    time_jump_back: Option<f64>,
+    /// Date everything 1024 GPS weeks early (the week-rollover bug).
+    #[arg(long)]
+    week_rollover: bool,
+}
+
+impl FaultArgs {
+    /// Applies the flags to the simulator's devices.
+    fn apply(&self, sim: &Simulator) -> anyhow::Result<()> {
+        let rates = FaultRates {
+            garbage: self.garbage,
+            bit_flip: self.bit_flips,
+            drop_byte: self.drop_bytes,
+            truncate: self.truncate,
+            splice: self.splice,
+            foreign: self.foreign,
+        };
+        for d in sim.devices() {
+            if !self.faults_on.iter().any(|n| n == d.name()) {
+                continue;
+            }
+            anyhow::ensure!(
+                d.set_fault_rates(rates),
+                "fault probabilities must be within 0..=1 and sum to at most 1"
+            );
+            d.set_rate_multiplier(self.burst);
+            if self.noise > 0 {
+                d.inject_noise(self.noise);
+            }
+            if let Some(secs) = self.time_jump_back {
+                let back = std::time::Duration::try_from_secs_f64(secs)
+                    .context("--time-jump-back must be a non-negative number of seconds")?;
+                d.jump_time_back(back);
+            }
+            if self.week_rollover {
+                d.gps_week_rollover();
+            }
+        }
+        Ok(())
+    }
 }
 
 #[tokio::main]
@@ -92,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
     let sim = Simulator::start(opts)
         .await
         .context("starting the simulator")?;
+    args.faults.apply(&sim)?;
     // One write for all the lines (a reader that takes only the first line
     // and closes the pipe must not make a later line fail).
     let links: String = sim
@@ -113,6 +200,12 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         _ = sigint.recv() => tracing::info!("SIGINT: stopping"),
         _ = sigterm.recv() => tracing::info!("SIGTERM: stopping"),
+    }
+    for d in sim.devices() {
+        let f = d.fault_stats();
+        if f != firmware_sim::FaultStats::default() {
+            tracing::info!(device = d.name(), faults = ?f, "faults injected");
+        }
     }
     sim.stop().await;
     Ok(())

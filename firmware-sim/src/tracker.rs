@@ -7,10 +7,12 @@
 //! objects appear, move and leave as the drone flies the circuit.
 
 use std::f64::consts::TAU;
+use std::ops::Range;
 use std::time::SystemTime;
 
 use dronetel_proto::tracker::{TrackerObject, TrackerReport, Velocity};
 
+use crate::fault::{Foreign, Framing};
 use crate::flight::{FlightModel, State};
 use crate::rng::SplitMix64;
 use crate::Home;
@@ -198,8 +200,21 @@ impl crate::device::Source for Tracker {
         }
     }
 
-    fn messages(&self, out: &[u8]) -> u64 {
-        out.iter().filter(|&&b| b == 0).count() as u64
+    const FRAMING: Framing = Framing {
+        head: 0,
+        tail: 1,
+        foreign: Foreign::Nmea,
+    };
+
+    /// A frame runs up to and including its `0x00` delimiter.
+    fn messages(&self, out: &[u8]) -> Vec<Range<usize>> {
+        let mut start = 0;
+        let mut frames = Vec::new();
+        for (i, _) in out.iter().enumerate().filter(|(_, &b)| b == 0) {
+            frames.push(start..i + 1);
+            start = i + 1;
+        }
+        frames
     }
 }
 

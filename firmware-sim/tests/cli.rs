@@ -86,3 +86,50 @@ async fn replay_binary_loops_and_exits_0_on_sigint() {
     stop_with(child, Signal::SIGINT);
     assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
 }
+
+#[tokio::test]
+async fn fault_flags_damage_every_sentence_and_burst_the_rate() {
+    let dir = Scratch::new("cli-faults");
+    let link = dir.0.join("gps");
+    let (child, first) = spawn(&[
+        "--link-dir",
+        dir.0.to_str().unwrap(),
+        "--gps-rate",
+        "5",
+        "--faults-on",
+        "gps",
+        "--truncate",
+        "1",
+        "--burst",
+        "10",
+    ]);
+    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let mut reader = Reader::open(&link);
+    // Every sentence is cut short (at most one checksum digit left) but
+    // keeps `$` and CRLF.
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let line = reader.line().await;
+        let cut = line.rsplit_once('*').is_none_or(|(_, sum)| sum.len() < 2);
+        assert!(line.starts_with('$') && cut, "{line}");
+        if let Some(rest) = line.strip_prefix("$GNRMC,") {
+            times.push(rest.to_string());
+        }
+    }
+    // 10x 5 Hz: 50 cycles a second, 200 lines hold several RMCs.
+    assert!(times.len() >= 3, "{times:?}");
+    stop_with(child, Signal::SIGTERM);
+}
+
+#[test]
+fn fault_flags_reject_probabilities_out_of_range() {
+    let dir = Scratch::new("cli-faults-bad");
+    let out = Command::new(env!("CARGO_BIN_EXE_firmware-sim"))
+        .args(["--link-dir", dir.0.to_str().unwrap(), "--garbage", "0.7"])
+        .args(["--bit-flips", "0.7"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sum to at most 1"), "{err}");
+}

@@ -37,6 +37,9 @@ pub struct ConsumersSnapshot {
     pub live: Vec<ConsumerStat>,
     /// Frames lost per sink since start (live and departed consumers).
     pub sink_dropped: BTreeMap<String, u64>,
+    /// Clients disconnected per sink for being too slow (lagging too far or
+    /// not reading), since start.
+    pub slow_disconnects: BTreeMap<String, u64>,
 }
 
 impl ConsumersSnapshot {
@@ -58,6 +61,7 @@ struct Inner {
     next: u64,
     live: BTreeMap<u64, (ConsumerId, Arc<AtomicU64>)>,
     departed_dropped: BTreeMap<String, u64>,
+    slow_disconnects: BTreeMap<String, u64>,
 }
 
 impl Default for Consumers {
@@ -104,7 +108,20 @@ impl Consumers {
                 }
             })
             .collect();
-        ConsumersSnapshot { live, sink_dropped }
+        ConsumersSnapshot {
+            live,
+            sink_dropped,
+            slow_disconnects: inner.slow_disconnects.clone(),
+        }
+    }
+
+    /// Counts a client of `sink` disconnected for being too slow.
+    pub fn count_slow_disconnect(&self, sink: &str) {
+        *self
+            .lock()
+            .slow_disconnects
+            .entry(sink.to_owned())
+            .or_insert(0) += 1;
     }
 
     /// Changes each time a consumer comes or goes.
@@ -162,5 +179,8 @@ mod tests {
         assert!(w.has_changed().expect("open"));
         let s = c.snapshot();
         assert_eq!((s.clients(), s.sink_dropped["stream"]), (0, 5));
+        assert!(s.slow_disconnects.is_empty());
+        c.count_slow_disconnect("stream");
+        assert_eq!(c.snapshot().slow_disconnects["stream"], 1);
     }
 }

@@ -157,6 +157,15 @@ impl Collector for DaemonCollector {
             ConstCounter::new(*n).encode(m.encode_family(&[("sink", sink.as_str())])?)?;
         }
         let mut m = enc.encode_descriptor(
+            "dronetel_slow_clients_disconnected",
+            "Clients disconnected for being too slow (lagging or not reading), per sink.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (sink, n) in &consumers.slow_disconnects {
+            ConstCounter::new(*n).encode(m.encode_family(&[("sink", sink.as_str())])?)?;
+        }
+        let mut m = enc.encode_descriptor(
             "dronetel_client_dropped_frames",
             "Frames lost by each connected client.",
             None,
@@ -180,6 +189,19 @@ impl Collector for DaemonCollector {
         }
         for (sink, n) in clients {
             ConstGauge::new(n).encode(m.encode_family(&[("sink", sink)])?)?;
+        }
+
+        // Live tasks of the runtime (all of them, not only the daemon's
+        // tracked ones): a leak of client or sensor tasks shows up here.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            ConstGauge::new(rt.metrics().num_alive_tasks() as i64).encode(
+                enc.encode_descriptor(
+                    "dronetel_runtime_alive_tasks",
+                    "Tasks alive in the daemon's runtime.",
+                    None,
+                    MetricType::Gauge,
+                )?,
+            )?;
         }
 
         let labels = [("version", env!("CARGO_PKG_VERSION"))];

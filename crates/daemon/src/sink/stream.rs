@@ -188,6 +188,7 @@ async fn accept_loop<A: Accept>(ctx: TaskContext, bus: Bus, mut listener: A, adm
             peer: Some(peer.clone()),
         });
         tracing::info!(peer = %peer, "stream client connected");
+        let consumers = bus.consumers().clone();
         ctx.spawn(format!("stream client {peer}"), async move {
             let _permit = permit;
             let mut conn = conn;
@@ -204,6 +205,9 @@ async fn accept_loop<A: Accept>(ctx: TaskContext, bus: Bus, mut listener: A, adm
                 }
             };
             let sum = serve_client(conn, RateControlled::new(rx, selection), limits).await;
+            if matches!(sum.end, ClientEnd::TooSlow | ClientEnd::WriteTimeout) {
+                consumers.count_slow_disconnect("stream");
+            }
             let (frames, dropped) = (sum.frames, sum.dropped);
             match sum.end {
                 ClientEnd::Drained => {

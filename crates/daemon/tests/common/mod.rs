@@ -46,6 +46,12 @@ pub struct Setup {
     pub flight_offset: Duration,
     /// Extra lines of the flight controller's `[[sensor]]` section.
     pub fc_options: &'static str,
+    /// Extra lines of the `[daemon]` section.
+    pub daemon_options: &'static str,
+    /// Extra lines of the `[stream]` section.
+    pub stream_options: &'static str,
+    /// Sections appended to the configuration (`[metrics]`, `[record]`).
+    pub extra_sections: String,
 }
 
 impl Default for Setup {
@@ -59,13 +65,16 @@ impl Default for Setup {
             sensors: &[Kind::Gps],
             flight_offset: Duration::ZERO,
             fc_options: "",
+            daemon_options: "",
+            stream_options: "",
+            extra_sections: String::new(),
         }
     }
 }
 
 /// The three kinds of simulated sensor, each configured under its device's
 /// name (`gps`, `fc`, `tracker`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Gps,
     Fc,
@@ -182,11 +191,15 @@ impl Harness {
 [daemon]
 vehicle_id = "e2e"
 shutdown_grace = "{grace}"
+{daemon_options}
 
 {sensors}[stream]
 tcp = "{tcp}"
 unix = "{unix}"
 max_clients = {max}
+{stream_options}
+
+{extra_sections}
 "#,
             grace = setup.shutdown_grace,
             sensors = setup
@@ -199,6 +212,9 @@ max_clients = {max}
                 .collect::<String>(),
             unix = unix.display(),
             max = setup.max_clients,
+            daemon_options = setup.daemon_options,
+            stream_options = setup.stream_options,
+            extra_sections = setup.extra_sections,
         );
         let cfg_path = dir.path().join("dronetel.toml");
         std::fs::write(&cfg_path, config).unwrap();
