@@ -117,7 +117,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
         t.row(
             "nominal: wake-ups (context switches) per s",
-            format!("{:.1}", r.usage.switches as f64 / r.wall.as_secs_f64()),
+            format!(
+                "{:.1} ({:.1} voluntary: the daemon's own; the rest preemptions)",
+                r.usage.switches as f64 / r.wall.as_secs_f64(),
+                r.usage.voluntary as f64 / r.wall.as_secs_f64()
+            ),
         );
         t.row(
             "nominal: GPS latency p50 / p99 / p99.9",

@@ -16,6 +16,9 @@ pub struct Usage {
     pub sched: Duration,
     /// Voluntary + involuntary context switches over the live threads.
     pub switches: u64,
+    /// Of those, the voluntary ones (a thread slept and was woken: its own
+    /// wake-ups; involuntary ones are preemptions by other processes).
+    pub voluntary: u64,
     /// Peak resident set size, KiB.
     pub hwm_kib: u64,
 }
@@ -27,6 +30,7 @@ impl Usage {
             cpu: self.cpu.saturating_sub(earlier.cpu),
             sched: self.sched.saturating_sub(earlier.sched),
             switches: self.switches.saturating_sub(earlier.switches),
+            voluntary: self.voluntary.saturating_sub(earlier.voluntary),
             hwm_kib: self.hwm_kib,
         }
     }
@@ -42,12 +46,14 @@ pub fn usage(pid: u32) -> io::Result<Usage> {
     let hwm_kib = status_field(&status, "VmHWM:").unwrap_or(0);
     let mut sched = Duration::ZERO;
     let mut switches = 0;
+    let mut voluntary = 0;
     for task in std::fs::read_dir(format!("{base}/task"))? {
         let dir = task?.path();
         // A thread may end between the listing and the reads.
         if let Ok(s) = std::fs::read_to_string(dir.join("status")) {
-            switches += status_field(&s, "voluntary_ctxt_switches:").unwrap_or(0)
-                + status_field(&s, "nonvoluntary_ctxt_switches:").unwrap_or(0);
+            let v = status_field(&s, "voluntary_ctxt_switches:").unwrap_or(0);
+            voluntary += v;
+            switches += v + status_field(&s, "nonvoluntary_ctxt_switches:").unwrap_or(0);
         }
         if let Ok(s) = std::fs::read_to_string(dir.join("schedstat")) {
             let ns = s.split_whitespace().next().and_then(|v| v.parse().ok());
@@ -58,6 +64,7 @@ pub fn usage(pid: u32) -> io::Result<Usage> {
         cpu,
         sched,
         switches,
+        voluntary,
         hwm_kib,
     })
 }
