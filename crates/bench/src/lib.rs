@@ -4,5 +4,6 @@
 //! # Layout
 //! - [`input`]: the shared gpsd captures as benchmark input, and the decoder
 //!   driver the benches share.
+#![forbid(unsafe_code)]
 
 pub mod input;

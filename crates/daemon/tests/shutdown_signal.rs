@@ -51,7 +51,7 @@ unix = "{}"
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dronetel"))
-        .args(["run", "--config"])
+        .args(["--allow-root", "run", "--config"])
         .arg(&config)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -138,7 +138,7 @@ fn a_listener_that_cannot_bind_fails_start_with_one_clear_line() {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_dronetel"))
-        .args(["run", "--config"])
+        .args(["--allow-root", "run", "--config"])
         .arg(&config)
         .output()
         .unwrap();
