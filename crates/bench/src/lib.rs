@@ -1,9 +1,23 @@
 //! Benchmarks of dronetel (not tests): decoder throughput (`benches/decode.rs`,
-//! divan) and the whole daemon over real ptys. `scripts/bench.sh` runs them.
+//! divan) and the whole daemon over real ptys, side by side with gpsd (the
+//! `dronetel-bench` binary). `scripts/bench.sh` runs both.
 //!
 //! # Layout
 //! - [`input`]: the shared gpsd captures as benchmark input, and the decoder
 //!   driver the benches share.
+//! - [`procfs`]: CPU time, context switches and peak RSS of a process from
+//!   `/proc`.
+//! - [`client`]: a stream client that notes when each GPS fix arrives.
+//! - [`daemon`]: a release `dronetel` started on a generated configuration.
+//! - [`gpsd`]: gpsd and a `gpspipe -w` watcher on a pty.
+//! - [`stats`]: percentiles and the result table.
+//! - [`scenario`]: the measured runs (flood, nominal, fan-out, gpsd).
 #![forbid(unsafe_code)]
 
+pub mod client;
+pub mod daemon;
+pub mod gpsd;
 pub mod input;
+pub mod procfs;
+pub mod scenario;
+pub mod stats;

@@ -12,7 +12,11 @@ use dronetel::{Config, EX_CONFIG};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     dronetel::logging::init(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread runs every task: the work per message is small, and
+    // handing frames between worker threads cost more CPU (cross-thread
+    // wake-ups, eventfd, IPIs) than the work itself; see README
+    // "Performance". Blocking work (the recorder) has its own threads.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")

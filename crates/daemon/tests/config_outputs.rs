@@ -42,6 +42,18 @@ fn sections_get_their_defaults() {
 }
 
 #[test]
+fn mqtts_defaults_to_port_8883_with_tls() {
+    let c = parse("[mqtt]\nurl = \"mqtts://broker.example\"\nca_file = \"/etc/ca.pem\"\n");
+    let m = c.unwrap().outputs.mqtt.unwrap();
+    assert!(m.tls);
+    assert_eq!((m.host.as_str(), m.port), ("broker.example", 8883));
+    assert_eq!(
+        m.ca_file.as_deref(),
+        Some(std::path::Path::new("/etc/ca.pem"))
+    );
+}
+
+#[test]
 fn bad_values_are_located() {
     let cases = [
         (
@@ -49,7 +61,21 @@ fn bad_values_are_located() {
             "max_datagram",
             "at least 64",
         ),
-        ("[mqtt]\nurl = \"mqtts://broker\"\n", "url", "not supported"),
+        (
+            "[mqtt]\nurl = \"mqtt://broker\"\nca_file = \"/ca.pem\"\n",
+            "ca_file",
+            "only used with an mqtts://",
+        ),
+        (
+            "[mqtt]\nurl = \"mqtts://broker\"\nclient_cert = \"/c.pem\"\n",
+            "client_cert",
+            "needs client_key",
+        ),
+        (
+            "[mqtt]\nurl = \"mqtts://broker\"\nclient_key = \"/c.key\"\n",
+            "client_key",
+            "needs client_cert",
+        ),
         ("[mqtt]\nurl = \"http://broker\"\n", "url", "mqtt://"),
         ("[mqtt]\nurl = \"mqtt://b:0\"\n", "url", "port"),
         (

@@ -5,124 +5,27 @@
 //! and the sensor never stalled (checked on a stream client).
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod mqtt_common;
 mod outputs_common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use dronetel::sink::rate::Kind;
 use dronetel::sink::SinkStats;
-use dronetel_proto::v1::{frame::Body, Frame, SensorState};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use dronetel_proto::v1::{frame::Body, SensorState};
+use mqtt_common::{start_broker, stop_broker, subscriber, Msg};
 use outputs_common::{free_port, Client, InProc, DEADLINE};
-use prost::Message;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use tokio::sync::mpsc;
-
-/// The mosquitto binary, installed through the system's package manager
-/// when missing (the test needs a real broker it can stop and restart).
-fn mosquitto() -> PathBuf {
-    let find = || {
-        [
-            "/usr/sbin/mosquitto",
-            "/usr/bin/mosquitto",
-            "/usr/local/sbin/mosquitto",
-        ]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-    };
-    if let Some(p) = find() {
-        return p;
-    }
-    let install = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !install(&["install", "-y", "-q", "mosquitto"]) {
-        install(&["update", "-q"]);
-        install(&["install", "-y", "-q", "mosquitto"]);
-    }
-    find().expect("mosquitto is missing and `apt-get install mosquitto` failed")
-}
-
-/// A mosquitto on loopback with persistence, so the test subscriber's
-/// session (and the frames queued for it) survives the restart.
-fn start_broker(bin: &Path, dir: &Path, port: u16) -> Child {
-    let conf = dir.join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nqueue_qos0_messages true\nmax_queued_messages 100000\n",
-            dir.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(bin)
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("mosquitto.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < DEADLINE, "mosquitto did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
-fn stop_broker(mut child: Child) {
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    child.wait().unwrap();
-}
-
-/// A persistent-session subscriber to `dronetel/v1/#` that reconnects.
-fn subscriber(port: u16) -> mpsc::UnboundedReceiver<(String, Frame)> {
-    let mut opts = MqttOptions::new("dronetel-test-sub", "127.0.0.1", port);
-    opts.set_clean_session(false);
-    opts.set_keep_alive(Duration::from_secs(5));
-    opts.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut el) = AsyncClient::new(opts, 16);
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            match el.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    client
-                        .subscribe("dronetel/v1/#", QoS::AtLeastOnce)
-                        .await
-                        .unwrap();
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let f = Frame::decode(&p.payload[..]).expect("payload is one Frame");
-                    if tx.send((p.topic.clone(), f)).is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        }
-    });
-    rx
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_reach_the_broker_and_survive_a_10_s_outage_up_to_the_bound() {
-    let bin = tokio::task::spawn_blocking(mosquitto).await.unwrap();
+    let bin = tokio::task::spawn_blocking(mqtt_common::mosquitto)
+        .await
+        .unwrap();
     let broker_dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let broker = start_broker(&bin, broker_dir.path(), port);
-    let mut sub = subscriber(port);
+    let broker = start_broker(&bin, broker_dir.path(), port, "");
+    let mut sub = subscriber(port, "dronetel-test-sub", false, "dronetel/v1/#");
     const BOUND: usize = 30;
     let extra = format!("[mqtt]\nurl = \"mqtt://127.0.0.1:{port}\"\nqueue = {BOUND}\n");
     let h = InProc::start("mqtt", 10.0, &extra).await;
@@ -133,7 +36,9 @@ async fn frames_reach_the_broker_and_survive_a_10_s_outage_up_to_the_bound() {
     let t0 = Instant::now();
     while topics.len() < 2 || topics.values().any(|n| *n < 3) {
         assert!(t0.elapsed() < DEADLINE, "topics so far {topics:?}");
-        let (topic, f) = tokio::time::timeout(DEADLINE, sub.recv())
+        let Msg {
+            topic, frame: f, ..
+        } = tokio::time::timeout(DEADLINE, sub.recv())
             .await
             .unwrap()
             .unwrap();
@@ -174,7 +79,7 @@ async fn frames_reach_the_broker_and_survive_a_10_s_outage_up_to_the_bound() {
         "the sensor stalled during the outage: {gps} gps frames in 10 s"
     );
     assert!(online, "health left ONLINE during the outage");
-    let broker = start_broker(&bin, broker_dir.path(), port);
+    let broker = start_broker(&bin, broker_dir.path(), port, "");
 
     // Frames queued while the broker was unreachable (the outage and the
     // reconnect backoff after it) arrive afterwards, up to the bound.
@@ -186,7 +91,9 @@ async fn frames_reach_the_broker_and_survive_a_10_s_outage_up_to_the_bound() {
             t0.elapsed() < Duration::from_secs(30),
             "no frames after the restart"
         );
-        let (topic, f) = tokio::time::timeout(Duration::from_secs(30), sub.recv())
+        let Msg {
+            topic, frame: f, ..
+        } = tokio::time::timeout(Duration::from_secs(30), sub.recv())
             .await
             .unwrap()
             .unwrap();
@@ -220,5 +127,103 @@ async fn frames_reach_the_broker_and_survive_a_10_s_outage_up_to_the_bound() {
         outage_seqs.len()
     );
     h.daemon.shutdown().await;
+    stop_broker(broker);
+}
+
+/// Health is published retained, so a subscriber that arrives late learns
+/// each sensor's state and the vehicle's status at once; when the daemon
+/// dies without a goodbye (SIGKILL), the broker publishes its last will:
+/// the vehicle's status DISCONNECTED "offline".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_retained_and_the_last_will_reports_a_crash() {
+    let bin = tokio::task::spawn_blocking(mqtt_common::mosquitto)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let broker = start_broker(&bin, dir.path(), port, "");
+    let mut opts = firmware_sim::SimOptions::new(dir.path().join("dev"));
+    opts.gps_rate_hz = 10.0;
+    let sim = firmware_sim::Simulator::start(opts).await.unwrap();
+    let text = outputs_common::config_text(
+        &sim.gps().link(),
+        &format!("[mqtt]\nurl = \"mqtt://127.0.0.1:{port}\"\n"),
+    );
+    let cfg = dir.path().join("d.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dronetel"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("log")).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    // Wait for the sensor's health and some fixes on a first subscriber.
+    let mut sub = subscriber(port, "will-sub", true, "dronetel/v1/#");
+    let t0 = Instant::now();
+    let (mut health, mut gps) = (false, 0);
+    while !health || gps < 3 {
+        assert!(t0.elapsed() < DEADLINE, "health {health}, {gps} fixes");
+        let m = tokio::time::timeout(DEADLINE, sub.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        health |= m.topic == "dronetel/v1/gps0/health";
+        gps += usize::from(m.topic == "dronetel/v1/gps0/gps");
+    }
+
+    // A late subscriber gets the retained health and status first thing.
+    let mut late = subscriber(port, "late-sub", true, "dronetel/v1/#");
+    let mut retained = BTreeMap::new();
+    let t0 = Instant::now();
+    while retained.len() < 2 {
+        assert!(t0.elapsed() < DEADLINE, "retained so far {retained:?}");
+        let m = tokio::time::timeout(DEADLINE, late.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if m.retain {
+            let Some(Body::Health(h)) = m.frame.body else {
+                panic!("retained non-health frame on {}", m.topic)
+            };
+            retained.insert(m.topic, h.state);
+        }
+    }
+    assert_eq!(
+        retained.get("dronetel/v1/status"),
+        Some(&(SensorState::Online as i32))
+    );
+    assert_eq!(
+        retained.get("dronetel/v1/gps0/health"),
+        Some(&(SensorState::Online as i32))
+    );
+
+    // SIGKILL: no DISCONNECT packet, so the broker sends the will.
+    let killed = Instant::now();
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    loop {
+        assert!(killed.elapsed() < DEADLINE, "no last will");
+        let m = tokio::time::timeout(DEADLINE, sub.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if m.topic != "dronetel/v1/status" {
+            continue;
+        }
+        let Some(Body::Health(h)) = m.frame.body else {
+            panic!("status is a health frame")
+        };
+        if h.state == SensorState::Disconnected as i32 {
+            assert_eq!(h.last_error, "offline");
+            eprintln!(
+                "last will: status DISCONNECTED \"offline\" {:?} after SIGKILL; retained on a late subscriber: {retained:?}",
+                killed.elapsed()
+            );
+            break;
+        }
+    }
     stop_broker(broker);
 }

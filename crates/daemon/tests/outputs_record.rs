@@ -19,85 +19,8 @@ use dronetel_proto::v1::{frame::Body, Frame};
 use firmware_sim::{SimOptions, Simulator};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use outputs_common::mcap_read::{mcap_files, ns, read_back, read_back_chunked};
 use outputs_common::{config_text, Client, InProc, DEADLINE};
-use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, Value};
-
-fn mcap_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    v.retain(|p| p.extension().is_some_and(|e| e == "mcap"));
-    v.sort();
-    v
-}
-
-fn ns(t: &prost_types::Timestamp) -> u64 {
-    t.seconds as u64 * 1_000_000_000 + t.nanos as u64
-}
-
-/// Every message of a finished file, decoded through the descriptor set the
-/// file itself carries; checks channel, schema and times on the way.
-fn read_back(path: &Path) -> Vec<Frame> {
-    read_back_chunked(path, true)
-}
-
-/// [`read_back`]; `recorder_file`: also check the recorder's 1 s chunks.
-fn read_back_chunked(path: &Path, recorder_file: bool) -> Vec<Frame> {
-    let data = std::fs::read(path).unwrap();
-    let summary = mcap::Summary::read(&data)
-        .unwrap()
-        .expect("a finished file has a summary");
-    assert!(!summary.chunk_indexes.is_empty(), "indexed");
-    for c in summary.chunk_indexes.iter().filter(|_| recorder_file) {
-        let span = c.message_end_time - c.message_start_time;
-        assert!(span <= 1_000_000_000, "chunk spans {span} ns > 1 s");
-    }
-    let mut pool: Option<(DescriptorPool, String)> = None;
-    let mut frames = Vec::new();
-    for m in mcap::MessageStream::new(&data).unwrap() {
-        let m = m.unwrap();
-        let schema = m.channel.schema.as_ref().expect("channel has a schema");
-        assert_eq!(schema.encoding, "protobuf");
-        assert_eq!(m.channel.message_encoding, "protobuf");
-        let (pool, name) = pool.get_or_insert_with(|| {
-            (
-                DescriptorPool::decode(&schema.data[..]).unwrap(),
-                schema.name.clone(),
-            )
-        });
-        assert_eq!(name, "dronetel.v1.Frame");
-        let desc = pool.get_message_by_name(name).unwrap();
-        let dynamic = DynamicMessage::decode(desc, &m.data[..]).unwrap();
-        let seq = match dynamic.get_field_by_name("seq").unwrap().as_ref() {
-            Value::U64(s) => *s,
-            v => panic!("seq is {v:?}"),
-        };
-        let sensor = dynamic
-            .get_field_by_name("sensor")
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let kind = ["gps", "battery", "tracking", "health", "vehicle"]
-            .into_iter()
-            .find(|k| dynamic.has_field_by_name(k))
-            .expect("a body");
-        assert_eq!(m.channel.topic, format!("{sensor}/{kind}"));
-        assert_eq!(m.sequence, seq as u32);
-        // Our types only to compare values with what the client received.
-        let frame = Frame::decode(&dynamic.encode_to_vec()[..]).unwrap();
-        assert_eq!(frame.seq, seq);
-        assert_eq!(m.log_time, ns(frame.received_at.as_ref().unwrap()));
-        if let Some(Body::Gps(g)) = &frame.body {
-            if let Some(t) = &g.time {
-                assert_eq!(m.publish_time, ns(t), "publish_time is the fix time");
-            }
-        }
-        frames.push(frame);
-    }
-    frames
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_seconds_recorded_decode_through_the_embedded_schema_and_replay_identically() {
@@ -344,4 +267,80 @@ async fn after_sigkill_recover_loses_at_most_the_last_second() {
         Duration::from_nanos(oldest_lost)
     );
     assert!(recovered.len() >= 20);
+}
+
+/// Records until `dir` holds `files` finished files (or panics after the
+/// deadline), shuts down, and returns every file's frames in file order.
+async fn record_until_rotated(h: InProc, files: usize) -> Vec<(PathBuf, u64, Vec<Frame>)> {
+    let rec = h.dir.path().join("rec");
+    let t0 = Instant::now();
+    while mcap_files(&rec).len() <= files {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "{} files after 30 s",
+            mcap_files(&rec).len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.daemon.shutdown().await;
+    let out: Vec<_> = mcap_files(&rec)
+        .into_iter()
+        .map(|p| {
+            let f = read_back(&p);
+            let size = std::fs::metadata(&p).unwrap().len();
+            (p, size, f)
+        })
+        .collect();
+    // Rotation loses nothing: sequence numbers run on from file to file.
+    let seqs: Vec<u64> = out
+        .iter()
+        .flat_map(|(_, _, f)| f.iter().map(|f| f.seq))
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "a gap or reordering across files"
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_rotate_by_duration_and_lose_nothing() {
+    let h = InProc::start(
+        "rot-time",
+        10.0,
+        "[record]\ndir = \"{dir}/rec\"\nmin_free_space = 0\nmax_file_duration = \"2s\"\n",
+    )
+    .await;
+    let files = record_until_rotated(h, 2).await;
+    for (p, _, frames) in &files[..files.len() - 1] {
+        let first = ns(frames[0].received_at.as_ref().unwrap());
+        let last = ns(frames.last().unwrap().received_at.as_ref().unwrap());
+        let span = Duration::from_nanos(last - first);
+        eprintln!("{}: {} frames over {span:?}", p.display(), frames.len());
+        // Rotation happens at a chunk boundary (at most 1 s late); 1 s slack.
+        assert!(span < Duration::from_secs(4), "{span:?} in one file");
+        assert!(
+            span >= Duration::from_millis(900),
+            "{span:?}: rotated early"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_rotate_by_size_and_lose_nothing() {
+    const MAX: u64 = 65536;
+    let h = InProc::start(
+        "rot-size",
+        25.0,
+        &format!("[record]\ndir = \"{{dir}}/rec\"\nmin_free_space = 0\nmax_file_size = {MAX}\nmax_file_duration = \"1h\"\n"),
+    )
+    .await;
+    let files = record_until_rotated(h, 1).await;
+    for (p, size, frames) in &files[..files.len() - 1] {
+        eprintln!("{}: {} frames, {size} bytes", p.display(), frames.len());
+        // Rotated at the first chunk boundary past the limit: the file holds
+        // at most the limit plus one second of frames and the summary.
+        assert!(*size >= MAX, "{size} bytes: rotated early");
+        assert!(*size < 3 * MAX, "{size} bytes for max_file_size {MAX}");
+    }
 }

@@ -54,6 +54,14 @@ pub trait SensorDecoder: Decoder<Item = Reading, Error = std::io::Error> + Send 
         None
     }
 
+    /// Whether [`SensorDecoder::flush_idle`] could return something now (a
+    /// reading is held back). The sensor task arms its idle timer only
+    /// then, so a line whose cycles close by themselves costs no extra
+    /// wake-up per cycle. The default (always true) keeps the timer armed.
+    fn holds_pending(&self) -> bool {
+        true
+    }
+
     /// Bytes the decoder wants written to the device (e.g. MAVLink
     /// message-rate requests once the autopilot has been heard); `None` for
     /// read-only protocols. The sensor task calls this after every decode

@@ -246,3 +246,18 @@ fn no_fix_cycles_with_empty_times_are_closed_by_the_first_time() {
     assert_eq!(f.hdop, None);
     assert!(f.latitude_deg.is_some());
 }
+
+#[test]
+fn nothing_is_held_between_cycles_once_the_ender_is_learned() {
+    let mut dec = NmeaDecoder::default();
+    assert!(!dec.holds_pending(), "nothing received yet");
+    feed(&mut dec, &cycle("030719", "311226", 59.9));
+    assert!(dec.holds_pending(), "cycle 1 waits for its end");
+    let c2 = cycle("030720", "311226", 60.4);
+    let out = feed(&mut dec, &c2[..1]);
+    assert_eq!(out.len(), 1, "cycle 2's first sentence closes cycle 1");
+    assert!(dec.holds_pending(), "cycle 2 has begun");
+    assert_eq!(feed(&mut dec, &c2[1..]).len(), 1, "RMC ends cycle 2");
+    assert!(!dec.holds_pending(), "published: no idle flush needed");
+    assert!(dec.flush_idle().is_none());
+}

@@ -83,7 +83,7 @@ pub struct MqttConfig {
     pub host: String,
     /// Broker port.
     pub port: u16,
-    /// `mqtts://`: TLS (refused by validation until supported).
+    /// `mqtts://`: TLS (needs the `tls` cargo feature, on by default).
     pub tls: bool,
     /// MQTT client id (default `dronetel-<vehicle_id>`).
     pub client_id: Option<String>,
@@ -91,8 +91,14 @@ pub struct MqttConfig {
     pub username: Option<String>,
     /// File holding the password (or `DRONETEL_MQTT_PASSWORD`).
     pub password_file: Option<PathBuf>,
-    /// CA certificate (PEM) for `mqtts://`.
+    /// CA certificates (PEM) that sign the broker's certificate, for
+    /// `mqtts://`; without it the system's trust store is used.
     pub ca_file: Option<PathBuf>,
+    /// Client certificate chain (PEM) for brokers that authenticate
+    /// devices by certificate (AWS IoT, mosquitto `require_certificate`).
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub client_key: Option<PathBuf>,
     /// Frames kept while the broker is unreachable; the oldest go first.
     pub queue: usize,
     /// Keep-alive interval.
@@ -162,7 +168,9 @@ pub(crate) struct RawMqtt {
     client_id: Option<String>,
     username: Option<String>,
     password_file: Option<PathBuf>,
-    ca_file: Option<PathBuf>,
+    ca_file: Option<Spanned<PathBuf>>,
+    client_cert: Option<Spanned<PathBuf>>,
+    client_key: Option<Spanned<PathBuf>>,
     queue: Option<Spanned<usize>>,
     keep_alive: Option<HumanDuration>,
     #[serde(default)]
@@ -277,12 +285,30 @@ pub(crate) fn mqtt(s: &Src<'_>, r: &RawMqtt) -> Result<MqttConfig, ConfigError> 
     if host.is_empty() {
         return Err(s.err(&r.url, "url", "needs a host"));
     }
-    if tls {
+    if tls && !cfg!(feature = "tls") {
         return Err(s.err(
             &r.url,
             "url",
-            "mqtts:// (TLS) is not supported yet; use mqtt://",
+            "mqtts:// needs TLS, and this dronetel was built without the `tls` feature",
         ));
+    }
+    for (v, key) in [
+        (&r.ca_file, "ca_file"),
+        (&r.client_cert, "client_cert"),
+        (&r.client_key, "client_key"),
+    ] {
+        if let (Some(v), false) = (v, tls) {
+            return Err(s.err(v, key, "is only used with an mqtts:// url"));
+        }
+    }
+    match (&r.client_cert, &r.client_key) {
+        (Some(v), None) => {
+            return Err(s.err(v, "client_cert", "needs client_key (its private key) too"))
+        }
+        (None, Some(v)) => {
+            return Err(s.err(v, "client_key", "needs client_cert (its certificate) too"))
+        }
+        _ => {}
     }
     let mut qos = Vec::new();
     for (k, q) in &r.qos {
@@ -298,7 +324,9 @@ pub(crate) fn mqtt(s: &Src<'_>, r: &RawMqtt) -> Result<MqttConfig, ConfigError> 
         client_id: r.client_id.clone(),
         username: r.username.clone(),
         password_file: r.password_file.clone(),
-        ca_file: r.ca_file.clone(),
+        ca_file: r.ca_file.as_ref().map(|p| p.get_ref().clone()),
+        client_cert: r.client_cert.as_ref().map(|p| p.get_ref().clone()),
+        client_key: r.client_key.as_ref().map(|p| p.get_ref().clone()),
         queue: s.count(
             r.queue.as_ref(),
             "queue",

@@ -165,6 +165,7 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
             if buf.capacity() - buf.len() < READ_CHUNK {
                 buf.reserve(READ_CHUNK);
             }
+            let published = self.health.readings_published;
             tokio::select! {
                 biased;
                 _ = self.token.cancelled() => return PortEnd::Cancelled,
@@ -172,10 +173,14 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                     Ok(0) => return PortEnd::Failed("end of file".to_owned()),
                     Ok(n) => {
                         self.health.bytes_read += n as u64;
-                        idle_deadline = idle_gap.map(|g| Instant::now() + g);
+                        let read_at = Instant::now();
                         if let Err(e) = self.decode(&mut buf, backoff) {
                             return PortEnd::Failed(format!("decode failed: {e}"));
                         }
+                        // No timer (no wake-up) unless something is held.
+                        idle_deadline = idle_gap
+                            .filter(|_| self.decoder.holds_pending())
+                            .map(|g| read_at + g);
                     }
                     Err(e) => return PortEnd::Failed(format!("read failed: {e}")),
                 },
@@ -187,6 +192,12 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                     }
                 }
                 _ = self.ticker.tick() => self.publish_health(),
+            }
+            if self.health.readings_published != published {
+                // Let the clients send what was just published before the
+                // next read: a device that always has bytes ready must not
+                // starve them (the daemon runs every task on one thread).
+                tokio::task::yield_now().await;
             }
         }
     }
@@ -232,10 +243,12 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
             backoff.reset();
             self.change(SensorState::Online);
         }
-        let readings = std::mem::take(&mut self.readings);
-        for r in readings {
+        // The buffer is kept (no allocation per read).
+        let mut readings = std::mem::take(&mut self.readings);
+        for r in readings.drain(..) {
             self.publish(r);
         }
+        self.readings = readings;
         result
     }
 

@@ -3,6 +3,8 @@
 //! clients that may send a `Subscribe` first.
 #![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
 
+pub mod mcap_read;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -95,13 +95,18 @@ impl Decoder for NmeaDecoder {
             if src.is_empty() {
                 return Ok(None);
             }
-            let mut used = src.len();
+            // Plain sentence bytes are copied in runs; every other byte
+            // (delimiters, junk) goes through the byte-wise state machine.
+            let mut used = 0;
             let mut line = false;
-            for (i, &b) in src.iter().enumerate() {
-                if self.framer.push(b, &mut self.stats) {
-                    used = i + 1;
-                    line = true;
-                    break;
+            while used < src.len() {
+                used += self.framer.push_run(&src[used..]);
+                if let Some(&b) = src.get(used) {
+                    used += 1;
+                    if self.framer.push(b, &mut self.stats) {
+                        line = true;
+                        break;
+                    }
                 }
             }
             src.advance(used);
@@ -129,6 +134,12 @@ impl SensorDecoder for NmeaDecoder {
 
     fn idle_gap(&self) -> Option<Duration> {
         Some(self.opts.idle_gap)
+    }
+
+    /// A fix is queued or a timed cycle is in progress (after a learned
+    /// ender has published the cycle, nothing is held until the next one).
+    fn holds_pending(&self) -> bool {
+        !self.out.is_empty() || self.epoch.in_cycle()
     }
 
     fn flush_idle(&mut self) -> Option<Reading> {

@@ -144,6 +144,12 @@ impl Epoch {
         }
     }
 
+    /// A timed cycle has begun and is not published yet: what
+    /// [`Epoch::flush_idle`] would publish.
+    pub(crate) fn in_cycle(&self) -> bool {
+        self.cycle.timed
+    }
+
     /// The line went quiet: publish the cycle in progress, if it has begun,
     /// and learn its last sentence as an ender.
     pub(crate) fn flush_idle(&mut self, out: &mut VecDeque<GpsFix>) {

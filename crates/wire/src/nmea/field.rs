@@ -34,6 +34,12 @@ pub(crate) fn number(s: &str) -> FieldResult<f64> {
     if !ok {
         return Err(Malformed);
     }
+    // Whole numbers (elevations, azimuths, SNRs: most fields of a cycle)
+    // are exact in f64 below 2^53: no need for the general float parser.
+    if s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit()) {
+        let n = s.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+        return Ok(Some(n as f64));
+    }
     s.parse::<f64>().map(Some).map_err(|_| Malformed)
 }
 

@@ -57,6 +57,26 @@ impl Framer {
         &self.line
     }
 
+    /// Fast path over a run of plain sentence bytes: while collecting a line,
+    /// appends the leading bytes of `bytes` that [`Framer::push`] would only
+    /// append (printable, not `$`, within `max_len`) in one copy, and returns
+    /// how many it took (0 outside a line). The byte after the run goes
+    /// through [`Framer::push`], so the result never depends on chunking.
+    pub(crate) fn push_run(&mut self, bytes: &[u8]) -> usize {
+        if self.restart || self.state != State::Line {
+            return 0;
+        }
+        let run = bytes
+            .iter()
+            .position(|&b| b == b'$' || !(0x20..=0x7e).contains(&b))
+            .unwrap_or(bytes.len());
+        // `push` appends while `line.len() + 1 < max_len`.
+        let room = (self.max_len - 1).saturating_sub(self.line.len());
+        let n = run.min(room);
+        self.line.extend_from_slice(&bytes[..n]);
+        n
+    }
+
     /// Feeds one byte; returns true when a complete sentence body is ready in
     /// [`Framer::line`].
     pub(crate) fn push(&mut self, b: u8, stats: &mut Stats) -> bool {
@@ -144,6 +164,47 @@ fn ends_with_checksum(line: &[u8]) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The same input fed through `push_run` + `push` as the decoder does.
+    fn lines_by_runs(input: &[u8], max: usize) -> (Vec<String>, Stats) {
+        let mut f = Framer::new(max);
+        let mut st = Stats::default();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < input.len() {
+            i += f.push_run(&input[i..]);
+            if i < input.len() {
+                if f.push(input[i], &mut st) {
+                    out.push(String::from_utf8(f.line().to_vec()).unwrap());
+                }
+                i += 1;
+            }
+        }
+        (out, st)
+    }
+
+    #[test]
+    fn runs_frame_exactly_like_single_bytes() {
+        let mut long = b"$".to_vec();
+        long.extend(std::iter::repeat_n(b'A', 40));
+        let inputs: [&[u8]; 6] = [
+            b"$A*00\r\n\r\n$B*00\n$C*00\r$D*00\n",
+            b"# comment\r\nxx\x00\xff$A\n\x01\x02\x03\n$B\n",
+            b"$$A\n$$$B\n$GPGGA,12$GPRMC,1\n",
+            b"$A,1*1E$B,2*00\r\n$C*0$D\n$GPG\x00\x99GA\n$B\n",
+            &long,
+            b"$BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\n$BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\n$OK\n",
+        ];
+        for input in inputs {
+            let mut with_end = input.to_vec();
+            with_end.extend_from_slice(b"\r\n$Z*00\r\n");
+            assert_eq!(
+                lines_by_runs(&with_end, 32),
+                lines(&with_end, 32),
+                "{with_end:?}"
+            );
+        }
+    }
 
     fn lines(input: &[u8], max: usize) -> (Vec<String>, Stats) {
         let mut f = Framer::new(max);

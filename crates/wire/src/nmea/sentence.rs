@@ -45,22 +45,40 @@ impl<'a> Sentence<'a> {
             None if require_checksum => return Err(Reject::Framing),
             None => line.trim_end(),
         };
-        let mut parts = body.split(',');
-        let address = parts.next().unwrap_or_default();
+        // Split at commas in one pass over the bytes (cheaper than
+        // `str::split` for many short fields); commas are ASCII, so every
+        // cut is a char boundary.
+        let mut fields = [""; MAX_FIELDS];
+        let mut len = 0;
+        let mut address = body;
+        let mut start = None;
+        for (i, b) in body.bytes().enumerate() {
+            if b != b',' {
+                continue;
+            }
+            match start {
+                None => address = &body[..i],
+                Some(from) => {
+                    if len < MAX_FIELDS {
+                        fields[len] = &body[from..i];
+                    }
+                    len += 1;
+                }
+            }
+            start = Some(i + 1);
+        }
+        if let Some(from) = start {
+            if len < MAX_FIELDS {
+                fields[len] = &body[from..];
+            }
+            len += 1;
+        }
         let addr_ok = (3..=32).contains(&address.len())
             && address
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if !addr_ok {
             return Err(Reject::Framing);
-        }
-        let mut fields = [""; MAX_FIELDS];
-        let mut len = 0;
-        for p in parts {
-            if len < MAX_FIELDS {
-                fields[len] = p;
-            }
-            len += 1;
         }
         Ok(Self {
             address,

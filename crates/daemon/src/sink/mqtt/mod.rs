@@ -10,8 +10,11 @@
 //!
 //! # Layout
 //! - `conn`: the connection task (rumqttc event loop, backoff, state).
+//! - `tls`: the rustls client configuration for `mqtts://` (feature `tls`).
 
 mod conn;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -42,6 +45,22 @@ pub enum MqttError {
         /// Cause.
         source: std::io::Error,
     },
+    /// A certificate or key file of the `[mqtt]` section is unusable.
+    #[error("mqtt {key} {}: {reason}", path.display())]
+    Tls {
+        /// The config key naming the file.
+        key: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `mqtts://` without `ca_file`, and the system has no CA certificates.
+    #[error("mqtt: no ca_file given and no CA certificates found in the system's trust store")]
+    NoTrustedRoots,
+    /// rustls refused the configuration.
+    #[error("mqtt TLS setup: {0}")]
+    TlsSetup(String),
 }
 
 /// Requests the client's channel holds beyond our own queue.
@@ -130,6 +149,10 @@ pub fn spawn(
         ),
         None => std::env::var("DRONETEL_MQTT_PASSWORD").ok(),
     };
+    #[cfg(feature = "tls")]
+    if config.tls {
+        opts.set_transport(tls::transport(config)?);
+    }
     if let Some(u) = username {
         opts.set_credentials(u, password.unwrap_or_default());
     }

@@ -1,0 +1,106 @@
+//! gpsd (the reference daemon) reading a pty, with a `gpspipe -w` JSON
+//! watcher: started in the foreground (`-N`), polling without waiting for a
+//! client (`-n`), read-only (`-b`: never writes to the "receiver"), at a
+//! fixed speed (`-s`), with a private control socket (`-F`) and port (`-S`).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+/// gpsd and its watcher; both killed when dropped.
+#[derive(Debug)]
+pub struct Gpsd {
+    gpsd: Child,
+    pipe: Child,
+    tpv: Arc<AtomicU64>,
+}
+
+/// True when `gpsd` and `gpspipe` are on the PATH.
+pub fn available() -> bool {
+    ["gpsd", "gpspipe"].iter().all(|b| {
+        Command::new(b)
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    })
+}
+
+/// `gpsd -V`, e.g. "gpsd: 3.22 (revision 3.22)".
+pub fn version() -> String {
+    Command::new("gpsd")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+impl Gpsd {
+    /// Starts gpsd on `device` and, once it listens, `gpspipe -w` on it;
+    /// `dir` holds the control socket and gpsd's log.
+    pub fn start(dir: &Path, device: &Path) -> anyhow::Result<Gpsd> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .context("picking a free port for gpsd")?
+            .port();
+        let log = std::fs::File::create(dir.join("gpsd.log")).context("creating gpsd.log")?;
+        let gpsd = Command::new("gpsd")
+            .args(["-N", "-n", "-b", "-s", "115200", "-F"])
+            .arg(dir.join("gpsd.sock"))
+            .args(["-S", &port.to_string()])
+            .arg(device)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("log")?)
+            .stderr(log)
+            .spawn()
+            .context("starting gpsd")?;
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            anyhow::ensure!(Instant::now() < until, "gpsd did not listen on port {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut pipe = Command::new("gpspipe")
+            .args(["-w", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting gpspipe -w")?;
+        let out = pipe.stdout.take().context("gpspipe stdout")?;
+        let tpv = Arc::new(AtomicU64::new(0));
+        let count = tpv.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if line.contains("\"class\":\"TPV\"") {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        Ok(Gpsd { gpsd, pipe, tpv })
+    }
+
+    /// gpsd's process id.
+    pub fn pid(&self) -> u32 {
+        self.gpsd.id()
+    }
+
+    /// TPV reports the watcher received so far.
+    pub fn tpv_reports(&self) -> u64 {
+        self.tpv.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Gpsd {
+    fn drop(&mut self) {
+        for c in [&mut self.pipe, &mut self.gpsd] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `dronetel-bench`: the whole daemon over real ptys, side by side with
+//! gpsd, printing a table (Markdown at the end). Run by `scripts/bench.sh`
+//! after `cargo build --release -p dronetel -p dronetel-bench`.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use dronetel_bench::gpsd;
+use dronetel_bench::scenario::runs::{self, FloodResult};
+use dronetel_bench::stats::{ms, Table};
+
+/// Whole-daemon benchmarks (CPU from /proc, latency, RSS, fan-out, gpsd).
+#[derive(Debug, Parser)]
+#[command(about)]
+struct Args {
+    /// NMEA sentences in the flood run.
+    #[arg(long, default_value_t = 1_000_000)]
+    sentences: u64,
+    /// Seconds of the nominal-rate run.
+    #[arg(long, default_value_t = 60)]
+    nominal_secs: u64,
+    /// Seconds of each fan-out run.
+    #[arg(long, default_value_t = 10)]
+    fanout_secs: u64,
+    /// Rate multiplier of the fan-out runs.
+    #[arg(long, default_value_t = 10)]
+    fanout_speedup: u32,
+    /// Client counts of the fan-out runs.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
+    fanout: Vec<usize>,
+    /// Leave out gpsd even when installed.
+    #[arg(long)]
+    no_gpsd: bool,
+    /// Only the flood runs (dronetel and gpsd).
+    #[arg(long)]
+    flood_only: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run(args))
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.3} µs", d.as_secs_f64() * 1e6)
+}
+
+fn flood_rows(t: &mut Table, who: &str, r: &FloodResult) {
+    t.row(
+        format!("{who} flood: CPU per 1M sentences"),
+        format!(
+            "{:.3} s ({} per sentence; {} sentences, {:.1} MB, {} reports, wall {:.2} s)",
+            r.usage.cpu.as_secs_f64() * 1e6 / r.sentences as f64,
+            us(r.cpu_per_sentence()),
+            r.sentences,
+            r.bytes as f64 / 1e6,
+            r.reports,
+            r.wall.as_secs_f64()
+        ),
+    );
+    t.row(
+        format!("{who} flood: peak RSS (VmHWM)"),
+        format!("{:.1} MiB", r.usage.hwm_kib as f64 / 1024.0),
+    );
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut t = Table::default();
+    println!(
+        "generating {} sentences with firmware-sim flood ...",
+        args.sentences
+    );
+    let rec = Arc::new(runs::gps_flood(args.sentences));
+    println!("dronetel flood (1 client) ...");
+    let d = runs::flood_dronetel(rec.clone()).await?;
+    flood_rows(&mut t, "dronetel", &d);
+    t.row(
+        "dronetel flood: latency p50 / p99 / p99.9",
+        d.latency.summary(),
+    );
+    if !args.no_gpsd && gpsd::available() {
+        println!("gpsd flood ({}, gpspipe -w) ...", gpsd::version());
+        let g = runs::flood_gpsd(rec.clone()).await?;
+        flood_rows(&mut t, "gpsd", &g);
+        t.row(
+            "CPU per sentence, dronetel / gpsd",
+            format!(
+                "{:.3} ({} / {})",
+                d.cpu_per_sentence().as_secs_f64() / g.cpu_per_sentence().as_secs_f64(),
+                us(d.cpu_per_sentence()),
+                us(g.cpu_per_sentence())
+            ),
+        );
+    } else {
+        t.row("gpsd", "not run (not installed or --no-gpsd)");
+    }
+    if !args.flood_only {
+        println!(
+            "nominal rates, 3 sensors, 1 client, {} s ...",
+            args.nominal_secs
+        );
+        let r = runs::rates(1, 1, args.nominal_secs).await?;
+        t.row(
+            "nominal: CPU of one core",
+            format!(
+                "{:.3} % ({:.3} s CPU in {:.1} s; utime+stime {:.2} s)",
+                r.cpu_percent(),
+                r.usage.sched.as_secs_f64(),
+                r.wall.as_secs_f64(),
+                r.usage.cpu.as_secs_f64()
+            ),
+        );
+        t.row(
+            "nominal: wake-ups (context switches) per s",
+            format!(
+                "{:.1} ({:.1} voluntary: the daemon's own; the rest preemptions)",
+                r.usage.switches as f64 / r.wall.as_secs_f64(),
+                r.usage.voluntary as f64 / r.wall.as_secs_f64()
+            ),
+        );
+        t.row(
+            "nominal: GPS latency p50 / p99 / p99.9",
+            r.latency.summary(),
+        );
+        t.row(
+            "nominal: peak RSS (VmHWM)",
+            format!("{:.1} MiB", r.usage.hwm_kib as f64 / 1024.0),
+        );
+        for &n in &args.fanout {
+            println!(
+                "fan-out: {n} clients at {}x rate, {} s ...",
+                args.fanout_speedup, args.fanout_secs
+            );
+            let r = runs::rates(n, args.fanout_speedup, args.fanout_secs).await?;
+            t.row(
+                format!("fan-out {n} clients ({}x): CPU per frame, p99, RSS", args.fanout_speedup),
+                format!(
+                    "{} per frame ({} frames, {:.1} % CPU); p99 {:.3} ms (p50 {:.3}, n={}); {:.1} MiB; {} frames lost",
+                    us(r.cpu_per_frame()),
+                    r.frames,
+                    r.cpu_percent(),
+                    ms(r.latency.p99),
+                    ms(r.latency.p50),
+                    r.latency.n,
+                    r.usage.hwm_kib as f64 / 1024.0,
+                    r.gaps
+                ),
+            );
+        }
+    }
+    println!("\n{}", t.markdown());
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! The measured runs. Each starts its own daemon (so its peak RSS is its
+//! own), on ptys fed by firmware-sim flood recordings, and measures the
+//! daemon's counters from `/proc` around the measured stretch only (after a
+//! warm-up that proves every link is open).
+//!
+//! - [`rig`]: ptys, daemon, clients, writers and the latency bookkeeping.
+//! - [`runs`]: flood (1 client), nominal rates, fan-out, gpsd.
+
+pub mod rig;
+pub mod runs;
