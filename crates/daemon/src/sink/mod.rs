@@ -4,6 +4,8 @@
 //! # Layout
 //! - [`stream`]: the TCP and Unix socket listeners and their accept loops.
 //! - [`client`]: one stream client's batching writer.
+//! - [`quiet_writer`]: the client socket, written without reactor wake-ups
+//!   while it has room.
 //! - [`subscribe`]: the optional `Subscribe` a stream client sends first.
 //! - [`unix_socket`]: the Unix socket file's lifecycle (stale file, mode,
 //!   removal).
@@ -18,6 +20,7 @@
 pub mod client;
 pub mod mqtt;
 pub mod payload;
+pub mod quiet_writer;
 pub mod rate;
 pub mod record;
 pub mod start;

@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Semaphore;
 
 use super::client::{serve_client, ClientEnd, ClientLimits};
+use super::quiet_writer::{QuietWriter, Socket};
 use super::rate::RateControlled;
 use super::subscribe::{read_subscribe, SUBSCRIBE_WAIT};
 use super::unix_socket::{self, SocketFile};
@@ -56,12 +57,20 @@ pub struct StreamSink {
 /// A listener the accept loop can drive.
 trait Accept: Send + 'static {
     type Conn: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// The connection as a std socket, for its [`QuietWriter`].
+    type Std: Socket;
     /// Accepts one connection and names its peer.
     fn accept_one(&mut self) -> impl Future<Output = io::Result<(Self::Conn, String)>> + Send;
+    /// Takes the connection out of the reactor (non-blocking std socket).
+    fn into_std(conn: Self::Conn) -> io::Result<Self::Std>;
 }
 
 impl Accept for TcpListener {
     type Conn = tokio::net::TcpStream;
+    type Std = std::net::TcpStream;
+    fn into_std(conn: Self::Conn) -> io::Result<Self::Std> {
+        conn.into_std()
+    }
     async fn accept_one(&mut self) -> io::Result<(Self::Conn, String)> {
         let (s, peer) = self.accept().await?;
         // Frames are small and latency matters more than packet count.
@@ -80,6 +89,10 @@ struct UnixAccept {
 
 impl Accept for UnixAccept {
     type Conn = tokio::net::UnixStream;
+    type Std = std::os::unix::net::UnixStream;
+    fn into_std(conn: Self::Conn) -> io::Result<Self::Std> {
+        conn.into_std()
+    }
     async fn accept_one(&mut self) -> io::Result<(Self::Conn, String)> {
         let (s, _) = self.listener.accept().await?;
         self.n += 1;
@@ -201,6 +214,14 @@ async fn accept_loop<A: Accept>(ctx: TaskContext, bus: Bus, mut listener: A, adm
                 Ok(None) => Default::default(),
                 Err(e) => {
                     tracing::warn!(peer = %peer, error = %e, "stream client refused: bad subscribe");
+                    return;
+                }
+            };
+            // Written directly from here on: no reactor wake-up per send.
+            let conn = match A::into_std(conn) {
+                Ok(c) => QuietWriter::new(c),
+                Err(e) => {
+                    tracing::warn!(peer = %peer, error = %e, "stream client dropped: socket unusable");
                     return;
                 }
             };
