@@ -22,6 +22,7 @@
 //! - [`mod@replay`]: gpsfake-like replay of a capture onto a pty.
 //! - [`flood`]: the devices' output on a simulated clock as fast as
 //!   possible ([`flood::Recording`]) and a pty to write it to, for benchmarks.
+#![forbid(unsafe_code)]
 
 mod battery;
 pub mod device;

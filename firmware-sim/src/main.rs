@@ -6,6 +6,7 @@
 //! Fault flags (`--garbage P`, `--bit-flips P`, `--burst N`, `--noise
 //! BYTES`, `--week-rollover`, …, on the devices named by `--faults-on`)
 //! inject faults from the start; the counts are logged at exit.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 

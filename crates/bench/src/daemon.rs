@@ -72,7 +72,7 @@ impl Daemon {
         std::fs::write(&config, toml).with_context(|| format!("writing {}", config.display()))?;
         let log = std::fs::File::create(dir.join("dronetel.log")).context("creating the log")?;
         let child = Command::new(binary()?)
-            .args(["run", "--config"])
+            .args(["--allow-root", "run", "--config"])
             .arg(&config)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

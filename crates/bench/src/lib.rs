@@ -12,6 +12,7 @@
 //! - [`gpsd`]: gpsd and a `gpspipe -w` watcher on a pty.
 //! - [`stats`]: percentiles and the result table.
 //! - [`scenario`]: the measured runs (flood, nominal, fan-out, gpsd).
+#![forbid(unsafe_code)]
 
 pub mod client;
 pub mod daemon;

@@ -1,6 +1,7 @@
 //! `dronetel-bench`: the whole daemon over real ptys, side by side with
 //! gpsd, printing a table (Markdown at the end). Run by `scripts/bench.sh`
 //! after `cargo build --release -p dronetel -p dronetel-bench`.
+#![forbid(unsafe_code)]
 
 use std::sync::Arc;
 use std::time::Duration;

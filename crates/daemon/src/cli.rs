@@ -15,6 +15,10 @@ pub struct Cli {
     /// object per event for log shippers.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub log_format: crate::logging::LogFormat,
+    /// Let `run` start as root (it refuses otherwise: the daemon needs only
+    /// the serial devices' group, e.g. `dialout`).
+    #[arg(long, global = true)]
+    pub allow_root: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -17,8 +17,10 @@
 //! - [`metrics`]: the optional Prometheus endpoint.
 //! - [`logging`]: text, journal or JSON logs on stderr.
 //! - [`playback`]: the `replay` and `recover` subcommands (MCAP).
+//! - [`privileges`]: `run` refuses root unless `--allow-root`.
 //! - [`cli`]: the command-line definitions; [`tail`] and [`demo`] subcommands;
 //!   [`view`]: the readable one-line form of a frame they print.
+#![forbid(unsafe_code)]
 
 pub mod bus;
 pub mod cli;
@@ -30,6 +32,7 @@ pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod playback;
+pub mod privileges;
 pub mod reload;
 pub mod sensor;
 pub mod service;

@@ -1,5 +1,6 @@
 //! The `dronetel` binary: parses the command line, sets up logging and the
 //! runtime, and dispatches to the library.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
@@ -25,8 +26,17 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => run(args).await,
-            Command::CheckConfig(args) => match Config::load(&args.config) {
+            Command::Run(args) => match dronetel::privileges::check_not_root(cli.allow_root) {
+                Ok(()) => run(args).await,
+                Err(e) => {
+                    say(format_args!("dronetel: {e}"));
+                    ExitCode::from(dronetel::privileges::EX_NOPERM)
+                }
+            },
+            Command::CheckConfig(args) => match Config::load(&args.config).and_then(|c| {
+                c.check_devices(&args.config)?;
+                Ok(c)
+            }) {
                 Ok(c) => {
                     println!(
                         "{}: ok ({} sensor(s))",
@@ -46,12 +56,28 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> ExitCode {
-    let config = match Config::load(&args.config) {
+    let config = match Config::load(&args.config).and_then(|c| {
+        c.check_devices(&args.config)?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => return config_error(&e),
     };
+    if nix::unistd::geteuid().is_root() {
+        tracing::warn!("running as root (--allow-root)");
+    }
+    let path = args.config.clone();
     match dronetel::supervisor::run_reloadable(config, args.config).await {
         Ok(_) => ExitCode::SUCCESS,
+        Err(e) if e.config_key().is_some() => {
+            let (table, keys) = e.config_key().expect("checked by the guard");
+            config_error(&dronetel::config::locate::locate(
+                &path,
+                table,
+                keys,
+                &e.to_string(),
+            ))
+        }
         Err(e) => {
             // The library's errors carry their cause in their message.
             say(format_args!("dronetel: {e}"));

@@ -63,6 +63,25 @@ pub enum DaemonError {
     Signals(std::io::Error),
 }
 
+impl DaemonError {
+    /// The configuration table and keys (first match wins) behind a
+    /// start-up failure that the configuration caused (an address in use,
+    /// an unusable directory), so the binary can report it as a
+    /// configuration error at its line; `None` for other failures.
+    pub fn config_key(&self) -> Option<(&'static str, &'static [&'static str])> {
+        use crate::sink::SinkError;
+        match self {
+            DaemonError::Stream(StreamError::Tcp { .. }) => Some(("stream", &["tcp"])),
+            DaemonError::Stream(StreamError::Unix { .. }) => Some(("stream", &["unix"])),
+            DaemonError::Metrics(_) => Some(("metrics", &["listen"])),
+            DaemonError::Sink(SinkError::Udp(_)) => Some(("udp", &["bind", "target"])),
+            DaemonError::Sink(SinkError::Record(_)) => Some(("record", &["dir"])),
+            DaemonError::Sink(SinkError::Mqtt(_)) => Some(("mqtt", &["password_file", "url"])),
+            _ => None,
+        }
+    }
+}
+
 /// One daemon run. Create it, optionally [`subscribe`](Daemon::subscribe)
 /// (to see every frame from seq 1), [`start`](Daemon::start) it, then end it
 /// with [`shutdown`](Daemon::shutdown) or

@@ -218,7 +218,7 @@ fn binary_exits_78_with_one_line_on_config_errors() {
     std::fs::write(&bad, edit("baud = 115200", "baud = 115200\nbuad = 1")).unwrap();
     for sub in ["run", "check-config"] {
         let out = Command::new(env!("CARGO_BIN_EXE_dronetel"))
-            .args([sub, "--config"])
+            .args(["--allow-root", sub, "--config"])
             .arg(&bad)
             .env("RUST_BACKTRACE", "1")
             .output()
@@ -235,10 +235,141 @@ fn binary_exits_78_with_one_line_on_config_errors() {
     }
     let missing = dir.path().join("missing.toml");
     let out = Command::new(env!("CARGO_BIN_EXE_dronetel"))
-        .args(["run", "--config"])
+        .args(["--allow-root", "run", "--config"])
         .arg(&missing)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+/// Runs `dronetel SUB --config FILE` and returns (exit code, stderr).
+fn run_binary(sub: &str, config: &std::path::Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dronetel"))
+        .args(["--allow-root", sub, "--config"])
+        .arg(config)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8(out.stderr).unwrap())
+}
+
+/// Exit 78 with a last line naming `file:line:` and `key`, and no panic;
+/// errors in the file itself are that one line only (a listener that
+/// cannot bind is found after the start-up log line).
+fn assert_config_exit(sub: &str, config: &std::path::Path, line: usize, key: &str) -> String {
+    let (code, all) = run_binary(sub, config);
+    assert_eq!(code, Some(78), "{sub}: {all}");
+    assert!(
+        !all.contains("panicked") && !all.contains("backtrace"),
+        "{all}"
+    );
+    if !key.starts_with("stream.") && !key.starts_with("metrics.") {
+        assert_eq!(all.lines().count(), 1, "{all}");
+    }
+    let stderr = all.lines().last().unwrap_or_default().to_owned();
+    assert!(
+        stderr.starts_with("dronetel: configuration error: "),
+        "{all}"
+    );
+    assert!(
+        stderr.contains(&format!("{}:{line}:", config.display())),
+        "want line {line}: {stderr}"
+    );
+    assert!(stderr.contains(&format!("`{key}`")), "want {key}: {stderr}");
+    stderr
+}
+
+#[test]
+fn binary_exits_78_for_every_kind_of_file_mistake() {
+    let dir = temp_dir();
+    let second = "[[sensor]]\nname = \"gps\"\nkind = \"gps\"\nprotocol = \"nmea\"\npath = \"/dev/ttyACM1\"\nbaud = 9600\n\n[stream]";
+    let cases = [
+        (
+            "malformed",
+            edit("baud = 115200", "baud = = 115200"),
+            11,
+            "sensor[0].baud",
+        ),
+        (
+            "unknown",
+            edit("[stream]", "[stream]\nmax_client = 3"),
+            15,
+            "stream.max_client",
+        ),
+        (
+            "wrong-type",
+            edit("baud = 115200", r#"baud = "fast""#),
+            11,
+            "sensor[0].baud",
+        ),
+        ("duplicate", edit("[stream]", second), 15, "sensor[1].name"),
+    ];
+    for (name, text, line, key) in cases {
+        let f = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&f, text).unwrap();
+        for sub in ["run", "check-config"] {
+            let msg = assert_config_exit(sub, &f, line, key);
+            eprintln!("{name}: {msg}");
+        }
+    }
+}
+
+#[test]
+fn binary_exits_78_for_a_device_path_it_cannot_use() {
+    let dir = temp_dir();
+    let not_a_device = dir.path().join("ttyUSB9");
+    std::fs::create_dir(&not_a_device).unwrap();
+    let f = dir.path().join("dir.toml");
+    let path = "/dev/serial/by-id/usb-u-blox_GNSS_receiver-if00";
+    std::fs::write(&f, edit(path, &not_a_device.display().to_string())).unwrap();
+    for sub in ["run", "check-config"] {
+        let msg = assert_config_exit(sub, &f, 10, "sensor[0].path");
+        assert!(msg.contains("is a directory"), "{msg}");
+    }
+    // A device this user may not open (not in its group): only testable
+    // without root, whom permissions do not stop.
+    if !nix::unistd::geteuid().is_root() {
+        use std::os::unix::fs::PermissionsExt;
+        let locked = dir.path().join("ttyS9");
+        std::fs::write(&locked, "").unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        std::fs::write(&f, edit(path, &locked.display().to_string())).unwrap();
+        let msg = assert_config_exit("run", &f, 10, "sensor[0].path");
+        assert!(msg.contains("dialout"), "{msg}");
+    }
+    // A missing device is not an error: it may be plugged in later.
+    std::fs::write(&f, GOOD.replace("127.0.0.1:4780", "127.0.0.1:1")).unwrap();
+    let (code, stderr) = run_binary("check-config", &f);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn binary_exits_78_naming_the_listener_whose_port_is_in_use() {
+    let dir = temp_dir();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let sock = dir.path().join("s.sock");
+    let text = edit(
+        "tcp = \"127.0.0.1:4780\"\nunix = \"/run/dronetel/stream.sock\"",
+        &format!("tcp = \"127.0.0.1:{port}\"\nunix = \"{}\"", sock.display()),
+    )
+    .replace(
+        "/dev/serial/by-id/usb-u-blox_GNSS_receiver-if00",
+        "/nonexistent/tty",
+    );
+    let f = dir.path().join("port.toml");
+    std::fs::write(&f, &text).unwrap();
+    let msg = assert_config_exit("run", &f, 15, "stream.tcp");
+    assert!(msg.contains("in use"), "{msg}");
+    // The metrics endpoint too.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free_port = free.local_addr().unwrap().port();
+    drop(free);
+    let text = text.replace(&port.to_string(), &free_port.to_string())
+        + &format!("\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n");
+    std::fs::write(&f, &text).unwrap();
+    let line = text.lines().position(|l| l.starts_with("listen")).unwrap() + 1;
+    let msg = assert_config_exit("run", &f, line, "metrics.listen");
+    eprintln!("{msg}");
 }

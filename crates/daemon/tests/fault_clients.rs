@@ -14,6 +14,7 @@ use common::{free_port, Client, Harness, Kind, Setup, DEADLINE};
 use dronetel_proto::v1::frame::Body;
 use faults_common::{
     assert_contiguous, assert_no_panic, metric, metric_until, metrics_section, open_fds, pid, rss,
+    settled_fds_and_tasks,
 };
 use tokio::net::UnixStream;
 use tokio::sync::oneshot;
@@ -167,7 +168,7 @@ async fn a_thousand_connect_disconnect_cycles_leak_nothing_and_leave_no_gap() {
     let churn = t0.elapsed();
     metric_until(port, CLIENTS, |v| v == 1.0).await;
     let settled = t0.elapsed();
-    let (fds1, tasks1) = (open_fds(pid(&h)), metric(port, TASKS).await);
+    let (fds1, tasks1) = settled_fds_and_tasks(pid(&h), port, fds0, tasks0).await;
     // One more second of readings after the churn.
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.send(()).unwrap();

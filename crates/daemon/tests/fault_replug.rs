@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::{free_port, health_state, Client, Harness, Kind, Setup};
 use dronetel_proto::v1::SensorState;
-use faults_common::{assert_no_panic, metric, metrics_section, open_fds, pid};
+use faults_common::{
+    assert_no_panic, metric, metrics_section, open_fds, pid, settled_fds_and_tasks,
+};
 
 const CYCLES: usize = 100;
 const TASKS: &str = "dronetel_runtime_alive_tasks";
@@ -64,7 +66,7 @@ async fn replug_many(kind: Kind) -> String {
         );
         times.push(took);
     }
-    let (fds1, tasks1) = (open_fds(pid(&h)), metric(port, TASKS).await);
+    let (fds1, tasks1) = settled_fds_and_tasks(pid(&h), port, fds0, tasks0).await;
     assert!(fds1 <= fds0, "{kind:?}: open fds {fds0} -> {fds1}");
     // Tasks come and go (the scrape's own connection, a health tick): a
     // leak of one per cycle would be 100.

@@ -81,7 +81,7 @@ async fn metrics_endpoint_serves_parseable_series() {
     std::fs::write(&cfg, config).unwrap();
     let log = dir.path().join("daemon.log");
     let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_dronetel"))
-        .args(["--log-format", "json", "run", "--config"])
+        .args(["--allow-root", "--log-format", "json", "run", "--config"])
         .arg(&cfg)
         .env("RUST_LOG", "info")
         .env_remove("NOTIFY_SOCKET")

@@ -152,7 +152,7 @@ async fn health_is_retained_and_the_last_will_reports_a_crash() {
     let cfg = dir.path().join("d.toml");
     std::fs::write(&cfg, text).unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dronetel"))
-        .args(["run", "--config"])
+        .args(["--allow-root", "run", "--config"])
         .arg(&cfg)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.path().join("log")).unwrap())

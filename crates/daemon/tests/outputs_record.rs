@@ -172,7 +172,7 @@ async fn spawn_recording_daemon(
     let cfg = dir.path().join("d.toml");
     std::fs::write(&cfg, text).unwrap();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dronetel"))
-        .args(["run", "--config"])
+        .args(["--allow-root", "run", "--config"])
         .arg(&cfg)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.path().join("log")).unwrap())

@@ -51,7 +51,7 @@ unix = "{}"
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dronetel"))
-        .args(["run", "--config"])
+        .args(["--allow-root", "run", "--config"])
         .arg(&config)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -138,16 +138,21 @@ fn a_listener_that_cannot_bind_fails_start_with_one_clear_line() {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_dronetel"))
-        .args(["run", "--config"])
+        .args(["--allow-root", "run", "--config"])
         .arg(&config)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A port in use is a configuration error (issue 5): exit 78, the line
+    // and key that configured the listener.
+    assert_eq!(out.status.code(), Some(78));
     let stderr = String::from_utf8(out.stderr).unwrap();
     let last = stderr.lines().last().unwrap();
     assert_eq!(last.matches("in use").count(), 1, "{stderr}");
     assert!(
-        last.starts_with(&format!("dronetel: stream tcp {addr}:")),
+        last.starts_with(&format!(
+            "dronetel: configuration error: {}:10:7: key `stream.tcp`: stream tcp {addr}:",
+            config.display()
+        )),
         "{stderr}"
     );
 }

@@ -6,6 +6,7 @@
 //! - [`codec`]: the varint-length-delimited stream framing of [`v1::Frame`]s.
 //! - [`json`]: the protobuf JSON mapping of a frame (proto field names), via reflection.
 //! - [`time`]: conversions between `std::time` and the protobuf well-known types.
+#![forbid(unsafe_code)]
 
 pub mod codec;
 pub mod json;

@@ -11,6 +11,7 @@
 //!   behind the decoder contract, messages → battery, GPS, vehicle status.
 //! - [`tracker`]: the object tracker's COBS + CRC-32 protobuf frames, and
 //!   the sensor-clock → host-clock mapping behind the latency estimate.
+#![forbid(unsafe_code)]
 
 pub mod mavlink;
 pub mod nmea;

@@ -102,7 +102,7 @@ fn floor_char_boundary(src: &str, mut i: usize) -> usize {
 
 /// The table a 1-based line belongs to: the last `[table]` or `[[array]]`
 /// header above it, arrays indexed (`sensor[1]`).
-fn table_path(src: &str, line: usize) -> String {
+pub(super) fn table_path(src: &str, line: usize) -> String {
     let mut current = String::new();
     let mut counts: Vec<(String, usize)> = Vec::new();
     for text in src.lines().take(line) {
@@ -128,7 +128,7 @@ fn table_path(src: &str, line: usize) -> String {
 }
 
 /// The key assigned on a 1-based line (`key = value`), if any.
-fn key_on_line(src: &str, line: usize) -> Option<String> {
+pub(super) fn key_on_line(src: &str, line: usize) -> Option<String> {
     let text = src.lines().nth(line.checked_sub(1)?)?.trim();
     if text.starts_with('[') || text.starts_with('#') {
         return None;

@@ -11,8 +11,11 @@
 //! - `selection`: the sensor/kind filter and rates of a sink section.
 //! - [`metrics`]: the `[metrics]` section.
 //! - [`error`]: [`ConfigError`] and the span → line/column/key locator.
+//! - [`locate`]: errors found after loading (a port in use, an unusable
+//!   device path) pointed back at the key that configured them.
 
 pub mod error;
+pub mod locate;
 pub mod metrics;
 pub mod outputs;
 pub mod protocol;

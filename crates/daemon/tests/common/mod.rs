@@ -220,7 +220,7 @@ max_clients = {max}
         std::fs::write(&cfg_path, config).unwrap();
         let log = dir.path().join("daemon.log");
         let daemon = Command::new(env!("CARGO_BIN_EXE_dronetel"))
-            .args(["run", "--config"])
+            .args(["--allow-root", "run", "--config"])
             .arg(&cfg_path)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")

@@ -129,3 +129,21 @@ pub fn assert_contiguous(what: &str, seqs: &[u64]) {
         seqs.len()
     );
 }
+
+/// Open fds and live tasks of the daemon once both are back to at most
+/// `fds0` and `tasks0 + 2` (a connection or task that is just closing
+/// settles within moments; a leak never does, and the deadline returns
+/// what it is then for the caller's assertion).
+pub async fn settled_fds_and_tasks(pid: u32, port: u16, fds0: usize, tasks0: f64) -> (usize, f64) {
+    let t0 = Instant::now();
+    loop {
+        let (fds, tasks) = (
+            open_fds(pid),
+            metric(port, "dronetel_runtime_alive_tasks").await,
+        );
+        if (fds <= fds0 && tasks <= tasks0 + 2.0) || t0.elapsed() > Duration::from_secs(5) {
+            return (fds, tasks);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -100,7 +100,7 @@ pub fn gps_section(name: &str, path: &Path) -> String {
 /// The real binary running `config`, logging to `log`, with `env` added.
 pub fn spawn_daemon(config: &Path, log: &Path, env: &[(&str, String)]) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dronetel"));
-    cmd.args(["run", "--config"])
+    cmd.args(["--allow-root", "run", "--config"])
         .arg(config)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
