@@ -11,7 +11,19 @@ use common::{Reader, Scratch, DEADLINE};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-fn spawn(args: &[&str]) -> (Child, String) {
+/// The simulator process, killed if a failing test drops it still running.
+struct Sim(Child);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn spawn(args: &[&str]) -> (Sim, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_firmware-sim"))
         .args(args)
         .stdout(Stdio::piped())
@@ -22,11 +34,12 @@ fn spawn(args: &[&str]) -> (Child, String) {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    (child, first)
+    (Sim(child), first)
 }
 
 /// Sends `sig` and waits (bounded) for the process to exit successfully.
-fn stop_with(mut child: Child, sig: Signal) {
+fn stop_with(mut sim: Sim, sig: Signal) {
+    let child = &mut sim.0;
     kill(Pid::from_raw(child.id() as i32), sig).unwrap();
     let deadline = Instant::now() + DEADLINE;
     loop {

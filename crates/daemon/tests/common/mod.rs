@@ -287,8 +287,23 @@ max_clients = {max}
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// A stream client on the Unix socket. The socket file appears at
+    /// bind(), a moment before listen(): until then a connect is refused,
+    /// so refusals are retried up to [`DEADLINE`].
     pub async fn client(&self) -> Client {
-        let s = UnixStream::connect(&self.unix).await.unwrap();
+        let t0 = Instant::now();
+        let s = loop {
+            match UnixStream::connect(&self.unix).await {
+                Ok(s) => break s,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::ConnectionRefused
+                        && t0.elapsed() < DEADLINE =>
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                Err(e) => panic!("connect {}: {e}", self.unix.display()),
+            }
+        };
         Client {
             frames: FramedRead::new(s, FrameCodec::default()),
         }
