@@ -20,6 +20,13 @@ const LISTEN: Duration = Duration::from_secs(15);
 /// The mosquitto binary, installed through the system's package manager
 /// when missing (the tests need a real broker they can stop and restart).
 pub fn mosquitto() -> PathBuf {
+    // Tests of one binary run in parallel: one of them installs, the others
+    // wait for it here rather than race for the dpkg lock.
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(install_mosquitto).clone()
+}
+
+fn install_mosquitto() -> PathBuf {
     let find = || {
         [
             "/usr/sbin/mosquitto",
@@ -35,6 +42,8 @@ pub fn mosquitto() -> PathBuf {
     }
     let install = |args: &[&str]| {
         Command::new("apt-get")
+            // Another process (an unattended upgrade) may hold the lock.
+            .args(["-o", "DPkg::Lock::Timeout=300"])
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .stdout(Stdio::null())
