@@ -38,11 +38,13 @@ fn opt(line: &mut String, pre: &str, v: Option<f64>, prec: usize, post: &str) {
 }
 
 fn gps_line(line: &mut String, fix: &GpsFix) {
+    // A position without a fix mode (MAVLink GLOBAL_POSITION_INT, the
+    // autopilot's fused estimate) is shown as such, not as an unknown fix.
     let mode = match FixMode::try_from(fix.mode).unwrap_or_default() {
-        FixMode::FixMode3d => "3D",
-        FixMode::FixMode2d => "2D",
-        FixMode::NoFix => "NO FIX",
-        FixMode::Unspecified => "?",
+        FixMode::FixMode3d => "FIX 3D",
+        FixMode::FixMode2d => "FIX 2D",
+        FixMode::NoFix => "FIX NO FIX",
+        FixMode::Unspecified => "POSITION",
     };
     let quality = match FixQuality::try_from(fix.quality).unwrap_or_default() {
         FixQuality::Unspecified => "",
@@ -56,7 +58,7 @@ fn gps_line(line: &mut String, fix: &GpsFix) {
         FixQuality::Manual => " manual",
         FixQuality::Simulation => " sim",
     };
-    let _ = write!(line, "FIX {mode}{quality}");
+    let _ = write!(line, "{mode}{quality}");
     if let (Some(lat), Some(lon)) = (fix.latitude_deg, fix.longitude_deg) {
         let _ = write!(line, "  {lat:.7} {lon:.7}");
     }
@@ -207,6 +209,23 @@ mod tests {
             !line.contains("m/s"),
             "speed unknown, must be absent: {line}"
         );
+    }
+
+    #[test]
+    fn a_position_without_fix_mode_is_labelled_position() {
+        let f = Frame {
+            seq: 2,
+            sensor: "fc".into(),
+            received_at: None,
+            body: Some(Body::Gps(GpsFix {
+                latitude_deg: Some(47.5),
+                longitude_deg: Some(8.5),
+                ..Default::default()
+            })),
+        };
+        let line = frame_line(&f);
+        assert!(line.contains("POSITION  47.5000000 8.5000000"), "{line}");
+        assert!(!line.contains("FIX"), "{line}");
     }
 
     #[test]
