@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use dronetel_bench::gpsd;
+use dronetel_bench::scenario::paced_gps::{self, PacedResult};
 use dronetel_bench::scenario::runs::{self, FloodResult};
 use dronetel_bench::stats::{ms, Table};
 
@@ -21,6 +22,9 @@ struct Args {
     /// Seconds of the nominal-rate run.
     #[arg(long, default_value_t = 60)]
     nominal_secs: u64,
+    /// Seconds of each GPS-alone run (dronetel, gpsd) and of the wake-up floor.
+    #[arg(long, default_value_t = 30)]
+    paced_secs: u64,
     /// Seconds of each fan-out run.
     #[arg(long, default_value_t = 10)]
     fanout_secs: u64,
@@ -68,6 +72,65 @@ fn flood_rows(t: &mut Table, who: &str, r: &FloodResult) {
         format!("{who} flood: peak RSS (VmHWM)"),
         format!("{:.1} MiB", r.usage.hwm_kib as f64 / 1024.0),
     );
+}
+
+fn paced_row(t: &mut Table, what: String, r: &PacedResult, unit: &str) {
+    t.row(
+        what,
+        format!(
+            "{:.3} % ({:.1} wake-ups/s, {} {unit} in {:.0} s)",
+            r.cpu_percent(),
+            r.wakeups_per_sec(),
+            r.reports,
+            r.wall.as_secs_f64()
+        ),
+    );
+}
+
+/// GPS alone at 10 Hz through both daemons, then a bare thread waking as
+/// often as dronetel did at nominal rates (`wakeups` per second).
+async fn paced(t: &mut Table, args: &Args, wakeups: f64) -> anyhow::Result<()> {
+    println!("GPS alone at 10 Hz, dronetel, {} s ...", args.paced_secs);
+    let d = paced_gps::gps_dronetel(args.paced_secs).await?;
+    paced_row(
+        t,
+        "GPS alone 10 Hz, 1 client: dronetel CPU of one core".into(),
+        &d,
+        "frames",
+    );
+    if !args.no_gpsd && gpsd::available() {
+        println!("GPS alone at 10 Hz, gpsd, {} s ...", args.paced_secs);
+        let g = paced_gps::gps_gpsd(args.paced_secs).await?;
+        paced_row(
+            t,
+            "GPS alone 10 Hz, gpspipe -w: gpsd CPU of one core".into(),
+            &g,
+            "TPV reports",
+        );
+        t.row(
+            "GPS alone 10 Hz: CPU, dronetel / gpsd",
+            format!("{:.2}", d.cpu_percent() / g.cpu_percent()),
+        );
+    }
+    let hz = wakeups.round().max(1.0) as u32;
+    println!(
+        "wake-up floor: a bare thread waking {hz} times/s, {} s ...",
+        args.paced_secs
+    );
+    let f = tokio::task::spawn_blocking({
+        let secs = args.paced_secs;
+        move || paced_gps::wake_floor(hz, secs)
+    })
+    .await??;
+    t.row(
+        format!("floor: a thread doing nothing but wake {hz} times/s (as dronetel at nominal)"),
+        format!(
+            "{:.3} % of one core ({} per wake-up)",
+            f.cpu_percent(),
+            us(f.usage.sched / f.reports.max(1) as u32)
+        ),
+    );
+    Ok(())
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -132,6 +195,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "nominal: peak RSS (VmHWM)",
             format!("{:.1} MiB", r.usage.hwm_kib as f64 / 1024.0),
         );
+        let wakeups = r.usage.voluntary as f64 / r.wall.as_secs_f64();
+        paced(&mut t, &args, wakeups).await?;
         for &n in &args.fanout {
             println!(
                 "fan-out: {n} clients at {}x rate, {} s ...",

@@ -100,7 +100,7 @@ fn cpu_of_stat(stat: &str, ticks_per_s: u64) -> Option<Duration> {
 }
 
 /// The number after `key` in a `/proc/PID/status` text.
-fn status_field(status: &str, key: &str) -> Option<u64> {
+pub(crate) fn status_field(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|l| l.strip_prefix(key))?

@@ -5,6 +5,9 @@
 //!
 //! - [`rig`]: ptys, daemon, clients, writers and the latency bookkeeping.
 //! - [`runs`]: flood (1 client), nominal rates, fan-out, gpsd.
+//! - [`paced_gps`]: GPS alone at 10 Hz through dronetel and gpsd, and the
+//!   machine's cost of a bare wake-up.
 
+pub mod paced_gps;
 pub mod rig;
 pub mod runs;

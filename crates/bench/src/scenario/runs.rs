@@ -122,40 +122,20 @@ pub async fn flood_gpsd(rec: Arc<Recording>) -> anyhow::Result<FloodResult> {
     let gpsd = Gpsd::start(&scratch.0, &path)?;
     // gpsd identifies the stream before it reports: feed cycles one by one
     // until its watcher has a report, then measure from the next cycle.
-    let t0 = tokio::time::Instant::now();
-    let until = Instant::now() + DEADLINE;
-    let mut next = 0;
-    while gpsd.tpv_reports() == 0 {
-        anyhow::ensure!(
-            Instant::now() < until && next < rec.cycles.len() / 2,
-            "gpsd reported nothing (see its log)"
-        );
-        rig::write_cycles(
-            link.clone(),
-            rec.clone(),
-            next..next + 1,
-            t0,
-            Duration::ZERO,
-        )
-        .await?;
-        next += 1;
-        tokio::time::sleep(WARMUP_PERIOD * 2).await;
-    }
+    let next = gpsd_warm_up(&gpsd, &link, &rec, 0, WARMUP_PERIOD * 2).await?;
     let settled = gpsd.tpv_reports();
     let before = rig::usage(gpsd.pid())?;
     let start = Instant::now();
     let range = next..rec.cycles.len();
-    rig::write_cycles(link.clone(), rec.clone(), range, t0, Duration::ZERO).await?;
-    // Done when the watcher's count stops moving for a second.
-    let mut last = (gpsd.tpv_reports(), Instant::now());
-    while last.1.elapsed() < Duration::from_secs(1) {
-        anyhow::ensure!(Instant::now() < until + DEADLINE, "gpsd never went quiet");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let n = gpsd.tpv_reports();
-        if n != last.0 {
-            last = (n, Instant::now());
-        }
-    }
+    rig::write_cycles(
+        link.clone(),
+        rec.clone(),
+        range,
+        tokio::time::Instant::now(),
+        Duration::ZERO,
+    )
+    .await?;
+    let last = gpsd_wait_quiet(&gpsd, Duration::from_secs(1)).await?;
     let wall = last.1.duration_since(start);
     let usage = rig::usage(gpsd.pid())?.since(&before);
     drop(link);
@@ -170,6 +150,57 @@ pub async fn flood_gpsd(rec: Arc<Recording>) -> anyhow::Result<FloodResult> {
         latency: Latency::default(),
         reports: last.0 - settled,
     })
+}
+
+/// Feeds `gpsd` one cycle of `rec` at a time, `pause` apart, until it has
+/// written at least `min_cycles` and its watcher has a report (it first
+/// identifies the receiver); returns the next cycle to write.
+pub(crate) async fn gpsd_warm_up(
+    gpsd: &Gpsd,
+    link: &Arc<FloodLink>,
+    rec: &Arc<Recording>,
+    min_cycles: usize,
+    pause: Duration,
+) -> anyhow::Result<usize> {
+    let until = Instant::now() + DEADLINE;
+    let t0 = tokio::time::Instant::now();
+    let mut next = 0;
+    while next < min_cycles || gpsd.tpv_reports() == 0 {
+        anyhow::ensure!(
+            Instant::now() < until && next < rec.cycles.len() / 2,
+            "gpsd reported nothing in {next} cycles (see its log)"
+        );
+        rig::write_cycles(
+            link.clone(),
+            rec.clone(),
+            next..next + 1,
+            t0,
+            Duration::ZERO,
+        )
+        .await?;
+        next += 1;
+        tokio::time::sleep(pause).await;
+    }
+    Ok(next)
+}
+
+/// Waits until `gpsd`'s watcher count has not moved for `quiet`; returns
+/// the count and when it last moved.
+pub(crate) async fn gpsd_wait_quiet(
+    gpsd: &Gpsd,
+    quiet: Duration,
+) -> anyhow::Result<(u64, Instant)> {
+    let until = Instant::now() + DEADLINE;
+    let mut last = (gpsd.tpv_reports(), Instant::now());
+    while last.1.elapsed() < quiet {
+        anyhow::ensure!(Instant::now() < until, "gpsd never went quiet");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let n = gpsd.tpv_reports();
+        if n != last.0 {
+            last = (n, Instant::now());
+        }
+    }
+    Ok(last)
 }
 
 /// What one paced run of all three sensors measured.
