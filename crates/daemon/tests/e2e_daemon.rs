@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{health_state, is_position_fix, Harness, Setup, DEADLINE};
+use common::{health_state, is_position_fix, Harness, Setup, Stopped, DEADLINE};
 use dronetel_proto::v1::{frame::Body, SensorState};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -107,20 +107,7 @@ async fn sigterm_drains_every_client_and_removes_the_socket() {
     let mut h = Harness::start("sigterm", Setup::default()).await;
     let mut client = h.client().await;
     let fix = client.until("a fix", is_position_fix).await;
-    let pid = Pid::from_raw(h.daemon.id().unwrap() as i32);
-    kill(pid, Signal::SIGTERM).unwrap();
-    let signalled = Instant::now();
-    // From the last frame read before the signal: the daemon may stop
-    // before publishing another one.
-    let mut seqs = vec![fix.seq];
-    while let Some(f) = client.next().await {
-        seqs.push(f.seq);
-    }
-    let status = tokio::time::timeout(DEADLINE, h.daemon.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    let took = signalled.elapsed();
+    let Stopped { status, took, seqs } = h.sigterm_and_drain(&mut client, fix.seq).await;
     eprintln!("exit {status} {took:?} after SIGTERM");
     assert!(status.success(), "exit status {status}: {}", h.log_text());
     assert!(took <= Duration::from_secs(3), "took {took:?}");

@@ -9,11 +9,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::{health_state, Harness, Kind, Setup, DEADLINE};
+use common::{health_state, Harness, Kind, Setup, Stopped, DEADLINE};
 use dronetel_proto::tracker::TrackerObject;
 use dronetel_proto::v1::{frame::Body, BatterySource, BatteryState, SensorState, TrackedObject};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 
 fn millis(t: &prost_types::Timestamp) -> i64 {
     t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
@@ -285,18 +283,11 @@ async fn stall_unplug_shutdown(kind: Kind) -> String {
 
     // Shutdown: SIGTERM drains the client, exits 0 within the grace.
     let last_read = client.until("a reading", |f| kind.is_reading(f)).await;
-    let pid = Pid::from_raw(h.daemon.id().unwrap() as i32);
-    kill(pid, Signal::SIGTERM).unwrap();
-    let signalled = Instant::now();
-    let mut seqs = vec![last_read.seq];
-    while let Some(f) = client.next().await {
-        seqs.push(f.seq);
-    }
-    let status = tokio::time::timeout(DEADLINE, h.daemon.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    let shutdown_took = signalled.elapsed();
+    let Stopped {
+        status,
+        took: shutdown_took,
+        seqs,
+    } = h.sigterm_and_drain(&mut client, last_read.seq).await;
     assert!(
         status.success(),
         "{kind:?}: exit {status}: {}",

@@ -15,6 +15,8 @@ use dronetel_proto::v1::{frame::Body, Frame, GpsFix, SensorState};
 use dronetel_proto::FrameCodec;
 use firmware_sim::{DeviceHandle, FcTruth, SimOptions, Simulator};
 use futures_util::StreamExt;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
 use tokio_util::codec::FramedRead;
@@ -287,6 +289,28 @@ max_clients = {max}
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Sends SIGTERM to the daemon and reads `client` to its end. `first`
+    /// is the seq of the last frame read before the signal (the daemon may
+    /// stop before it publishes another), so the returned seqs start there.
+    pub async fn sigterm_and_drain(&mut self, client: &mut Client, first: u64) -> Stopped {
+        let pid = Pid::from_raw(self.daemon.id().unwrap() as i32);
+        kill(pid, Signal::SIGTERM).unwrap();
+        let signalled = Instant::now();
+        let mut seqs = vec![first];
+        while let Some(f) = client.next().await {
+            seqs.push(f.seq);
+        }
+        let status = tokio::time::timeout(DEADLINE, self.daemon.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        Stopped {
+            status,
+            took: signalled.elapsed(),
+            seqs,
+        }
+    }
+
     /// A stream client on the Unix socket. The socket file appears at
     /// bind(), a moment before listen(): until then a connect is refused,
     /// so refusals are retried up to [`DEADLINE`].
@@ -308,6 +332,16 @@ max_clients = {max}
             frames: FramedRead::new(s, FrameCodec::default()),
         }
     }
+}
+
+/// What a SIGTERM to the daemon led to.
+pub struct Stopped {
+    /// The daemon's exit status.
+    pub status: std::process::ExitStatus,
+    /// From the signal to the exit.
+    pub took: Duration,
+    /// The seqs the client read, from the last one before the signal.
+    pub seqs: Vec<u64>,
 }
 
 /// A stream client reading delimited frames.
