@@ -16,6 +16,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use dronetel_proto::v1::{frame::Body, Frame};
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::consumers::{ConsumerId, Consumers, Registration};
 
@@ -96,6 +97,7 @@ impl Bus {
             dropped: Arc::default(),
             shared: self.shared.clone(),
             _registration: None,
+            stop: None,
         }
     }
 
@@ -183,13 +185,39 @@ pub struct BusReceiver {
     dropped: Arc<AtomicU64>,
     shared: Arc<Shared>,
     _registration: Option<Registration>,
+    /// Ends this subscription alone (a sink stopped by a reload).
+    stop: Option<CancellationToken>,
 }
 
 impl BusReceiver {
+    /// This receiver, ending as if the bus had closed once `stop` is
+    /// cancelled: frames already queued for it are still delivered, then
+    /// [`Received::Closed`]. A reload stops one sink this way while the
+    /// bus and every other subscriber go on.
+    pub fn stop_on(mut self, stop: CancellationToken) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
     /// Waits for the next frame, skipping (and counting) frames lost to lag.
     pub async fn recv(&mut self) -> Received {
         loop {
-            match self.rx.recv().await {
+            let r = match &self.stop {
+                None => self.rx.recv().await,
+                Some(stop) if stop.is_cancelled() => match self.rx.try_recv() {
+                    Ok(p) => Ok(p),
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        Err(broadcast::error::RecvError::Lagged(n))
+                    }
+                    Err(_) => return Received::Closed,
+                },
+                Some(stop) => tokio::select! {
+                    biased;
+                    r = self.rx.recv() => r,
+                    () = stop.cancelled() => continue,
+                },
+            };
+            match r {
                 Ok(p) => return Received::Frame(p),
                 Err(broadcast::error::RecvError::Lagged(n)) => self.count_lag(n),
                 Err(broadcast::error::RecvError::Closed) => return Received::Closed,
@@ -237,6 +265,44 @@ mod tests {
             state: SensorState::Online as i32,
             ..Default::default()
         })
+    }
+
+    #[tokio::test]
+    async fn a_stopped_receiver_gets_what_was_queued_then_closed_while_others_go_on() {
+        let bus = Bus::new(8);
+        let stop = CancellationToken::new();
+        let mut stopped = bus.subscribe().stop_on(stop.clone());
+        let mut other = bus.subscribe();
+        bus.publish("a", health());
+        bus.publish("a", health());
+        stop.cancel();
+        bus.publish("a", health());
+        // Everything queued before the stop was seen is still delivered
+        // (the third frame was queued too: delivered as well), then Closed.
+        let mut seqs = Vec::new();
+        while let Received::Frame(p) = stopped.recv().await {
+            seqs.push(p.frame.seq);
+        }
+        assert_eq!(seqs, [1, 2, 3]);
+        assert!(matches!(stopped.recv().await, Received::Closed));
+        bus.publish("a", health());
+        for want in 1..=4 {
+            let Received::Frame(p) = other.recv().await else {
+                panic!("the other subscriber was closed")
+            };
+            assert_eq!(p.frame.seq, want);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_waiting_receiver_wakes_up_closed_when_stopped() {
+        let bus = Bus::new(8);
+        let stop = CancellationToken::new();
+        let mut rx = bus.subscribe().stop_on(stop.clone());
+        let waiting = tokio::spawn(async move { matches!(rx.recv().await, Received::Closed) });
+        tokio::task::yield_now().await;
+        stop.cancel();
+        assert!(waiting.await.unwrap(), "not closed by the stop");
     }
 
     #[tokio::test]

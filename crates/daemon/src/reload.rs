@@ -3,18 +3,19 @@
 //! configuration kept. A valid one is applied as a difference: sensors and
 //! listeners whose settings did not change keep running untouched (their
 //! clients stay connected, no frame is lost), removed sensors stop, new ones
-//! start, changed ones restart.
+//! start, changed ones restart. The same holds for the optional sinks
+//! (`[udp]`, `[record]`, `[mqtt]`): a changed one is stopped, after handling
+//! what was published before (the recording file is finished), and started
+//! with its new settings; the others are not touched.
 //!
 //! Not applied without a restart: `stream.client_queue` (the bus is sized
-//! once) and the optional sinks (`[udp]`, `[record]`, `[mqtt]`: their tasks
-//! drain the bus until it closes and have no stop of their own yet); a
-//! reload that changes them keeps the running ones and says so.
+//! once); a reload that changes it keeps the running size and says so.
 
 use std::path::Path;
 
 use crate::config::{Config, ConfigError};
 use crate::metrics::MetricsServer;
-use crate::sink::StreamSink;
+use crate::sink::{same_sink, start_sink, StreamSink, SINKS};
 use crate::supervisor::{Daemon, RunningSensor};
 
 /// What a reload did.
@@ -30,6 +31,9 @@ pub struct ReloadSummary {
     pub kept: Vec<String>,
     /// True if the stream listeners were replaced.
     pub stream_restarted: bool,
+    /// Optional sinks (`udp`, `record`, `mqtt`) stopped, started or
+    /// restarted because their settings changed.
+    pub sinks_changed: Vec<String>,
     /// True if the metrics endpoint was replaced, started or stopped.
     pub metrics_changed: bool,
     /// What could not be applied (the rest was).
@@ -56,13 +60,12 @@ impl Daemon {
             ));
             new.stream.client_queue = self.config.stream.client_queue;
         }
-        if new.outputs != self.config.outputs {
-            sum.problems.push(
-                "changes to the optional sinks ([udp], [record], [mqtt]) need a restart; keeping the running ones"
-                    .to_owned(),
-            );
-            new.outputs = self.config.outputs.clone();
-        }
+        // Decided before `self.config` takes the new daemon settings (the
+        // vehicle id names topics and files).
+        let sinks: Vec<&'static str> = SINKS
+            .into_iter()
+            .filter(|name| !same_sink(name, &self.config, &new))
+            .collect();
         let grace = new.daemon.shutdown_grace;
 
         // Sensors: stop the removed and the changed ones first (a changed
@@ -116,8 +119,43 @@ impl Daemon {
             sum.metrics_changed = true;
             self.replace_metrics(&new, &mut sum).await;
         }
+        for name in sinks {
+            sum.sinks_changed.push(name.to_owned());
+            self.replace_sink(name, &new, grace, &mut sum).await;
+        }
+        self.config.outputs = new.outputs;
         self.config.sensors = new.sensors;
         sum
+    }
+
+    /// Stops optional sink `name` (it handles what was published before:
+    /// a recording is finished) and starts it again from `new`, if there.
+    async fn replace_sink(
+        &mut self,
+        name: &'static str,
+        new: &Config,
+        grace: std::time::Duration,
+        sum: &mut ReloadSummary,
+    ) {
+        if let Some(old) = self.outputs.take(name) {
+            old.stop.cancel();
+            wait_gone(&self.ctx, old.tasks(), grace).await;
+        }
+        let ctx = match &self.outputs_ctx {
+            Some(ctx) => ctx.clone(),
+            None => {
+                let ctx = self.ctx.child();
+                self.outputs_ctx = Some(ctx.clone());
+                ctx
+            }
+        };
+        match start_sink(&ctx, &self.bus, new, name).await {
+            Ok(Some(started)) => self.outputs.sinks.push(started),
+            Ok(None) => {}
+            Err(e) => sum.problems.push(format!(
+                "{name} sink: {e}; it stays stopped until a reload fixes it"
+            )),
+        }
     }
 
     /// Stops the stream listeners (connected clients keep their frames),
@@ -125,7 +163,7 @@ impl Daemon {
     async fn replace_stream(&mut self, new: &Config, sum: &mut ReloadSummary) {
         if let Some(ctx) = self.stream_ctx.take() {
             ctx.token.cancel();
-            wait_gone(&self.ctx, &["stream tcp", "stream unix"]).await;
+            wait_gone(&self.ctx, &["stream tcp", "stream unix"], LISTENER_STOP).await;
         }
         self.tcp_addr = None;
         self.unix_path = None;
@@ -149,7 +187,7 @@ impl Daemon {
     async fn replace_metrics(&mut self, new: &Config, sum: &mut ReloadSummary) {
         if let Some(ctx) = self.metrics_ctx.take() {
             ctx.token.cancel();
-            wait_gone(&self.ctx, &["metrics http"]).await;
+            wait_gone(&self.ctx, &["metrics http"], LISTENER_STOP).await;
         }
         self.metrics_addr = None;
         if let Some(m) = &new.metrics {
@@ -162,13 +200,17 @@ impl Daemon {
     }
 }
 
-/// Waits until no task named in `names` runs (its listener is closed).
-/// Accept loops stop at once on cancellation, so this is short.
-async fn wait_gone(ctx: &crate::context::TaskContext, names: &[&str]) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+/// How long a listener may take to close (accept loops stop at once on
+/// cancellation, so this is a bound, not a wait).
+const LISTENER_STOP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits until no task named in `names` runs, at most `limit`; a task still
+/// running then is named in the log and left to finish on its own.
+async fn wait_gone(ctx: &crate::context::TaskContext, names: &[&str], limit: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
     while ctx.running().iter().any(|r| names.contains(&r.as_str())) {
         if tokio::time::Instant::now() > deadline {
-            tracing::warn!(tasks = ?names, "listener did not stop within 5s");
+            tracing::warn!(tasks = ?names, ?limit, "tasks did not stop in time; they finish on their own");
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;

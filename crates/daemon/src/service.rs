@@ -53,7 +53,8 @@ async fn reload(d: &mut Daemon, path: &std::path::Path) {
             tracing::info!(
                 started = ?sum.started, stopped = ?sum.stopped, restarted = ?sum.restarted,
                 kept = ?sum.kept, stream_restarted = sum.stream_restarted,
-                metrics_changed = sum.metrics_changed, "configuration reloaded"
+                metrics_changed = sum.metrics_changed, sinks = ?sum.sinks_changed,
+                "configuration reloaded"
             );
         }
     }

@@ -7,12 +7,15 @@
 
 mod common;
 mod faults_common;
+#[path = "outputs_common/mcap_read.rs"]
+mod mcap_read;
 
 use std::time::{Duration, Instant};
 
 use common::{free_port, Harness, Kind, Setup, DEADLINE};
 use dronetel_proto::v1::Frame;
 use faults_common::{assert_contiguous, assert_no_panic, metric, metrics_section};
+use mcap_read::the_finished_recording;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use prost::Message;
@@ -82,17 +85,7 @@ async fn sigterm_during_a_burst_exits_0_and_delivers_and_records_everything_publ
         ));
     }
 
-    let files: Vec<_> = std::fs::read_dir(rec.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "mcap"))
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let data = std::fs::read(&files[0]).unwrap();
-    mcap::read::footer(&data).expect("a finished file: footer and end magic");
-    mcap::Summary::read(&data)
-        .unwrap()
-        .expect("a finished file has a summary");
+    let (data, _) = the_finished_recording(rec.path());
     let mut recorded: Vec<u64> = mcap::MessageStream::new(&data)
         .unwrap()
         .map(|m| Frame::decode(&*m.unwrap().data).unwrap().seq)

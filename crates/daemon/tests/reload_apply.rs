@@ -1,8 +1,13 @@
 //! `Daemon::apply` in process: the summary names what was kept, restarted,
 //! started and stopped; a changed `[stream]` replaces the listeners while a
 //! client of the old one keeps receiving frames; `[metrics]` comes and goes;
-//! a `client_queue` change is refused as needing a restart.
+//! a `client_queue` change is refused as needing a restart; optional sinks
+//! (`[udp]`, `[record]`) are started, stopped (the recording finished) and
+//! restarted only when their own settings change.
 #![allow(clippy::unwrap_used)]
+
+#[path = "outputs_common/mcap_read.rs"]
+mod mcap_read;
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,6 +15,7 @@ use std::time::Duration;
 use dronetel::{Config, Daemon};
 use dronetel_proto::FrameCodec;
 use futures_util::StreamExt;
+use mcap_read::the_finished_recording;
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 
@@ -102,4 +108,90 @@ async fn apply_diffs_sensors_and_replaces_changed_listeners_only() {
     let report = daemon.shutdown().await;
     assert!(report.aborted.is_empty(), "{:?}", report.aborted);
     assert!(!d.join("s.sock").exists());
+}
+
+/// `config` with the optional sinks: `[udp]` to `udp`, `[record]` into
+/// `DIR/rec`.
+fn with_sinks(dir: &Path, udp: Option<std::net::SocketAddr>, record: bool) -> Config {
+    let mut c = String::from("[daemon]\nvehicle_id = \"apply\"\nhealth_interval = \"100ms\"\n");
+    c.push_str(&format!(
+        "[[sensor]]\nname = \"a\"\nkind = \"gps\"\nprotocol = \"nmea\"\npath = \"{}\"\nbaud = 9600\n",
+        dir.join("missing-a").display()
+    ));
+    c.push_str("[stream]\ntcp = \"127.0.0.1:0\"\n");
+    if let Some(target) = udp {
+        c.push_str(&format!("[udp]\ntarget = \"{target}\"\n"));
+    }
+    if record {
+        c.push_str(&format!(
+            "[record]\ndir = \"{}\"\nmin_free_space = 0\n",
+            dir.join("rec").display()
+        ));
+    }
+    Config::parse(&c, "sinks.toml").unwrap()
+}
+
+/// The next datagram's sender and decoded frame.
+async fn datagram(
+    socket: &tokio::net::UdpSocket,
+) -> (std::net::SocketAddr, dronetel_proto::v1::Frame) {
+    use prost::Message;
+    let mut buf = vec![0u8; 65_536];
+    let (n, from) = tokio::time::timeout(DEADLINE, socket.recv_from(&mut buf))
+        .await
+        .expect("a datagram")
+        .unwrap();
+    let frame = dronetel_proto::v1::Frame::decode(&buf[..n]).expect("one Frame per datagram");
+    (from, frame)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_starts_stops_and_restarts_only_the_changed_optional_sinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ground = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let target = ground.local_addr().unwrap();
+    let mut daemon = Daemon::new(with_sinks(d, None, false));
+    daemon.start().await.unwrap();
+    assert!(daemon.outputs().sinks.is_empty());
+
+    // Both sinks added by a reload: datagrams arrive, a recording starts.
+    let sum = daemon.apply(with_sinks(d, Some(target), true)).await;
+    assert_eq!(sum.sinks_changed, ["udp", "record"], "{sum:?}");
+    assert!(sum.problems.is_empty(), "{sum:?}");
+    let (sender, _) = datagram(&ground).await;
+    let recorded_before = daemon.bus().last_seq();
+    // Let the recording hold frames published after the reload.
+    loop {
+        let (_, f) = datagram(&ground).await;
+        if f.seq > recorded_before + 3 {
+            break;
+        }
+    }
+
+    // Recording removed, UDP unchanged: the file is finished and indexed,
+    // the UDP sink keeps running untouched (same socket, same sender port).
+    let sum = daemon.apply(with_sinks(d, Some(target), false)).await;
+    assert_eq!(sum.sinks_changed, ["record"], "{sum:?}");
+    assert!(daemon.outputs().stats("record").is_none());
+    let (_, summary) = the_finished_recording(&d.join("rec"));
+    let recorded = summary.stats.expect("statistics").message_count;
+    assert!(recorded >= 4, "{recorded} messages recorded");
+    let (still, _) = datagram(&ground).await;
+    assert_eq!(still, sender, "the unchanged UDP sink was restarted");
+
+    // UDP changed (a new target): restarted, datagrams go to the new one.
+    let ground2 = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sum = daemon
+        .apply(with_sinks(d, Some(ground2.local_addr().unwrap()), false))
+        .await;
+    assert_eq!(sum.sinks_changed, ["udp"], "{sum:?}");
+    datagram(&ground2).await;
+
+    // UDP removed.
+    let sum = daemon.apply(with_sinks(d, None, false)).await;
+    assert_eq!(sum.sinks_changed, ["udp"], "{sum:?}");
+    assert!(daemon.outputs().sinks.is_empty());
+    let report = daemon.shutdown().await;
+    assert!(report.aborted.is_empty(), "{:?}", report.aborted);
 }

@@ -1,9 +1,11 @@
-//! Starts every configured optional sink (`[udp]`, `[record]`, `[mqtt]`) on
-//! a bus: the one place start-up and a reload go through. Errors (socket,
-//! directory) surface before any sensor starts. The stream listeners are
-//! started by the supervisor itself.
+//! Starts the configured optional sinks (`[udp]`, `[record]`, `[mqtt]`) on
+//! a bus, each with a stop of its own: the one place start-up and a reload
+//! go through. Errors (socket, directory) surface before any sensor starts.
+//! The stream listeners are started by the supervisor itself.
 
 use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
 
 use super::mqtt::{self, MqttError};
 use super::record::{self, RecordError};
@@ -28,17 +30,50 @@ pub enum SinkError {
     Mqtt(#[from] MqttError),
 }
 
-/// The started optional sinks' counters, by name (`udp`, `record`, `mqtt`).
+/// The optional sinks, by the name used in logs, metrics and reloads.
+pub const SINKS: [&str; 3] = ["udp", "record", "mqtt"];
+
+/// One started optional sink.
+#[derive(Debug, Clone)]
+pub struct StartedSink {
+    /// `udp`, `record` or `mqtt`.
+    pub name: &'static str,
+    /// Its counters.
+    pub stats: Arc<SinkStats>,
+    /// Cancelling it ends the sink as a bus close would (what was published
+    /// before is still handled: the recording is finished, the MQTT queue
+    /// gets its moment to drain).
+    pub stop: CancellationToken,
+}
+
+impl StartedSink {
+    /// The names of the tasks that make up this sink, to wait for their end.
+    pub fn tasks(&self) -> &'static [&'static str] {
+        match self.name {
+            "udp" => &["udp sink"],
+            "record" => &["record"],
+            _ => &["mqtt", "mqtt connection"],
+        }
+    }
+}
+
+/// The started optional sinks.
 #[derive(Debug, Default, Clone)]
 pub struct Outputs {
-    /// Counters of each started sink.
-    pub stats: Vec<(&'static str, Arc<SinkStats>)>,
+    /// Each started sink, in start order.
+    pub sinks: Vec<StartedSink>,
 }
 
 impl Outputs {
     /// The counters of the sink called `name`.
     pub fn stats(&self, name: &str) -> Option<&Arc<SinkStats>> {
-        self.stats.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+        self.sinks.iter().find(|s| s.name == name).map(|s| &s.stats)
+    }
+
+    /// Removes and returns the sink called `name`, if it runs.
+    pub fn take(&mut self, name: &str) -> Option<StartedSink> {
+        let i = self.sinks.iter().position(|s| s.name == name)?;
+        Some(self.sinks.remove(i))
     }
 }
 
@@ -50,29 +85,58 @@ pub(crate) fn consumer(sink: &str) -> ConsumerId {
     }
 }
 
+/// True when sink `name` would run the same in `a` and `b` (its section and
+/// the vehicle id it names topics and files after).
+pub fn same_sink(name: &str, a: &Config, b: &Config) -> bool {
+    let vehicle = a.daemon.vehicle_id == b.daemon.vehicle_id;
+    match name {
+        "udp" => a.outputs.udp == b.outputs.udp,
+        "record" => a.outputs.record == b.outputs.record && vehicle,
+        _ => a.outputs.mqtt == b.outputs.mqtt && vehicle,
+    }
+}
+
+/// Starts sink `name` of `config` on `ctx` with its own receiver of `bus`,
+/// if the configuration has it.
+pub async fn start_sink(
+    ctx: &TaskContext,
+    bus: &Bus,
+    config: &Config,
+    name: &'static str,
+) -> Result<Option<StartedSink>, SinkError> {
+    let out = &config.outputs;
+    let vehicle = &config.daemon.vehicle_id;
+    let stop = CancellationToken::new();
+    let stats = match name {
+        "udp" => match &out.udp {
+            Some(u) => udp::spawn(ctx, bus, u, &stop).await?,
+            None => return Ok(None),
+        },
+        "record" => match &out.record {
+            Some(r) => record::spawn(ctx, bus, r, vehicle, &stop)?,
+            None => return Ok(None),
+        },
+        _ => match &out.mqtt {
+            Some(m) => mqtt::spawn(ctx, bus, m, vehicle, &stop)?,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(StartedSink { name, stats, stop }))
+}
+
 /// Starts every optional sink of `config` on `ctx`, each with its own
-/// receiver of `bus`. Each task drains the bus until it closes.
+/// receiver of `bus`. Each task drains the bus until it closes or its own
+/// stop is cancelled.
 pub async fn start_sinks(
     ctx: &TaskContext,
     bus: &Bus,
     config: &Config,
 ) -> Result<Outputs, SinkError> {
     let mut outputs = Outputs::default();
-    let out = &config.outputs;
-    if let Some(u) = &out.udp {
-        outputs.stats.push(("udp", udp::spawn(ctx, bus, u).await?));
-    }
-    if let Some(r) = &out.record {
-        let vehicle = &config.daemon.vehicle_id;
-        outputs
-            .stats
-            .push(("record", record::spawn(ctx, bus, r, vehicle)?));
-    }
-    if let Some(m) = &out.mqtt {
-        let vehicle = &config.daemon.vehicle_id;
-        outputs
-            .stats
-            .push(("mqtt", mqtt::spawn(ctx, bus, m, vehicle)?));
+    for name in SINKS {
+        if let Some(s) = start_sink(ctx, bus, config, name).await? {
+            outputs.sinks.push(s);
+        }
     }
     Ok(outputs)
 }

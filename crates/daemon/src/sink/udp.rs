@@ -11,6 +11,7 @@ use bytes::Bytes;
 use dronetel_proto::v1::frame::Body;
 use prost::Message;
 use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
 
 use super::payload::frame_bytes;
 use super::rate::RateControlled;
@@ -35,6 +36,7 @@ pub async fn spawn(
     ctx: &TaskContext,
     bus: &Bus,
     config: &UdpConfig,
+    stop: &CancellationToken,
 ) -> Result<Arc<SinkStats>, UdpError> {
     let err = |source| UdpError {
         target: config.target,
@@ -55,7 +57,8 @@ pub async fn spawn(
     }
     let stats = Arc::new(SinkStats::default());
     let rx = RateControlled::new(
-        bus.subscribe_as(super::start::consumer("udp")),
+        bus.subscribe_as(super::start::consumer("udp"))
+            .stop_on(stop.clone()),
         config.selection.clone(),
     );
     tracing::info!(target = %config.target, max_datagram = config.max_datagram, "udp sink started");

@@ -1,6 +1,8 @@
 //! Reading recordings back the way a third-party tool does: every message
 //! of a finished MCAP file decoded through the descriptor set the file
 //! itself carries (prost-reflect), not through our compiled types.
+//! Also included on its own (`#[path]`) by tests outside the output suite.
+#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +17,19 @@ pub fn mcap_files(dir: &Path) -> Vec<PathBuf> {
     v.retain(|p| p.extension().is_some_and(|e| e == "mcap"));
     v.sort();
     v
+}
+
+/// The bytes and summary of the one recording in `dir`, checked finished:
+/// footer, end magic and a summary section (the index). Panics otherwise.
+pub fn the_finished_recording(dir: &Path) -> (Vec<u8>, mcap::Summary) {
+    let files = mcap_files(dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let data = std::fs::read(&files[0]).unwrap();
+    mcap::read::footer(&data).expect("a finished file: footer and end magic");
+    let summary = mcap::Summary::read(&data)
+        .unwrap()
+        .expect("a finished file has a summary");
+    (data, summary)
 }
 
 pub fn ns(t: &prost_types::Timestamp) -> u64 {

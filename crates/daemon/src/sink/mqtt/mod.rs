@@ -112,12 +112,15 @@ pub fn status_topic(vehicle: &str) -> String {
     format!("dronetel/{vehicle}/status")
 }
 
-/// Starts the `mqtt` and `mqtt connection` tasks.
+/// Starts the `mqtt` and `mqtt connection` tasks. They end once the bus
+/// has closed (or `stop_sink` is cancelled) and the queue had its moment
+/// to drain.
 pub fn spawn(
     ctx: &TaskContext,
     bus: &Bus,
     config: &MqttConfig,
     vehicle: &str,
+    stop_sink: &CancellationToken,
 ) -> Result<Arc<SinkStats>, MqttError> {
     let client_id = config
         .client_id
@@ -166,7 +169,8 @@ pub fn spawn(
     );
     let stats = Arc::new(SinkStats::default());
     let frames = RateControlled::new(
-        bus.subscribe_as(super::start::consumer("mqtt")),
+        bus.subscribe_as(super::start::consumer("mqtt"))
+            .stop_on(stop_sink.clone()),
         config.selection.clone(),
     );
     let sink = Sink {

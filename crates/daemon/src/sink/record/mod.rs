@@ -22,6 +22,8 @@ mod writer;
 use std::sync::mpsc::{sync_channel, TrySendError};
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
+
 use super::payload::frame_bytes;
 use super::rate::RateControlled;
 use super::stats::SinkStats;
@@ -32,12 +34,14 @@ use crate::context::TaskContext;
 pub use file::{RecordError, RecordingFile, SCHEMA_NAME};
 
 /// Creates the directory and starts the `record` task and its writer
-/// thread. The task ends once the bus has closed and the file is finished.
+/// thread. The task ends once the bus has closed (or `stop` is cancelled)
+/// and the file is finished.
 pub fn spawn(
     ctx: &TaskContext,
     bus: &Bus,
     config: &RecordConfig,
     vehicle: &str,
+    stop: &CancellationToken,
 ) -> Result<Arc<SinkStats>, RecordError> {
     std::fs::create_dir_all(&config.dir).map_err(|source| RecordError::Io {
         path: config.dir.clone(),
@@ -45,7 +49,9 @@ pub fn spawn(
     })?;
     let stats = Arc::new(SinkStats::default());
     let (tx, queue) = sync_channel(config.queue);
-    let rx = bus.subscribe_as(super::start::consumer("record"));
+    let rx = bus
+        .subscribe_as(super::start::consumer("record"))
+        .stop_on(stop.clone());
     let mut frames = RateControlled::new(rx, config.selection.clone());
     let thread = writer::Writer::new(config.clone(), vehicle.to_owned(), stats.clone());
     let task_stats = stats.clone();
