@@ -31,6 +31,7 @@ fn sections_get_their_defaults() {
     assert!(u.selection.is_everything());
     let r = c.outputs.record.unwrap();
     assert_eq!(r.max_file_duration, Duration::from_secs(3600));
+    assert_eq!(r.compression, dronetel::config::RecordCompression::Zstd);
     let m = c.outputs.mqtt.unwrap();
     assert_eq!((m.host.as_str(), m.port), ("broker", 1883));
     assert_eq!((m.qos_of(Kind::Gps), m.qos_of(Kind::Health)), (0, 1));
@@ -92,6 +93,11 @@ fn bad_values_are_located() {
             "[record]\ndir = \"/r\"\nmax_file_size = 10\n",
             "max_file_size",
             "65536",
+        ),
+        (
+            "[record]\ndir = \"/r\"\ncompression = \"lz4\"\n",
+            "compression",
+            "unknown variant",
         ),
         (
             "[udp]\ntarget = \"127.0.0.1:1\"\nkinds = [\"sky\"]\n",

@@ -47,6 +47,20 @@ async fn ten_seconds_recorded_decode_through_the_embedded_schema_and_replay_iden
     let files = mcap_files(&rec_dir);
     assert_eq!(files.len(), 1, "{files:?}");
     let recorded = read_back(&files[0]);
+    // The default compression: every chunk zstd.
+    let data = std::fs::read(&files[0]).unwrap();
+    let summary = mcap::Summary::read(&data).unwrap().unwrap();
+    assert!(!summary.chunk_indexes.is_empty());
+    for c in &summary.chunk_indexes {
+        assert_eq!(c.compression, "zstd", "chunk at {}", c.chunk_start_offset);
+        assert!(c.compressed_size < c.uncompressed_size, "{c:?}");
+    }
+    let (packed, plain): (u64, u64) = summary
+        .chunk_indexes
+        .iter()
+        .map(|c| (c.compressed_size, c.uncompressed_size))
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    eprintln!("zstd chunks: {plain} bytes of records in {packed} bytes");
     let first = received.first().unwrap().seq;
     let from_first: Vec<&Frame> = recorded.iter().filter(|f| f.seq >= first).collect();
     let gps = recorded
@@ -329,10 +343,11 @@ async fn files_rotate_by_duration_and_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_rotate_by_size_and_lose_nothing() {
     const MAX: u64 = 65536;
+    // Uncompressed, so the smallest allowed size is reached in a few seconds.
     let h = InProc::start(
         "rot-size",
         25.0,
-        &format!("[record]\ndir = \"{{dir}}/rec\"\nmin_free_space = 0\nmax_file_size = {MAX}\nmax_file_duration = \"1h\"\n"),
+        &format!("[record]\ndir = \"{{dir}}/rec\"\nmin_free_space = 0\nmax_file_size = {MAX}\nmax_file_duration = \"1h\"\ncompression = \"none\"\n"),
     )
     .await;
     let files = record_until_rotated(h, 1).await;

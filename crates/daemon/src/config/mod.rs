@@ -28,7 +28,7 @@ use std::path::Path;
 
 pub use error::ConfigError;
 pub use metrics::MetricsConfig;
-pub use outputs::{MqttConfig, OutputsConfig, RecordConfig, UdpConfig};
+pub use outputs::{MqttConfig, OutputsConfig, RecordCompression, RecordConfig, UdpConfig};
 pub use protocol::{MavlinkConfig, TrackerConfig};
 pub use types::{
     Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,

@@ -61,11 +61,30 @@ pub struct RecordConfig {
     pub min_free_space: u64,
     /// Frames queued for the writer thread; beyond, frames are dropped (counted).
     pub queue: usize,
+    /// How chunks are compressed.
+    pub compression: RecordCompression,
     /// Filter and rates.
     pub selection: Selection,
 }
 
+/// `[record] compression`: how the chunks of a recording are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordCompression {
+    /// Uncompressed chunks.
+    None,
+    /// zstd (needs the `zstd` cargo feature, on by default): telemetry
+    /// shrinks several times for little CPU.
+    Zstd,
+}
+
 impl RecordConfig {
+    /// Default `compression`: zstd when built in.
+    pub const DEFAULT_COMPRESSION: RecordCompression = if cfg!(feature = "zstd") {
+        RecordCompression::Zstd
+    } else {
+        RecordCompression::None
+    };
     /// Default `max_file_size` (256 MiB).
     pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 << 20;
     /// Default `max_file_duration`.
@@ -153,6 +172,7 @@ pub(crate) struct RawRecord {
     max_file_duration: Option<Spanned<HumanDuration>>,
     min_free_space: Option<u64>,
     queue: Option<Spanned<usize>>,
+    compression: Option<Spanned<RecordCompression>>,
     #[serde(default)]
     sensors: Vec<String>,
     #[serde(default)]
@@ -247,6 +267,17 @@ pub(crate) fn record(s: &Src<'_>, r: &RawRecord) -> Result<RecordConfig, ConfigE
         Some(v) if v.get_ref().0 >= Duration::from_secs(1) => v.get_ref().0,
         Some(v) => return Err(s.err(v, "max_file_duration", "must be at least 1s")),
     };
+    let compression = match &r.compression {
+        None => RecordConfig::DEFAULT_COMPRESSION,
+        Some(v) if *v.get_ref() == RecordCompression::Zstd && !cfg!(feature = "zstd") => {
+            return Err(s.err(
+                v,
+                "compression",
+                "zstd needs the `zstd` feature, and this dronetel was built without it",
+            ))
+        }
+        Some(v) => *v.get_ref(),
+    };
     Ok(RecordConfig {
         dir: r.dir.get_ref().clone(),
         max_file_size,
@@ -260,6 +291,7 @@ pub(crate) fn record(s: &Src<'_>, r: &RawRecord) -> Result<RecordConfig, ConfigE
             RecordConfig::DEFAULT_QUEUE,
             1 << 20,
         )?,
+        compression,
         selection: selection(&r.sensors, &r.kinds, &r.max_rate, s.path, s.src)?,
     })
 }

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use dronetel_proto::v1::{frame::Body, Frame};
 
+use crate::config::RecordCompression;
 use crate::sink::rate::Kind;
 
 /// Name of the schema every channel uses.
@@ -82,7 +83,7 @@ pub fn file_name(vehicle: &str, at: SystemTime, n: u32) -> String {
 
 impl RecordingFile {
     /// Creates `path` and writes the header and schema.
-    pub fn create(path: &Path) -> Result<Self, RecordError> {
+    pub fn create(path: &Path, compression: RecordCompression) -> Result<Self, RecordError> {
         let io = |source| RecordError::Io {
             path: path.to_path_buf(),
             source,
@@ -93,7 +94,14 @@ impl RecordingFile {
         };
         let file = File::create(path).map_err(io)?;
         let mut writer = mcap::WriteOptions::new()
-            .compression(None)
+            .compression(match compression {
+                RecordCompression::None => None,
+                #[cfg(feature = "zstd")]
+                RecordCompression::Zstd => Some(mcap::Compression::Zstd),
+                // Refused when the configuration is loaded.
+                #[cfg(not(feature = "zstd"))]
+                RecordCompression::Zstd => None,
+            })
             .profile("")
             .library(concat!("dronetel ", env!("CARGO_PKG_VERSION")))
             // Chunks are closed by time (`flush`), not by size, below 8 MiB.
