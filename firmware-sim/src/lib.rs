@@ -9,6 +9,7 @@
 //! - [`fault`]: fault injection on a device (line noise, truncated and
 //!   spliced messages, foreign bytes, bursts, time jumps, random streams)
 //!   and its counters ([`FaultRates`], [`FaultStats`]).
+//! - `epochs`: epoch times of a device's cycles, aligned to the UTC clock.
 //! - `pty`: a raw pty pair with its atomically created link.
 //! - `gps`: the simulated receiver: model → `GpsFix` → u-blox-like NMEA cycle.
 //! - `fc`: the simulated flight controller: model + battery → MAVLink
@@ -26,6 +27,7 @@
 
 mod battery;
 pub mod device;
+mod epochs;
 pub mod fault;
 mod fc;
 mod flight;

@@ -146,6 +146,15 @@ impl Pty {
         Ok(())
     }
 
+    /// [`drain`](Self::drain) of an open pty; waits forever while the
+    /// device is unplugged (no pty), so it can sit in a `select!`.
+    pub(crate) async fn drain_or_wait(pty: Option<&Pty>) -> io::Result<usize> {
+        match pty {
+            Some(p) => p.drain().await,
+            None => std::future::pending().await,
+        }
+    }
+
     /// Waits for and discards what the daemon wrote to the device; returns
     /// the number of bytes read (0 never happens while the slave is open).
     pub(crate) async fn drain(&self) -> io::Result<usize> {

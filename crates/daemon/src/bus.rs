@@ -300,9 +300,14 @@ mod tests {
         let stop = CancellationToken::new();
         let mut rx = bus.subscribe().stop_on(stop.clone());
         let waiting = tokio::spawn(async move { matches!(rx.recv().await, Received::Closed) });
+        // Single-threaded runtime: the yield runs the task until it waits.
         tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "returned with nothing published");
         stop.cancel();
-        assert!(waiting.await.unwrap(), "not closed by the stop");
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("woken by the stop");
+        assert!(closed.unwrap(), "not closed by the stop");
     }
 
     #[tokio::test]

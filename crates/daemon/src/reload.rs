@@ -15,7 +15,7 @@ use std::path::Path;
 
 use crate::config::{Config, ConfigError};
 use crate::metrics::MetricsServer;
-use crate::sink::{same_sink, start_sink, StreamSink, SINKS};
+use crate::sink::{start_sink, OptionalSink, StreamSink};
 use crate::supervisor::{Daemon, RunningSensor};
 
 /// What a reload did.
@@ -62,9 +62,9 @@ impl Daemon {
         }
         // Decided before `self.config` takes the new daemon settings (the
         // vehicle id names topics and files).
-        let sinks: Vec<&'static str> = SINKS
+        let sinks: Vec<OptionalSink> = OptionalSink::ALL
             .into_iter()
-            .filter(|name| !same_sink(name, &self.config, &new))
+            .filter(|sink| !sink.same_in(&self.config, &new))
             .collect();
         let grace = new.daemon.shutdown_grace;
 
@@ -119,41 +119,38 @@ impl Daemon {
             sum.metrics_changed = true;
             self.replace_metrics(&new, &mut sum).await;
         }
-        for name in sinks {
-            sum.sinks_changed.push(name.to_owned());
-            self.replace_sink(name, &new, grace, &mut sum).await;
+        for sink in sinks {
+            sum.sinks_changed.push(sink.as_str().to_owned());
+            self.replace_sink(sink, &new, grace, &mut sum).await;
         }
         self.config.outputs = new.outputs;
         self.config.sensors = new.sensors;
         sum
     }
 
-    /// Stops optional sink `name` (it handles what was published before:
-    /// a recording is finished) and starts it again from `new`, if there.
+    /// Stops `sink` (it handles what was published before: a recording is
+    /// finished) and starts it again from `new`, if there.
     async fn replace_sink(
         &mut self,
-        name: &'static str,
+        sink: OptionalSink,
         new: &Config,
         grace: std::time::Duration,
         sum: &mut ReloadSummary,
     ) {
-        if let Some(old) = self.outputs.take(name) {
+        if let Some(old) = self.outputs.take(sink) {
             old.stop.cancel();
-            wait_gone(&self.ctx, old.tasks(), grace).await;
+            wait_gone(&self.ctx, sink.tasks(), grace).await;
         }
-        let ctx = match &self.outputs_ctx {
-            Some(ctx) => ctx.clone(),
-            None => {
-                let ctx = self.ctx.child();
-                self.outputs_ctx = Some(ctx.clone());
-                ctx
-            }
-        };
-        match start_sink(&ctx, &self.bus, new, name).await {
+        let ctx = self
+            .outputs_ctx
+            .get_or_insert_with(|| self.ctx.child())
+            .clone();
+        match start_sink(&ctx, &self.bus, new, sink).await {
             Ok(Some(started)) => self.outputs.sinks.push(started),
             Ok(None) => {}
             Err(e) => sum.problems.push(format!(
-                "{name} sink: {e}; it stays stopped until a reload fixes it"
+                "{} sink: {e}; it stays stopped until a reload fixes it",
+                sink.as_str()
             )),
         }
     }

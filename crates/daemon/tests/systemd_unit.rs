@@ -4,6 +4,8 @@
 //! missing, as the MQTT tests install their broker.
 #![allow(clippy::unwrap_used)]
 
+mod apt_common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,44 +16,14 @@ fn unit_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../systemd/dronetel.service")
 }
 
-/// Installs systemd-analyze when it is missing, once per test binary (the
-/// tests run in parallel; the others wait here rather than race for the
-/// dpkg lock).
-fn ensure_systemd_analyze() {
-    static READY: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    READY.get_or_init(|| {
-        let present = || {
-            Command::new("systemd-analyze")
-                .arg("--version")
-                .output()
-                .is_ok()
-        };
-        if present() {
-            return;
-        }
-        let apt = |args: &[&str]| {
-            Command::new("apt-get")
-                .args(["-o", "DPkg::Lock::Timeout=300"])
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        let args = ["install", "-y", "-q", "--no-install-recommends", "systemd"];
-        if !apt(&args) {
-            apt(&["update", "-q"]);
-            apt(&args);
-        }
-        assert!(
-            present(),
-            "systemd-analyze is missing and `apt-get install systemd` failed"
-        );
-    });
-}
-
 /// Runs systemd-analyze on `file`.
 fn analyze(args: &[&str], file: &Path) -> Output {
-    ensure_systemd_analyze();
+    apt_common::ensure("systemd", || {
+        Command::new("systemd-analyze")
+            .arg("--version")
+            .output()
+            .is_ok()
+    });
     Command::new("systemd-analyze")
         .args(args)
         .arg(file)

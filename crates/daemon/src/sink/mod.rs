@@ -30,6 +30,6 @@ pub mod subscribe;
 pub mod udp;
 pub mod unix_socket;
 
-pub use start::{same_sink, start_sink, start_sinks, Outputs, SinkError, StartedSink, SINKS};
+pub use start::{start_sink, start_sinks, OptionalSink, Outputs, SinkError, StartedSink};
 pub use stats::SinkStats;
 pub use stream::{StreamError, StreamSink};

@@ -30,31 +30,62 @@ pub enum SinkError {
     Mqtt(#[from] MqttError),
 }
 
-/// The optional sinks, by the name used in logs, metrics and reloads.
-pub const SINKS: [&str; 3] = ["udp", "record", "mqtt"];
+/// One of the optional sinks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionalSink {
+    /// `[udp]`.
+    Udp,
+    /// `[record]`.
+    Record,
+    /// `[mqtt]`.
+    Mqtt,
+}
+
+impl OptionalSink {
+    /// Every optional sink, in start order.
+    pub const ALL: [OptionalSink; 3] = [Self::Udp, Self::Record, Self::Mqtt];
+
+    /// The name used in logs, metrics and reload summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Udp => "udp",
+            Self::Record => "record",
+            Self::Mqtt => "mqtt",
+        }
+    }
+
+    /// The names of the tasks that make up this sink, to wait for their end.
+    pub fn tasks(self) -> &'static [&'static str] {
+        match self {
+            Self::Udp => &["udp sink"],
+            Self::Record => &["record"],
+            Self::Mqtt => &["mqtt", "mqtt connection"],
+        }
+    }
+
+    /// True when this sink would run the same in `a` and `b` (its section
+    /// and the vehicle id it names topics and files after).
+    pub fn same_in(self, a: &Config, b: &Config) -> bool {
+        let vehicle = a.daemon.vehicle_id == b.daemon.vehicle_id;
+        match self {
+            Self::Udp => a.outputs.udp == b.outputs.udp,
+            Self::Record => a.outputs.record == b.outputs.record && vehicle,
+            Self::Mqtt => a.outputs.mqtt == b.outputs.mqtt && vehicle,
+        }
+    }
+}
 
 /// One started optional sink.
 #[derive(Debug, Clone)]
 pub struct StartedSink {
-    /// `udp`, `record` or `mqtt`.
-    pub name: &'static str,
+    /// Which one.
+    pub sink: OptionalSink,
     /// Its counters.
     pub stats: Arc<SinkStats>,
     /// Cancelling it ends the sink as a bus close would (what was published
     /// before is still handled: the recording is finished, the MQTT queue
     /// gets its moment to drain).
     pub stop: CancellationToken,
-}
-
-impl StartedSink {
-    /// The names of the tasks that make up this sink, to wait for their end.
-    pub fn tasks(&self) -> &'static [&'static str] {
-        match self.name {
-            "udp" => &["udp sink"],
-            "record" => &["record"],
-            _ => &["mqtt", "mqtt connection"],
-        }
-    }
 }
 
 /// The started optional sinks.
@@ -65,14 +96,17 @@ pub struct Outputs {
 }
 
 impl Outputs {
-    /// The counters of the sink called `name`.
+    /// The counters of the sink called `name` (`udp`, `record`, `mqtt`).
     pub fn stats(&self, name: &str) -> Option<&Arc<SinkStats>> {
-        self.sinks.iter().find(|s| s.name == name).map(|s| &s.stats)
+        self.sinks
+            .iter()
+            .find(|s| s.sink.as_str() == name)
+            .map(|s| &s.stats)
     }
 
-    /// Removes and returns the sink called `name`, if it runs.
-    pub fn take(&mut self, name: &str) -> Option<StartedSink> {
-        let i = self.sinks.iter().position(|s| s.name == name)?;
+    /// Removes and returns `sink`, if it runs.
+    pub fn take(&mut self, sink: OptionalSink) -> Option<StartedSink> {
+        let i = self.sinks.iter().position(|s| s.sink == sink)?;
         Some(self.sinks.remove(i))
     }
 }
@@ -85,43 +119,32 @@ pub(crate) fn consumer(sink: &str) -> ConsumerId {
     }
 }
 
-/// True when sink `name` would run the same in `a` and `b` (its section and
-/// the vehicle id it names topics and files after).
-pub fn same_sink(name: &str, a: &Config, b: &Config) -> bool {
-    let vehicle = a.daemon.vehicle_id == b.daemon.vehicle_id;
-    match name {
-        "udp" => a.outputs.udp == b.outputs.udp,
-        "record" => a.outputs.record == b.outputs.record && vehicle,
-        _ => a.outputs.mqtt == b.outputs.mqtt && vehicle,
-    }
-}
-
-/// Starts sink `name` of `config` on `ctx` with its own receiver of `bus`,
-/// if the configuration has it.
+/// Starts `sink` of `config` on `ctx` with its own receiver of `bus`, if
+/// the configuration has it.
 pub async fn start_sink(
     ctx: &TaskContext,
     bus: &Bus,
     config: &Config,
-    name: &'static str,
+    sink: OptionalSink,
 ) -> Result<Option<StartedSink>, SinkError> {
     let out = &config.outputs;
     let vehicle = &config.daemon.vehicle_id;
     let stop = CancellationToken::new();
-    let stats = match name {
-        "udp" => match &out.udp {
+    let stats = match sink {
+        OptionalSink::Udp => match &out.udp {
             Some(u) => udp::spawn(ctx, bus, u, &stop).await?,
             None => return Ok(None),
         },
-        "record" => match &out.record {
+        OptionalSink::Record => match &out.record {
             Some(r) => record::spawn(ctx, bus, r, vehicle, &stop)?,
             None => return Ok(None),
         },
-        _ => match &out.mqtt {
+        OptionalSink::Mqtt => match &out.mqtt {
             Some(m) => mqtt::spawn(ctx, bus, m, vehicle, &stop)?,
             None => return Ok(None),
         },
     };
-    Ok(Some(StartedSink { name, stats, stop }))
+    Ok(Some(StartedSink { sink, stats, stop }))
 }
 
 /// Starts every optional sink of `config` on `ctx`, each with its own
@@ -133,8 +156,8 @@ pub async fn start_sinks(
     config: &Config,
 ) -> Result<Outputs, SinkError> {
     let mut outputs = Outputs::default();
-    for name in SINKS {
-        if let Some(s) = start_sink(ctx, bus, config, name).await? {
+    for sink in OptionalSink::ALL {
+        if let Some(s) = start_sink(ctx, bus, config, sink).await? {
             outputs.sinks.push(s);
         }
     }

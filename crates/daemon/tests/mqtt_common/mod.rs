@@ -3,6 +3,9 @@
 //! a reconnecting subscriber that decodes every payload as one `Frame`.
 #![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
 
+#[path = "../apt_common/mod.rs"]
+mod apt_common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,13 +23,6 @@ const LISTEN: Duration = Duration::from_secs(15);
 /// The mosquitto binary, installed through the system's package manager
 /// when missing (the tests need a real broker they can stop and restart).
 pub fn mosquitto() -> PathBuf {
-    // Tests of one binary run in parallel: one of them installs, the others
-    // wait for it here rather than race for the dpkg lock.
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(install_mosquitto).clone()
-}
-
-fn install_mosquitto() -> PathBuf {
     let find = || {
         [
             "/usr/sbin/mosquitto",
@@ -37,24 +33,8 @@ fn install_mosquitto() -> PathBuf {
         .map(PathBuf::from)
         .find(|p| p.exists())
     };
-    if let Some(p) = find() {
-        return p;
-    }
-    let install = |args: &[&str]| {
-        Command::new("apt-get")
-            // Another process (an unattended upgrade) may hold the lock.
-            .args(["-o", "DPkg::Lock::Timeout=300"])
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !install(&["install", "-y", "-q", "mosquitto"]) {
-        install(&["update", "-q"]);
-        install(&["install", "-y", "-q", "mosquitto"]);
-    }
-    find().expect("mosquitto is missing and `apt-get install mosquitto` failed")
+    apt_common::ensure("mosquitto", || find().is_some());
+    find().unwrap()
 }
 
 /// A mosquitto on loopback `port` (anonymous, persistent, so a subscriber's
