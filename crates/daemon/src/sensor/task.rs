@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{sleep_until, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use super::backoff::Backoff;
 use super::health::Health;
+use crate::backoff::Backoff;
 use crate::bus::Bus;
 
 /// Bytes asked for per read.

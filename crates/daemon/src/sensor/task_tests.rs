@@ -16,7 +16,8 @@ use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 
-use super::{run_sensor, Backoff, Opener, SensorSettings};
+use super::{run_sensor, Opener, SensorSettings};
+use crate::backoff::Backoff;
 use crate::bus::{Bus, BusReceiver, Received};
 
 /// Lines: `FIX` → a reading, `OK` → a good message without reading, `HOLD`
