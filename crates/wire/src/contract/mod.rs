@@ -134,6 +134,10 @@ impl<M> Rule<M> {
     /// `Valid: `.
     pub fn valid(&self) -> String {
         match &self.check {
+            // An integer is finite anyway.
+            Check::Count(_, b) | Check::Signed(_, b) if b.max == f64::MAX => {
+                format!(">= {}", b.min)
+            }
             Check::Number(_, b)
             | Check::Count(_, b)
             | Check::Signed(_, b)
