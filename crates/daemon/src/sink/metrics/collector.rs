@@ -51,7 +51,7 @@ impl DaemonCollector {
 /// A sensor counter: its name, help, and how to read it from a report.
 type SensorCounter = (&'static str, &'static str, fn(&SensorEntry) -> u64);
 
-const SENSOR_COUNTERS: [SensorCounter; 7] = [
+const SENSOR_COUNTERS: [SensorCounter; 8] = [
     (
         "dronetel_sensor_bytes_read",
         "Bytes read from the device.",
@@ -86,6 +86,11 @@ const SENSOR_COUNTERS: [SensorCounter; 7] = [
         "dronetel_sensor_reopens",
         "Successful reopens of the device after the first open.",
         |e| e.health.reopen_count,
+    ),
+    (
+        "dronetel_sensor_invalid_values",
+        "Values outside their documented range, removed before publishing.",
+        |e| e.health.invalid_values,
     ),
 ];
 
