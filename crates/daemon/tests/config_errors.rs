@@ -81,7 +81,8 @@ fn the_three_sensor_config_has_each_protocol_with_its_options() {
     assert_eq!(
         c.sensors[1].protocol.options::<Mavlink>(),
         Some(&MavlinkConfig {
-            request_message_rates: false
+            request_message_rates: false,
+            system_id: None,
         })
     );
 }

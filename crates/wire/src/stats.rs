@@ -21,4 +21,6 @@ pub struct Stats {
     /// Frames the sensor numbered but that never arrived (frame-counter
     /// gaps), for protocols with frame counters.
     pub dropped_frames: u64,
+    /// Messages of other systems on a shared link (MAVLink), skipped.
+    pub other_systems: u64,
 }

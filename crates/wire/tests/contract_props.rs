@@ -412,6 +412,15 @@ proptest! {
         ),
     ) {
         let mut bytes = Vec::new();
+        // The first frame's system is the autopilot (the decoder publishes
+        // only the autopilot's messages).
+        let (_, first_system, first_component, _) = frames[0];
+        let autopilot = MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+            autopilot: MavAutopilot::MAV_AUTOPILOT_PX4,
+            ..HEARTBEAT_DATA::default()
+        });
+        let header = MavHeader { system_id: u32::from(first_system), component_id: first_component, sequence: 255 };
+        encode::frame(MavlinkVersion::V2, header, &autopilot, &mut bytes);
         for (seq, (msg, system_id, component_id, v2)) in frames.iter().enumerate() {
             let header = MavHeader { system_id: u32::from(*system_id), component_id: *component_id, sequence: seq as u8 };
             let version = if *v2 { MavlinkVersion::V2 } else { MavlinkVersion::V1 };

@@ -10,7 +10,8 @@ use common::{assert_in_contract, decode_stream, published, sentence};
 use dronetel_proto::tracker::{TrackerObject, TrackerReport, Velocity};
 use dronetel_proto::v1::{frame::Body, Frame, GpsFix};
 use dronetel_wire::mavlink::common::{
-    GpsFixType, MavMessage, GLOBAL_POSITION_INT_DATA, GPS_RAW_INT_DATA, SYS_STATUS_DATA,
+    GpsFixType, MavAutopilot, MavMessage, GLOBAL_POSITION_INT_DATA, GPS_RAW_INT_DATA,
+    HEARTBEAT_DATA, SYS_STATUS_DATA,
 };
 use dronetel_wire::mavlink::{encode, MavlinkDecoder};
 use dronetel_wire::nmea::NmeaDecoder;
@@ -18,9 +19,15 @@ use dronetel_wire::tracker::{self, TrackerDecoder};
 use dronetel_wire::Reading;
 use mavlink::{MavHeader, MavlinkVersion};
 
+/// `msgs` from system 1, component 1, after that autopilot's HEARTBEAT (the
+/// decoder publishes only the autopilot's messages).
 fn mavlink_frames(msgs: &[MavMessage]) -> Vec<u8> {
     let mut out = Vec::new();
-    for (seq, m) in msgs.iter().enumerate() {
+    let autopilot = MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+        autopilot: MavAutopilot::MAV_AUTOPILOT_PX4,
+        ..HEARTBEAT_DATA::default()
+    });
+    for (seq, m) in std::iter::once(&autopilot).chain(msgs).enumerate() {
         let header = MavHeader {
             system_id: 1,
             component_id: 1,
@@ -150,7 +157,7 @@ fn sys_status_remaining_above_100_percent_is_left_out_and_counted() {
         });
         let bytes = mavlink_frames(&[msg]);
         let (out, removed) = published(decode_stream(MavlinkDecoder::default(), &bytes));
-        let [Reading::Battery(b)] = out.as_slice() else {
+        let [Reading::Vehicle(_), Reading::Battery(b)] = out.as_slice() else {
             panic!("one battery reading expected: {out:?}")
         };
         assert_eq!(b.remaining_percent, None, "remaining {remaining}");

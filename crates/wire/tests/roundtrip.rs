@@ -9,7 +9,7 @@
 use bytes::BytesMut;
 use dronetel_proto::v1::{FixMode, FixQuality, GpsFix};
 use dronetel_wire::mavlink::common::{MavMessage, GLOBAL_POSITION_INT_DATA};
-use dronetel_wire::mavlink::{encode as mav, MavlinkDecoder};
+use dronetel_wire::mavlink::{encode as mav, MavlinkDecoder, MavlinkOptions};
 use dronetel_wire::nmea::encode::{self, quantize, quantize_coordinate, NmeaStyle};
 use dronetel_wire::nmea::NmeaDecoder;
 use dronetel_wire::{Reading, SensorDecoder};
@@ -159,7 +159,8 @@ proptest! {
             let header = MavHeader { system_id: 1, component_id: 1, sequence: i as u8 };
             mav::frame(version, header, &msg, &mut bytes);
         }
-        let mut d = MavlinkDecoder::default();
+        // The autopilot pinned: its data counts before any heartbeat.
+        let mut d = MavlinkDecoder::new(MavlinkOptions { system_id: Some(1), ..MavlinkOptions::default() });
         let got: Vec<GpsFix> = decode_all(&mut d, &bytes, chunk)
             .into_iter()
             .filter_map(Reading::into_gps)

@@ -2,7 +2,7 @@
 //! protocol's options. The keys every sensor has are read here; the other
 //! keys of the table go to the protocol it names.
 
-use std::path::PathBuf;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::kind::SensorKind;
 use super::protocol::{self, ProtocolConfig, PROTOCOLS};
-use super::transport::{SerialConfig, TransportConfig};
+use super::transport::TransportConfig;
 use crate::config::{Checker, ConfigError, HumanDuration};
 
 /// The keys every `[[sensor]]` has, as written.
@@ -21,15 +21,24 @@ pub struct RawSensor {
     name: Spanned<String>,
     kind: Spanned<SensorKind>,
     protocol: Spanned<String>,
-    path: Spanned<PathBuf>,
-    baud: Spanned<u32>,
+    path: Spanned<String>,
+    baud: Option<Spanned<u32>>,
+    allow_from: Option<Spanned<Vec<IpAddr>>>,
     stale_after: Option<Spanned<HumanDuration>>,
 }
 
 impl RawSensor {
     /// The fields of [`RawSensor`] (a test checks they agree): the rest of
     /// a sensor's table belongs to its protocol.
-    pub const KEYS: [&'static str; 6] = ["name", "kind", "protocol", "path", "baud", "stale_after"];
+    pub const KEYS: [&'static str; 7] = [
+        "name",
+        "kind",
+        "protocol",
+        "path",
+        "baud",
+        "allow_from",
+        "stale_after",
+    ];
 }
 
 /// One `[[sensor]]`: a device and how to decode it.
@@ -127,20 +136,13 @@ impl SensorConfig {
             own.insert(key, value);
         }
         let options = entry.configure(Spanned::new(span, DeValue::Table(own)), c)?;
-        if raw.path.get_ref().as_os_str().is_empty() {
-            return Err(c.err(&raw.path, "must not be empty"));
-        }
-        if *raw.baud.get_ref() == 0 {
-            return Err(c.err(&raw.baud, "must be greater than 0"));
-        }
+        let transport =
+            TransportConfig::parse(&raw.path, raw.baud.as_ref(), raw.allow_from.as_ref(), c)?;
         let config = SensorConfig {
             name: name.clone(),
             kind,
             protocol: ProtocolConfig::from_entry(entry, options),
-            transport: TransportConfig::Serial(SerialConfig {
-                path: raw.path.get_ref().clone(),
-                baud: *raw.baud.get_ref(),
-            }),
+            transport,
             stale_after: c.duration(raw.stale_after.as_ref(), Self::DEFAULT_STALE_AFTER)?,
         };
         Ok((config, raw.name))

@@ -27,6 +27,8 @@ pub struct Health {
     pub overflow_discards: u64,
     /// Values the value contract removed from readings before publishing.
     pub invalid_values: u64,
+    /// Datagrams refused for their sender (UDP `allow_from`).
+    pub rejected_datagrams: u64,
     /// When the last good message arrived.
     pub last_message: Option<Instant>,
 }
@@ -43,6 +45,7 @@ impl Health {
             readings_published: 0,
             overflow_discards: 0,
             invalid_values: 0,
+            rejected_datagrams: 0,
             last_message: None,
         }
     }
@@ -84,6 +87,8 @@ impl Health {
             dropped_frames: stats.dropped_frames,
             decode_errors: stats.decode_errors,
             invalid_values: self.invalid_values,
+            other_systems: stats.other_systems,
+            rejected_datagrams: self.rejected_datagrams,
         }
     }
 }

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 pub use config::SensorConfig;
 pub use kind::SensorKind;
-pub use task::{body_of, run_sensor, Opener, SensorSettings};
+pub use task::{body_of, run_sensor, Opener, PortNews, SensorSettings};
 
 use crate::backoff::Backoff;
 use crate::bus::Bus;

@@ -35,6 +35,20 @@ pub trait Opener: Send + Sync + 'static {
     fn open(&self) -> impl Future<Output = io::Result<Self::Port>> + Send;
     /// The device as reported in health frames (its path).
     fn device(&self) -> String;
+    /// What the open port learned since the last call (a UDP port's new
+    /// sender, datagrams it refused); nothing for a point-to-point port.
+    fn news(_port: &mut Self::Port) -> PortNews {
+        PortNews::default()
+    }
+}
+
+/// What an open port tells its sensor task after a read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortNews {
+    /// A new peer to name in health (`device ... from PEER`).
+    pub peer: Option<String>,
+    /// Input refused since the last call (senders outside `allow_from`).
+    pub rejected: u64,
 }
 
 /// Per-sensor settings of the task.
@@ -146,6 +160,7 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
         let opened_at = Instant::now();
         let idle_gap = self.decoder.idle_gap();
         let mut idle_deadline: Option<Instant> = None;
+        let mut health_due = false;
         self.decoder.on_open();
         loop {
             if let Some(out) = self.decoder.take_output() {
@@ -173,6 +188,7 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                     Ok(0) => return PortEnd::Failed("end of file".to_owned()),
                     Ok(n) => {
                         self.health.bytes_read += n as u64;
+                        self.absorb(O::news(&mut port));
                         let read_at = Instant::now();
                         if let Err(e) = self.decode(&mut buf, backoff) {
                             return PortEnd::Failed(format!("decode failed: {e}"));
@@ -191,7 +207,13 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                         self.publish(r);
                     }
                 }
-                _ = self.ticker.tick() => self.publish_health(),
+                _ = self.ticker.tick() => health_due = true,
+            }
+            if std::mem::take(&mut health_due) {
+                // Refused input may never complete a read: its count is
+                // taken here too.
+                self.absorb(O::news(&mut port));
+                self.publish_health();
             }
             if self.health.readings_published != published {
                 // Let the clients send what was just published before the
@@ -199,6 +221,16 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                 // starve them (the daemon runs every task on one thread).
                 tokio::task::yield_now().await;
             }
+        }
+    }
+
+    /// Takes in what the port learned: a new peer names the device, refused
+    /// input is counted.
+    fn absorb(&mut self, news: PortNews) {
+        self.health.rejected_datagrams += news.rejected;
+        if let Some(peer) = news.peer {
+            self.health.device = format!("{} from {peer}", self.opener.device());
+            tracing::debug!(sensor = %self.s.name, device = %self.health.device, "sensor peer changed");
         }
     }
 

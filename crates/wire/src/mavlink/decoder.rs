@@ -22,7 +22,7 @@ use mavlink::{Dialect, MAVLinkMessageRaw, MavHeader, MavlinkReader, MavlinkVersi
 use tokio_util::codec::Decoder;
 use tracing::debug;
 
-use super::common::MavMessage;
+use super::common::{MavAutopilot, MavMessage};
 use super::convert::convert;
 use super::encode;
 use super::MavlinkOptions;
@@ -98,14 +98,24 @@ impl Dialect for CountingDialect {
 /// Decodes a MAVLink v1/v2 byte stream (common dialect) into readings:
 /// SYS_STATUS and BATTERY_STATUS → [`Reading::Battery`], GPS_RAW_INT and
 /// GLOBAL_POSITION_INT → [`Reading::Gps`], autopilot HEARTBEAT →
-/// [`Reading::Vehicle`]. Counters ([`Stats`]):
+/// [`Reading::Vehicle`].
+///
+/// A link may be shared (a router forwards the ground station's heartbeats,
+/// cameras, gimbals, other vehicles): readings come only from the
+/// autopilot's system, pinned in the options or taken from the first
+/// HEARTBEAT whose `autopilot` is not `MAV_AUTOPILOT_INVALID`; a vehicle
+/// status only from that autopilot's component. Until the autopilot is
+/// heard, data messages are skipped uncounted (they may be its own).
+/// Counters ([`Stats`]):
 /// - `checksum_errors`: frame candidates of a known message whose CRC
 ///   failed (the reader then resyncs one byte further);
 /// - `framing_errors`: candidates naming a message id the common dialect
 ///   does not define (junk that looks like a header, or another dialect's
 ///   message: MAVLink cannot tell them apart without that dialect's CRC);
 /// - `unknown_messages`: valid frames of messages the daemon does not use;
-/// - `decode_errors`: valid frames whose payload the dialect rejects.
+/// - `decode_errors`: valid frames whose payload the dialect rejects;
+/// - `other_systems`: valid frames of another system, or heartbeats of a
+///   component that is not the autopilot (a ground station).
 pub struct MavlinkDecoder {
     opts: MavlinkOptions,
     reader: MavlinkReader<Feed>,
@@ -117,6 +127,11 @@ pub struct MavlinkDecoder {
     requested: bool,
     /// Sequence number of the frames the daemon sends.
     tx_seq: u8,
+    /// The autopilot's system and, once its HEARTBEAT is heard, component.
+    autopilot: Option<(u8, Option<u8>)>,
+    /// Whether the autopilot was heard on this connection (until then a
+    /// reconnect may have led to another autopilot, which then takes over).
+    heard: bool,
 }
 
 impl std::fmt::Debug for MavlinkDecoder {
@@ -138,14 +153,70 @@ impl MavlinkDecoder {
     /// A decoder with the given options.
     pub fn new(opts: MavlinkOptions) -> Self {
         Self {
-            opts,
             reader: MavlinkReader::with_capacity(READER_CAPACITY, Feed::default()),
             dialect: CountingDialect::default(),
             stats: Stats::default(),
             output: Vec::new(),
             requested: false,
             tx_seq: 0,
+            autopilot: opts.system_id.map(|s| (s, None)),
+            heard: false,
+            opts,
         }
+    }
+
+    /// Whether a frame of `header` carrying `msg` is the autopilot's, for
+    /// publishing: learns the autopilot from its first HEARTBEAT and counts
+    /// what belongs to other systems.
+    fn is_autopilots(&mut self, header: &MavHeader, msg: &MavMessage) -> bool {
+        let (sys, comp) = (header.system_id as u8, header.component_id);
+        let autopilot_heartbeat = matches!(
+            msg,
+            MavMessage::HEARTBEAT(h) if h.autopilot != MavAutopilot::MAV_AUTOPILOT_INVALID
+        );
+        let pinned = self.opts.system_id;
+        let mine = match self.autopilot {
+            // The first autopilot heard; or, not pinned and before the known
+            // one spoke on this connection, another (a reconnect led there).
+            _ if autopilot_heartbeat
+                && pinned.is_none_or(|p| p == sys)
+                && (self.autopilot.is_none_or(|(_, c)| c.is_none())
+                    || (pinned.is_none()
+                        && !self.heard
+                        && self.autopilot.is_some_and(|(s, _)| s != sys))) =>
+            {
+                self.autopilot = Some((sys, Some(comp)));
+                tracing::info!(
+                    system_id = sys,
+                    component_id = comp,
+                    "mavlink autopilot heard"
+                );
+                true
+            }
+            // Not known yet: a component that is not an autopilot says so
+            // in its heartbeat; other messages may be the autopilot's.
+            None => {
+                if matches!(msg, MavMessage::HEARTBEAT(_)) {
+                    self.stats.other_systems += 1;
+                }
+                false
+            }
+            Some((s, _)) if s != sys => {
+                self.stats.other_systems += 1;
+                false
+            }
+            // The autopilot system's other components (camera, gimbal) send
+            // heartbeats too: only the autopilot's is its status.
+            Some((_, c)) => match msg {
+                MavMessage::HEARTBEAT(_) if c != Some(comp) => {
+                    self.stats.other_systems += 1;
+                    false
+                }
+                _ => true,
+            },
+        };
+        self.heard |= mine;
+        mine
     }
 
     /// Folds the dialect's candidate counts into the stats: every checked
@@ -172,6 +243,9 @@ impl MavlinkDecoder {
             component_id: raw.component_id(),
             sequence: raw.sequence(),
         };
+        if !self.is_autopilots(&header, &msg) {
+            return None;
+        }
         match convert(&header, raw.version(), &msg) {
             Some(r) => {
                 self.stats.messages_ok += 1;
@@ -266,5 +340,9 @@ impl SensorDecoder for MavlinkDecoder {
         self.reader = MavlinkReader::with_capacity(READER_CAPACITY, Feed::default());
         self.requested = false;
         self.output.clear();
+        // The autopilot learned is kept (its data counts at once after a
+        // replug); another autopilot's heartbeat takes over until it is
+        // heard again on this connection.
+        self.heard = false;
     }
 }

@@ -26,6 +26,10 @@ pub struct MavlinkOptions {
     /// Component id the daemon uses in frames it sends (191 =
     /// MAV_COMP_ID_ONBOARD_COMPUTER).
     pub own_component_id: u8,
+    /// The autopilot's system id, when pinned; `None`: the system of the
+    /// first HEARTBEAT whose `autopilot` is not `MAV_AUTOPILOT_INVALID`.
+    /// Messages of other systems are counted and skipped.
+    pub system_id: Option<u8>,
 }
 
 impl Default for MavlinkOptions {
@@ -35,6 +39,7 @@ impl Default for MavlinkOptions {
             rate_requests: Vec::new(),
             own_system_id: 255,
             own_component_id: 191,
+            system_id: None,
         }
     }
 }

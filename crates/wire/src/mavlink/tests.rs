@@ -306,3 +306,114 @@ fn arbitrary_bytes_never_panic_and_are_all_consumed() {
         prop_assert_eq!(d.stats().bytes, bytes.len() as u64);
     });
 }
+
+/// One v2 frame of `msg` from `system_id`, `component_id`.
+fn from(system_id: u32, component_id: u8, msg: &MavMessage) -> Vec<u8> {
+    let mut out = Vec::new();
+    let h = MavHeader {
+        system_id,
+        component_id,
+        sequence: 0,
+    };
+    encode::frame(MavlinkVersion::V2, h, msg, &mut out);
+    out
+}
+
+/// A ground station's heartbeat (no autopilot), as MAVProxy sends.
+fn gcs_heartbeat() -> MavMessage {
+    MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+        mavtype: MavType::MAV_TYPE_GCS,
+        autopilot: MavAutopilot::MAV_AUTOPILOT_INVALID,
+        ..HEARTBEAT_DATA::default()
+    })
+}
+
+fn foreign_gps() -> MavMessage {
+    MavMessage::GPS_RAW_INT(GPS_RAW_INT_DATA {
+        lat: 100_000_000,
+        lon: 200_000_000,
+        fix_type: GpsFixType::GPS_FIX_TYPE_3D_FIX,
+        ..GPS_RAW_INT_DATA::default()
+    })
+}
+
+#[test]
+fn on_a_shared_link_only_the_autopilot_is_published() {
+    let mut bytes = Vec::new();
+    // Before the autopilot is heard: a GCS heartbeat (counted), and data
+    // that could be the autopilot's (skipped, not counted).
+    bytes.extend(from(255, 190, &gcs_heartbeat()));
+    bytes.extend(from(1, 1, &gps_raw()));
+    // The autopilot, then a camera of its system, the GCS again, and
+    // another vehicle's position.
+    bytes.extend(from(1, 1, &heartbeat()));
+    bytes.extend(from(
+        1,
+        100,
+        &MavMessage::HEARTBEAT(HEARTBEAT_DATA {
+            mavtype: MavType::MAV_TYPE_CAMERA,
+            autopilot: MavAutopilot::MAV_AUTOPILOT_INVALID,
+            ..HEARTBEAT_DATA::default()
+        }),
+    ));
+    bytes.extend(from(255, 190, &gcs_heartbeat()));
+    bytes.extend(from(7, 1, &heartbeat()));
+    bytes.extend(from(7, 1, &foreign_gps()));
+    bytes.extend(from(1, 1, &gps_raw()));
+    let mut d = MavlinkDecoder::default();
+    let out = decode_chunked(&bytes, 7, &mut d);
+    let [Reading::Vehicle(v), Reading::Gps(g)] = out.as_slice() else {
+        panic!("the autopilot's status and fix only: {out:?}")
+    };
+    assert_eq!((v.system_id, v.component_id), (1, 1));
+    assert_eq!(g.latitude_deg, Some(47.397742));
+    assert_eq!(d.stats().other_systems, 5, "{:?}", d.stats());
+}
+
+#[test]
+fn a_pinned_system_is_published_before_its_heartbeat_and_no_other() {
+    let opts = MavlinkOptions {
+        system_id: Some(7),
+        ..MavlinkOptions::default()
+    };
+    let mut d = MavlinkDecoder::new(opts);
+    let mut bytes = from(1, 1, &heartbeat());
+    bytes.extend(from(7, 1, &foreign_gps()));
+    bytes.extend(from(7, 1, &heartbeat()));
+    let out = decode_chunked(&bytes, 64, &mut d);
+    assert!(
+        matches!(out.as_slice(), [Reading::Gps(_), Reading::Vehicle(v)] if v.system_id == 7),
+        "{out:?}"
+    );
+    assert_eq!(d.stats().other_systems, 1);
+    // A new connection forgets the learned component, not the pinned system.
+    d.on_open();
+    let out = decode_chunked(&from(7, 1, &foreign_gps()), 64, &mut d);
+    assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn after_a_reconnect_the_autopilot_counts_at_once_or_another_takes_over() {
+    let mut d = MavlinkDecoder::default();
+    decode_chunked(&from(1, 1, &heartbeat()), 64, &mut d);
+    // A replug: the known autopilot's data is published before its next
+    // heartbeat.
+    d.on_open();
+    let out = decode_chunked(&from(1, 1, &gps_raw()), 64, &mut d);
+    assert!(matches!(out.as_slice(), [Reading::Gps(_)]), "{out:?}");
+    // A reconnect that leads to another vehicle: its autopilot takes over
+    // before the old one speaks again.
+    d.on_open();
+    let mut bytes = from(2, 1, &heartbeat());
+    bytes.extend(from(1, 1, &gps_raw()));
+    bytes.extend(from(2, 1, &foreign_gps()));
+    let out = decode_chunked(&bytes, 64, &mut d);
+    assert!(
+        matches!(out.as_slice(), [Reading::Vehicle(v), Reading::Gps(g)]
+            if v.system_id == 2 && g.latitude_deg == Some(10.0)),
+        "{out:?}"
+    );
+    // Once heard, it keeps the link: a third autopilot is another system.
+    let out = decode_chunked(&from(3, 1, &heartbeat()), 64, &mut d);
+    assert!(out.is_empty(), "{out:?}");
+}
