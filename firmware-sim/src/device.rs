@@ -1,6 +1,8 @@
 //! A simulated device on a pty: the handle tests and the demo hold, and the
 //! task that drives the pty from the receiver model.
 
+mod fault_controls;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

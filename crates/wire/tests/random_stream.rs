@@ -3,6 +3,8 @@
 //! process's resident set grows by less than 8 MiB over the stream, which is
 //! generated chunk by chunk (never held whole).
 //! 50 MB per decoder takes about ten seconds in a debug build.
+//! Alone in its binary: it measures this process's resident set, which
+//! tests running beside it would grow.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Instant;

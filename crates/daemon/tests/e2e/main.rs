@@ -1,0 +1,12 @@
+//! End to end: firmware-sim's devices on real pseudo-terminals, the sensor
+//! tasks and the `dronetel` binary reading them, stream clients comparing
+//! what they receive with the simulator's truth, and a clean stop on
+//! SIGTERM.
+
+mod daemon;
+mod sensor_pty;
+mod sensors;
+mod shutdown_signal;
+
+/// The binary under test, for the testkit helpers that start it.
+const DRONETEL: &str = env!("CARGO_BIN_EXE_dronetel");

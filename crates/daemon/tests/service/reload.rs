@@ -1,0 +1,254 @@
+//! SIGHUP reload of the real binary: a stream client stays connected and
+//! loses no frame (contiguous seq) while a reload adds a second simulated
+//! GPS, the unchanged sensor is not restarted; an invalid file is refused
+//! with its location logged and the running configuration kept; a reload
+//! that removes a sensor stops it. systemd sees RELOADING=1 then READY=1.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dronetel_proto::v1::{frame::Body, Frame, SensorState};
+use dronetel_proto::FrameCodec;
+use dronetel_testkit::notify::NotifySocket;
+use dronetel_testkit::ports::free_port;
+use dronetel_testkit::sections::gps_section;
+use dronetel_testkit::spawn::{exit_status, signal, spawn_daemon};
+use dronetel_testkit::DEADLINE;
+use firmware_sim::{SimOptions, Simulator};
+use futures_util::StreamExt;
+use nix::sys::signal::Signal;
+use tokio::net::TcpStream;
+use tokio_util::codec::FramedRead;
+
+use crate::DRONETEL;
+
+struct Client {
+    frames: FramedRead<TcpStream, FrameCodec>,
+    seqs: Vec<u64>,
+    all: Vec<Frame>,
+}
+
+impl Client {
+    async fn connect(port: u16) -> Self {
+        let s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        Self {
+            frames: FramedRead::new(s, FrameCodec::default()),
+            seqs: Vec::new(),
+            all: Vec::new(),
+        }
+    }
+
+    async fn next(&mut self) -> Frame {
+        let f = tokio::time::timeout(DEADLINE, self.frames.next())
+            .await
+            .expect("no frame within the deadline")
+            .expect("stream ended")
+            .unwrap();
+        self.seqs.push(f.seq);
+        self.all.push(f.clone());
+        f
+    }
+
+    /// Reads `n` more frames.
+    async fn read(&mut self, n: usize) {
+        for _ in 0..n {
+            self.next().await;
+        }
+    }
+
+    /// The unchanged sensor `name` never restarted while this client
+    /// watched: no STARTING report and a `bytes_read` that never went back.
+    fn assert_never_restarted(&self, name: &str) {
+        let mut last = 0;
+        // From its first ONLINE on: the STARTING of the daemon's own start
+        // may reach a client that connected right after READY=1.
+        let first_online = self
+            .all
+            .iter()
+            .position(|f| f.sensor == name && state(f) == Some(SensorState::Online))
+            .unwrap_or(0);
+        for f in self.all[first_online..].iter().filter(|f| f.sensor == name) {
+            if let Some(Body::Health(h)) = &f.body {
+                assert_ne!(state(f), Some(SensorState::Starting), "{name} restarted");
+                assert!(
+                    h.bytes_read >= last,
+                    "{name} bytes_read went back: restarted"
+                );
+                last = h.bytes_read;
+            }
+        }
+        assert!(last > 0, "no health report of {name} seen");
+    }
+
+    async fn until(&mut self, what: &str, mut pred: impl FnMut(&Frame) -> bool) -> Vec<Frame> {
+        let t0 = Instant::now();
+        let mut seen = Vec::new();
+        loop {
+            let f = self.next().await;
+            let hit = pred(&f);
+            seen.push(f);
+            if hit {
+                return seen;
+            }
+            assert!(t0.elapsed() < DEADLINE, "no {what} within {DEADLINE:?}");
+        }
+    }
+
+    fn assert_contiguous(&self) {
+        let gaps: Vec<&[u64]> = self.seqs.windows(2).filter(|w| w[1] != w[0] + 1).collect();
+        assert!(
+            gaps.is_empty(),
+            "seq gaps {gaps:?} in {} frames",
+            self.seqs.len()
+        );
+    }
+}
+
+fn state(f: &Frame) -> Option<SensorState> {
+    match &f.body {
+        Some(Body::Health(h)) => SensorState::try_from(h.state).ok(),
+        _ => None,
+    }
+}
+
+fn config(port: u16, sensors: &[(&str, &Path)]) -> String {
+    let mut c = String::from("[daemon]\nvehicle_id = \"reload\"\nhealth_interval = \"300ms\"\n");
+    for (name, path) in sensors {
+        c.push_str(&gps_section(name, path));
+    }
+    c.push_str(&format!("\n[stream]\ntcp = \"127.0.0.1:{port}\"\n"));
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_adds_and_removes_sensors_without_losing_a_frame_and_refuses_bad_files() {
+    let dir = tempfile::Builder::new()
+        .prefix("dronetel-reload-")
+        .tempdir()
+        .unwrap();
+    let sim1 = Simulator::start(SimOptions::new(dir.path().join("dev1")))
+        .await
+        .unwrap();
+    let sim2 = Simulator::start(SimOptions::new(dir.path().join("dev2")))
+        .await
+        .unwrap();
+    let (gps1, gps2) = (sim1.gps().link(), sim2.gps().link());
+    let port = free_port();
+    let cfg = dir.path().join("dronetel.toml");
+    std::fs::write(&cfg, config(port, &[("gps", &gps1)])).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut notify = NotifySocket::bind(dir.path());
+    let mut daemon = spawn_daemon(
+        DRONETEL,
+        &cfg,
+        &log,
+        &[("NOTIFY_SOCKET", notify.path.display().to_string())],
+    );
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    notify.until("READY=1", |n| n.has("READY=1")).await;
+
+    let mut client = Client::connect(port).await;
+    client
+        .until("gps ONLINE", |f| {
+            f.sensor == "gps" && state(f) == Some(SensorState::Online)
+        })
+        .await;
+    client
+        .until("a gps reading", |f| f.sensor == "gps" && state(f).is_none())
+        .await;
+
+    // 1. Add a sensor.
+    std::fs::write(&cfg, config(port, &[("gps", &gps1), ("gps2", &gps2)])).unwrap();
+    signal(&daemon, Signal::SIGHUP);
+    let reloading = notify.until("RELOADING=1", |n| n.has("RELOADING=1")).await;
+    assert!(reloading.get("MONOTONIC_USEC").is_some(), "{reloading:?}");
+    notify
+        .until("READY=1 after the reload", |n| n.has("READY=1"))
+        .await;
+    let after = client
+        .until("gps2 reading", |f| f.sensor == "gps2" && state(f).is_none())
+        .await;
+    // The unchanged sensor was not restarted: no STARTING from it; and it
+    // goes on publishing.
+    assert!(
+        after
+            .iter()
+            .all(|f| !(f.sensor == "gps" && state(f) == Some(SensorState::Starting))),
+        "gps restarted by the reload"
+    );
+    client
+        .until("more gps", |f| f.sensor == "gps" && state(f).is_none())
+        .await;
+    client.read(30).await;
+    client.assert_contiguous();
+    notify
+        .until("status naming gps2", |n| {
+            n.get("STATUS")
+                .is_some_and(|s| s.contains("gps2 ONLINE") && s.contains("gps ONLINE"))
+        })
+        .await;
+
+    // 2. An invalid file: refused, located, the running set kept.
+    let bad = config(port, &[("gps", &gps1), ("gps2", &gps2)])
+        .replace("baud = 115200", "baud = \"fast\"");
+    std::fs::write(&cfg, &bad).unwrap();
+    let bad_line = bad.lines().position(|l| l.contains("\"fast\"")).unwrap() + 1;
+    signal(&daemon, Signal::SIGHUP);
+    notify.until("RELOADING=1", |n| n.has("RELOADING=1")).await;
+    notify
+        .until("READY=1 after the refusal", |n| n.has("READY=1"))
+        .await;
+    let text = log_text();
+    let refusal = text
+        .lines()
+        .find(|l| l.contains("reload refused"))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{text}"));
+    let location = format!("{}:{bad_line}:", cfg.display());
+    assert!(
+        refusal.contains(&location) && refusal.contains("baud"),
+        "{refusal}"
+    );
+    for name in ["gps", "gps2"] {
+        client
+            .until("readings of both after the refusal", |f| {
+                f.sensor == name && state(f).is_none()
+            })
+            .await;
+    }
+    client.read(30).await;
+    client.assert_contiguous();
+
+    // 3. Remove gps2: it stops; a client connected after the reload sees
+    //    gps only.
+    std::fs::write(&cfg, config(port, &[("gps", &gps1)])).unwrap();
+    signal(&daemon, Signal::SIGHUP);
+    notify.until("RELOADING=1", |n| n.has("RELOADING=1")).await;
+    notify
+        .until("READY=1 after the removal", |n| n.has("READY=1"))
+        .await;
+    let mut fresh = Client::connect(port).await;
+    let mut gps_frames = 0;
+    while gps_frames < 10 {
+        let f = fresh.next().await;
+        assert_ne!(f.sensor, "gps2", "removed sensor still publishing");
+        gps_frames += usize::from(f.sensor == "gps");
+    }
+    client
+        .until("gps after the removal", |f| f.sensor == "gps")
+        .await;
+    client.read(30).await;
+    client.assert_contiguous();
+    client.assert_never_restarted("gps");
+    eprintln!(
+        "{} frames, contiguous, over three reloads",
+        client.seqs.len()
+    );
+
+    signal(&daemon, Signal::SIGTERM);
+    let status = exit_status(&mut daemon).await;
+    assert!(status.success(), "exit {status}; log:\n{}", log_text());
+    let text = log_text();
+    assert!(text.contains("configuration reloaded"), "{text}");
+    let _ = Duration::ZERO;
+}

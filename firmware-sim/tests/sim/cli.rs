@@ -1,0 +1,148 @@
+//! The `firmware-sim` binary: prints its links, stops cleanly on a signal.
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{Reader, Scratch, DEADLINE};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// The simulator process, killed if a failing test drops it still running.
+struct Sim(Child);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn spawn(args: &[&str]) -> (Sim, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firmware-sim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    (Sim(child), first)
+}
+
+/// Sends `sig` and waits (bounded) for the process to exit successfully.
+fn stop_with(mut sim: Sim, sig: Signal) {
+    let child = &mut sim.0;
+    kill(Pid::from_raw(child.id() as i32), sig).unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "no exit after {sig}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test]
+async fn simulator_binary_links_gps_and_exits_0_on_sigterm() {
+    let dir = Scratch::new("cli-sim");
+    let link = dir.0.join("gps");
+    let (child, first) = spawn(&[
+        "--link-dir",
+        dir.0.to_str().unwrap(),
+        "--gps-rate",
+        "20",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let mut reader = Reader::open(&link);
+    let cycle = reader.cycle().await;
+    for line in &cycle {
+        common::checked(line);
+    }
+    stop_with(child, Signal::SIGTERM);
+    assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
+}
+
+#[tokio::test]
+async fn replay_binary_loops_and_exits_0_on_sigint() {
+    let dir = Scratch::new("cli-replay");
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/testdata/gpsd/nmea/april6_2019.log"
+    );
+    let expect = std::fs::read(capture).unwrap();
+    let (child, first) = spawn(&[
+        "--replay",
+        capture,
+        "--link-dir",
+        dir.0.to_str().unwrap(),
+        "--rate",
+        "100",
+        "--lines",
+        "--loop",
+    ]);
+    let link = dir.0.join("gps");
+    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let mut reader = Reader::open(&link);
+    assert_eq!(reader.bytes(2 * expect.len()).await, expect.repeat(2));
+    stop_with(child, Signal::SIGINT);
+    assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
+}
+
+#[tokio::test]
+async fn fault_flags_damage_every_sentence_and_burst_the_rate() {
+    let dir = Scratch::new("cli-faults");
+    let link = dir.0.join("gps");
+    let (child, first) = spawn(&[
+        "--link-dir",
+        dir.0.to_str().unwrap(),
+        "--gps-rate",
+        "5",
+        "--faults-on",
+        "gps",
+        "--truncate",
+        "1",
+        "--burst",
+        "10",
+    ]);
+    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let mut reader = Reader::open(&link);
+    // Every sentence is cut short (at most one checksum digit left) but
+    // keeps `$` and CRLF.
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let line = reader.line().await;
+        let cut = line.rsplit_once('*').is_none_or(|(_, sum)| sum.len() < 2);
+        assert!(line.starts_with('$') && cut, "{line}");
+        if let Some(rest) = line.strip_prefix("$GNRMC,") {
+            times.push(rest.to_string());
+        }
+    }
+    // 10x 5 Hz: 50 cycles a second, 200 lines hold several RMCs.
+    assert!(times.len() >= 3, "{times:?}");
+    stop_with(child, Signal::SIGTERM);
+}
+
+#[test]
+fn fault_flags_reject_probabilities_out_of_range() {
+    let dir = Scratch::new("cli-faults-bad");
+    let out = Command::new(env!("CARGO_BIN_EXE_firmware-sim"))
+        .args(["--link-dir", dir.0.to_str().unwrap(), "--garbage", "0.7"])
+        .args(["--bit-flips", "0.7"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sum to at most 1"), "{err}");
+}
