@@ -19,6 +19,7 @@
 //! - [`mcap_read`]: recordings read back the way a third-party tool does.
 //! - [`mosquitto`]: a real MQTT broker and a subscriber to it.
 //! - [`apt`]: installing a Debian package a test needs, once per process.
+//! - [`python`]: Python packages (MAVProxy, pymavlink) in a private venv.
 //! - [`ports`]: the one `free_port`.
 //!
 //! Helpers that start the binary take its path: only the daemon's own test
@@ -36,6 +37,7 @@ pub mod mosquitto;
 pub mod notify;
 pub mod ports;
 pub mod process;
+pub mod python;
 pub mod sections;
 pub mod spawn;
 

@@ -4,6 +4,7 @@
 //! SIGTERM.
 
 mod daemon;
+mod network;
 mod sensor_pty;
 mod sensors;
 mod shutdown_signal;

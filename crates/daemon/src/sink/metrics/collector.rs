@@ -51,7 +51,7 @@ impl DaemonCollector {
 /// A sensor counter: its name, help, and how to read it from a report.
 type SensorCounter = (&'static str, &'static str, fn(&SensorEntry) -> u64);
 
-const SENSOR_COUNTERS: [SensorCounter; 8] = [
+const SENSOR_COUNTERS: [SensorCounter; 10] = [
     (
         "dronetel_sensor_bytes_read",
         "Bytes read from the device.",
@@ -91,6 +91,16 @@ const SENSOR_COUNTERS: [SensorCounter; 8] = [
         "dronetel_sensor_invalid_values",
         "Values outside their documented range, removed before publishing.",
         |e| e.health.invalid_values,
+    ),
+    (
+        "dronetel_sensor_other_systems",
+        "Messages of other systems on a shared link (MAVLink), not published.",
+        |e| e.health.other_systems,
+    ),
+    (
+        "dronetel_sensor_rejected_datagrams",
+        "Datagrams refused for their sender (UDP allow_from).",
+        |e| e.health.rejected_datagrams,
     ),
 ];
 
