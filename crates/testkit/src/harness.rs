@@ -243,6 +243,17 @@ max_clients = {max}
         h
     }
 
+    /// Starts the simulator and the binary `bin` with only the sensors of
+    /// `sections` (text of `[[sensor]]` tables, e.g. on network paths).
+    pub async fn with_sensor_sections(bin: &str, tag: &str, sections: String) -> Self {
+        let setup = Setup {
+            sensors: &[],
+            extra_sections: sections,
+            ..Setup::default()
+        };
+        Self::start(bin, tag, setup).await
+    }
+
     async fn wait_for_socket(&self) {
         let t0 = Instant::now();
         // Not a probe connection: it would hold a client slot until the

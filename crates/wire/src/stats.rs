@@ -23,4 +23,8 @@ pub struct Stats {
     pub dropped_frames: u64,
     /// Messages of other systems on a shared link (MAVLink), skipped.
     pub other_systems: u64,
+    /// Unsigned frames on a link that requires signatures, dropped.
+    pub unsigned_messages: u64,
+    /// Frames whose signature is wrong or replayed, dropped.
+    pub bad_signatures: u64,
 }

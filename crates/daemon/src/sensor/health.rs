@@ -89,6 +89,8 @@ impl Health {
             invalid_values: self.invalid_values,
             other_systems: stats.other_systems,
             rejected_datagrams: self.rejected_datagrams,
+            unsigned_messages: stats.unsigned_messages,
+            bad_signatures: stats.bad_signatures,
         }
     }
 }

@@ -83,6 +83,7 @@ fn the_three_sensor_config_has_each_protocol_with_its_options() {
         Some(&MavlinkConfig {
             request_message_rates: false,
             system_id: None,
+            signing: None,
         })
     );
 }
@@ -369,4 +370,92 @@ fn binary_exits_78_naming_the_listener_whose_port_is_in_use() {
     let line = text.lines().position(|l| l.starts_with("listen")).unwrap() + 1;
     let msg = assert_config_exit("run", &f, line, "metrics.listen");
     eprintln!("{msg}");
+}
+
+#[test]
+fn network_paths_and_their_keys_are_checked_where_written() {
+    let fc = |path: &str, extra: &str| {
+        GOOD.replace(
+            "[stream]",
+            &format!("[[sensor]]\nname = \"fc\"\nkind = \"flight_controller\"\nprotocol = \"mavlink\"\npath = \"{path}\"\n{extra}\n[stream]"),
+        )
+    };
+    let c = Config::parse(
+        &fc(
+            "udp://127.0.0.1:14551",
+            "allow_from = [\"127.0.0.1\"]\nsystem_id = 1",
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.sensors[1].transport.device(), "udp://127.0.0.1:14551");
+    let cases = [
+        (
+            fc("udp://127.0.0.1:14551", "baud = 57600"),
+            "sensor[1].baud",
+            "serial devices only",
+        ),
+        (
+            fc("tcp://127.0.0.1:5760", "allow_from = [\"127.0.0.1\"]"),
+            "sensor[1].allow_from",
+            "udp:// inputs only",
+        ),
+        (
+            fc("udp://localhost:14551", ""),
+            "sensor[1].path",
+            "udp://IP:PORT",
+        ),
+        (
+            fc("tcp://127.0.0.1", ""),
+            "sensor[1].path",
+            "tcp://HOST:PORT",
+        ),
+        (
+            fc("serial:///dev/ttyS0", ""),
+            "sensor[1].path",
+            "unknown scheme",
+        ),
+        (fc("/dev/ttyS0", ""), "sensor[1].path", "needs `baud`"),
+        (
+            fc("udp://127.0.0.1:14551", "system_id = 0"),
+            "sensor[1].system_id",
+            "1 to 255",
+        ),
+    ];
+    for (src, key, why) in cases {
+        let e = err(&src);
+        assert!(
+            e.contains(key) && e.contains(why),
+            "want {key} ({why}): {e}"
+        );
+    }
+}
+
+#[test]
+fn a_signing_key_file_others_can_read_is_refused_at_its_line() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let key = dir.path().join("mavlink.key");
+    std::fs::write(&key, "passphrase\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let src = GOOD.replace(
+        "[stream]",
+        &format!(
+            "[[sensor]]\nname = \"fc\"\nkind = \"flight_controller\"\nprotocol = \"mavlink\"\npath = \"udp://127.0.0.1:14551\"\nsigning_key_file = \"{}\"\n\n[stream]",
+            key.display()
+        ),
+    );
+    let f = dir.path().join("signed.toml");
+    std::fs::write(&f, &src).unwrap();
+    let line = src
+        .lines()
+        .position(|l| l.starts_with("signing_key_file"))
+        .unwrap()
+        + 1;
+    let msg = assert_config_exit("check-config", &f, line, "sensor[1].signing_key_file");
+    assert!(msg.contains("chmod 600"), "{msg}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let c = Config::load(&f).unwrap();
+    let o = c.sensors[1].protocol.options::<Mavlink>().unwrap();
+    assert!(o.signing.is_some());
 }

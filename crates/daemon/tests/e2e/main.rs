@@ -8,6 +8,7 @@ mod network;
 mod sensor_pty;
 mod sensors;
 mod shutdown_signal;
+mod signing;
 
 /// The binary under test, for the testkit helpers that start it.
 const DRONETEL: &str = env!("CARGO_BIN_EXE_dronetel");

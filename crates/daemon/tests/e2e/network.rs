@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use dronetel_proto::v1::{frame::Body, BatteryState, GpsFix, SensorHealth, SensorState};
 use dronetel_testkit::frames::health_until;
-use dronetel_testkit::harness::{Harness, Setup};
+use dronetel_testkit::harness::Harness;
 use dronetel_testkit::ports::free_port;
 use dronetel_testkit::process::{pid, rss};
 use dronetel_testkit::python::venv_with;
@@ -72,16 +72,7 @@ fn fc_section(path: &str, extra: &str) -> String {
 
 /// A daemon with only the flight controller, on `path`.
 async fn fc_daemon(tag: &str, path: &str, extra: &str) -> Harness {
-    Harness::start(
-        DRONETEL,
-        tag,
-        Setup {
-            sensors: &[],
-            extra_sections: fc_section(path, extra),
-            ..Setup::default()
-        },
-    )
-    .await
+    Harness::with_sensor_sections(DRONETEL, tag, fc_section(path, extra)).await
 }
 
 /// Whether something listens on TCP `port` (from /proc: a probe connection
@@ -336,16 +327,7 @@ async fn gps_over_tcp(tag: &str) -> (Harness, tokio::net::TcpStream) {
     let section = format!(
         "[[sensor]]\nname = \"net\"\nkind = \"gps\"\nprotocol = \"nmea\"\npath = \"tcp://{addr}\"\nstale_after = \"5s\"\n"
     );
-    let h = Harness::start(
-        DRONETEL,
-        tag,
-        Setup {
-            sensors: &[],
-            extra_sections: section,
-            ..Setup::default()
-        },
-    )
-    .await;
+    let h = Harness::with_sensor_sections(DRONETEL, tag, section).await;
     let (conn, _) = tokio::time::timeout(DEADLINE, server.accept())
         .await
         .unwrap()

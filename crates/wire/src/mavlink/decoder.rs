@@ -25,6 +25,7 @@ use tracing::debug;
 use super::common::{MavAutopilot, MavMessage};
 use super::convert::convert;
 use super::encode;
+use super::signing::{Signer, Verdict};
 use super::MavlinkOptions;
 use crate::{Reading, SensorDecoder, Stats};
 
@@ -115,7 +116,9 @@ impl Dialect for CountingDialect {
 /// - `unknown_messages`: valid frames of messages the daemon does not use;
 /// - `decode_errors`: valid frames whose payload the dialect rejects;
 /// - `other_systems`: valid frames of another system, or heartbeats of a
-///   component that is not the autopilot (a ground station).
+///   component that is not the autopilot (a ground station);
+/// - with a signing key, `unsigned_messages` and `bad_signatures` (wrong
+///   key, corrupted, or replayed): dropped before anything else.
 pub struct MavlinkDecoder {
     opts: MavlinkOptions,
     reader: MavlinkReader<Feed>,
@@ -129,6 +132,8 @@ pub struct MavlinkDecoder {
     tx_seq: u8,
     /// The autopilot's system and, once its HEARTBEAT is heard, component.
     autopilot: Option<(u8, Option<u8>)>,
+    /// Signature checks and signing, with a key.
+    signer: Option<Signer>,
     /// Whether the autopilot was heard on this connection (until then a
     /// reconnect may have led to another autopilot, which then takes over).
     heard: bool,
@@ -161,6 +166,7 @@ impl MavlinkDecoder {
             tx_seq: 0,
             autopilot: opts.system_id.map(|s| (s, None)),
             heard: false,
+            signer: opts.signing.clone().map(Signer::new),
             opts,
         }
     }
@@ -230,6 +236,19 @@ impl MavlinkDecoder {
 
     /// One CRC-valid frame: parse, convert, maybe queue rate requests.
     fn frame(&mut self, raw: &MAVLinkMessageRaw) -> Option<Reading> {
+        if let Some(signer) = &mut self.signer {
+            match signer.check(raw) {
+                Verdict::Valid => {}
+                Verdict::Unsigned => {
+                    self.stats.unsigned_messages += 1;
+                    return None;
+                }
+                Verdict::BadSignature | Verdict::Replayed => {
+                    self.stats.bad_signatures += 1;
+                    return None;
+                }
+            }
+        }
         let msg = match MavMessage::parse(raw.version(), raw.message_id(), raw.payload()) {
             Ok(m) => m,
             Err(e) => {
@@ -279,7 +298,10 @@ impl MavlinkDecoder {
             };
             self.tx_seq = self.tx_seq.wrapping_add(1);
             let msg = encode::set_message_interval(target, autopilot.component_id, r);
-            encode::frame(MavlinkVersion::V2, header, &msg, &mut self.output);
+            match &mut self.signer {
+                Some(signer) => encode::signed_frame(header, &msg, signer, &mut self.output),
+                None => encode::frame(MavlinkVersion::V2, header, &msg, &mut self.output),
+            }
         }
         tracing::info!(
             system_id = target,

@@ -21,6 +21,19 @@ pub fn frame(version: MavlinkVersion, header: MavHeader, msg: &MavMessage, out: 
     }
 }
 
+/// Appends one MAVLink 2 frame of `msg`, signed by `signer`, to `out`.
+pub(crate) fn signed_frame(
+    header: MavHeader,
+    msg: &MavMessage,
+    signer: &mut super::signing::Signer,
+    out: &mut Vec<u8>,
+) {
+    let mut raw = MAVLinkV2MessageRaw::new();
+    raw.serialize_message_for_signing(header, msg);
+    signer.sign(&mut raw);
+    out.extend_from_slice(raw.raw_bytes());
+}
+
 /// The `COMMAND_LONG(MAV_CMD_SET_MESSAGE_INTERVAL)` asking `target` for
 /// one message rate.
 pub fn set_message_interval(target_system: u8, target_component: u8, r: RateRequest) -> MavMessage {

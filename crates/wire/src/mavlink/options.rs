@@ -30,6 +30,9 @@ pub struct MavlinkOptions {
     /// first HEARTBEAT whose `autopilot` is not `MAV_AUTOPILOT_INVALID`.
     /// Messages of other systems are counted and skipped.
     pub system_id: Option<u8>,
+    /// The link's signing key: only validly signed, fresh frames are used,
+    /// and frames sent are signed. `None`: signatures are not checked.
+    pub signing: Option<super::SigningKey>,
 }
 
 impl Default for MavlinkOptions {
@@ -40,6 +43,7 @@ impl Default for MavlinkOptions {
             own_system_id: 255,
             own_component_id: 191,
             system_id: None,
+            signing: None,
         }
     }
 }

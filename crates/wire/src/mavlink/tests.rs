@@ -417,3 +417,55 @@ fn after_a_reconnect_the_autopilot_counts_at_once_or_another_takes_over() {
     let out = decode_chunked(&from(3, 1, &heartbeat()), 64, &mut d);
     assert!(out.is_empty(), "{out:?}");
 }
+
+/// `msg` from system 1, component 1, signed by `signer`.
+fn signed(signer: &mut super::signing::Signer, msg: &MavMessage) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode::signed_frame(header(0), msg, signer, &mut out);
+    out
+}
+
+#[test]
+fn with_a_key_only_fresh_valid_signatures_count_and_requests_are_signed() {
+    use super::signing::{Signer, Verdict};
+    use super::SigningKey;
+    let key = SigningKey::from_passphrase("drone-42");
+    let mut autopilot = Signer::new(key.clone());
+    let mut stranger = Signer::new(SigningKey::from_passphrase("guess"));
+    let opts = MavlinkOptions {
+        signing: Some(key.clone()),
+        rate_requests: MavlinkOptions::default_rate_requests(),
+        ..MavlinkOptions::default()
+    };
+    let mut d = MavlinkDecoder::new(opts);
+    let hb = signed(&mut autopilot, &heartbeat());
+    let fix = signed(&mut autopilot, &gps_raw());
+    let mut bytes = hb.clone();
+    bytes.extend(&fix);
+    // Injected: unsigned (v2 and v1), signed with another key, a replay.
+    bytes.extend(from(1, 1, &foreign_gps()));
+    let mut v1 = Vec::new();
+    encode::frame(MavlinkVersion::V1, header(9), &foreign_gps(), &mut v1);
+    bytes.extend(&v1);
+    let mut forged = Vec::new();
+    encode::signed_frame(header(3), &foreign_gps(), &mut stranger, &mut forged);
+    bytes.extend(&forged);
+    bytes.extend(&fix);
+    let out = decode_chunked(&bytes, 5, &mut d);
+    assert!(
+        matches!(out.as_slice(), [Reading::Vehicle(_), Reading::Gps(g)] if g.latitude_deg == Some(47.397742)),
+        "{out:?}"
+    );
+    let st = d.stats();
+    assert_eq!((st.unsigned_messages, st.bad_signatures), (2, 2), "{st:?}");
+    // The rate requests went out signed with the same key.
+    let sent = d.take_output().expect("rate requests");
+    let mut check = Signer::new(key);
+    let mut r = mavlink::MavlinkReader::new(&sent[..]);
+    let mut n = 0;
+    while let Ok(raw) = r.read_any_raw_message::<MavMessage>() {
+        assert_eq!(check.check(&raw), Verdict::Valid);
+        n += 1;
+    }
+    assert_eq!(n, 4);
+}

@@ -51,7 +51,7 @@ impl DaemonCollector {
 /// A sensor counter: its name, help, and how to read it from a report.
 type SensorCounter = (&'static str, &'static str, fn(&SensorEntry) -> u64);
 
-const SENSOR_COUNTERS: [SensorCounter; 10] = [
+const SENSOR_COUNTERS: [SensorCounter; 12] = [
     (
         "dronetel_sensor_bytes_read",
         "Bytes read from the device.",
@@ -101,6 +101,16 @@ const SENSOR_COUNTERS: [SensorCounter; 10] = [
         "dronetel_sensor_rejected_datagrams",
         "Datagrams refused for their sender (UDP allow_from).",
         |e| e.health.rejected_datagrams,
+    ),
+    (
+        "dronetel_sensor_unsigned_messages",
+        "Unsigned frames on a link that requires MAVLink 2 signatures, dropped.",
+        |e| e.health.unsigned_messages,
+    ),
+    (
+        "dronetel_sensor_bad_signatures",
+        "Frames with a wrong or replayed MAVLink 2 signature, dropped.",
+        |e| e.health.bad_signatures,
     ),
 ];
 
