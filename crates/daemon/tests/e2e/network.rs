@@ -24,6 +24,7 @@ use dronetel_wire::mavlink::common::{
 use dronetel_wire::mavlink::encode;
 use dronetel_wire::nmea::NmeaDecoder;
 use dronetel_wire::{Reading, SensorDecoder};
+use firmware_sim::FcTruth;
 use mavlink::{MavHeader, MavlinkVersion};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -168,14 +169,14 @@ async fn mavproxy_over_udp_gives_the_autopilots_frames_and_counts_the_ground_sta
         let f = client.next().await.expect("stream open");
         match (f.sensor.as_str(), f.body) {
             ("fc", Some(Body::Battery(b))) => {
-                // The simulator's battery states, in order.
-                let truth = h.fc_truth.lock().unwrap();
-                let all: Vec<&BatteryState> = truth.iter().flat_map(|t| &t.battery).collect();
-                let i = all
-                    .iter()
-                    .skip(next_battery)
-                    .position(|t| **t == b)
-                    .unwrap_or_else(|| panic!("battery {b:?} is not the simulator's"));
+                // The simulator's battery states, in order (its truth is
+                // recorded on its own task, so it may lag the frame).
+                let i = in_truth(&h, |t| {
+                    let all: Vec<&BatteryState> = t.iter().flat_map(|t| &t.battery).collect();
+                    all.iter().skip(next_battery).position(|t| **t == b)
+                })
+                .await
+                .unwrap_or_else(|| panic!("battery {b:?} is not the simulator's"));
                 next_battery += i + 1;
                 batteries += 1;
             }
@@ -185,14 +186,14 @@ async fn mavproxy_over_udp_gives_the_autopilots_frames_and_counts_the_ground_sta
                     Some(10.0),
                     "the ground station's position was published"
                 );
-                let truth = h.fc_truth.lock().unwrap();
-                assert!(
-                    truth
-                        .iter()
+                let found = in_truth(&h, |t| {
+                    t.iter()
                         .flat_map(|t| &t.gps)
-                        .any(|t| same_position(t, &g)),
-                    "fix {g:?} is not the simulator's"
-                );
+                        .any(|t| same_position(t, &g))
+                        .then_some(())
+                })
+                .await;
+                assert!(found.is_some(), "fix {g:?} is not the simulator's");
                 fixes += 1;
             }
             ("fc", Some(Body::Vehicle(v))) => {
@@ -221,6 +222,21 @@ async fn mavproxy_over_udp_gives_the_autopilots_frames_and_counts_the_ground_sta
          {} messages of other systems counted",
         h1.other_systems
     );
+}
+
+/// What `find` finds in the flight controller's truth, within the
+/// deadline (the simulator records a tick after writing it).
+async fn in_truth<T>(h: &Harness, find: impl Fn(&[FcTruth]) -> Option<T>) -> Option<T> {
+    let t0 = Instant::now();
+    loop {
+        if let Some(x) = find(&h.fc_truth.lock().unwrap()) {
+            return Some(x);
+        }
+        if t0.elapsed() > DEADLINE {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Same position and altitude as the simulator sent (to the precision of
