@@ -13,23 +13,7 @@ pub(crate) fn decode_chunked(
     input: &[u8],
     chunk: usize,
 ) -> (Vec<GpsFix>, Stats) {
-    let mut dec = NmeaDecoder::new(opts.clone());
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    for piece in input.chunks(chunk.max(1)) {
-        buf.extend_from_slice(piece);
-        while let Some(Reading::Gps(f)) = dec.decode(&mut buf).unwrap() {
-            out.push(f);
-        }
-        assert!(
-            buf.len() <= opts.max_sentence_len,
-            "input buffer must stay bounded"
-        );
-    }
-    while let Some(Reading::Gps(f)) = dec.decode_eof(&mut buf).unwrap() {
-        out.push(f);
-    }
-    (out, dec.stats())
+    decode_with(NmeaDecoder::new(opts.clone()), input, chunk)
 }
 
 /// Feeds `input` whole, without ending the stream.
@@ -53,4 +37,27 @@ pub(crate) fn time_of_day(f: &GpsFix) -> Option<f64> {
     f.time
         .as_ref()
         .map(|t| (t.seconds.rem_euclid(86_400)) as f64 + f64::from(t.nanos) * 1e-9)
+}
+
+/// Feeds `input` to any sensor decoder in chunks of `chunk` bytes, then
+/// ends the stream; checks the input buffer is always consumed (which
+/// bounds it).
+pub(crate) fn decode_with<D: SensorDecoder>(
+    mut dec: D,
+    input: &[u8],
+    chunk: usize,
+) -> (Vec<GpsFix>, Stats) {
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for piece in input.chunks(chunk.max(1)) {
+        buf.extend_from_slice(piece);
+        while let Some(Reading::Gps(f)) = dec.decode(&mut buf).unwrap() {
+            out.push(f);
+        }
+        assert!(buf.is_empty(), "the decoder left {} bytes", buf.len());
+    }
+    while let Some(Reading::Gps(f)) = dec.decode_eof(&mut buf).unwrap() {
+        out.push(f);
+    }
+    (out, dec.stats())
 }
