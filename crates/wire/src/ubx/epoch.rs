@@ -220,12 +220,12 @@ impl Acc {
                         2,
                         ned,
                         f64::from(v.g_speed) / 100.0,
-                        f64::from(v.heading) * 1e-5,
+                        f64::from(v.heading) / 1e5,
                     ),
                     |t| t.0,
                 );
                 set(&mut self.s_acc, 2, f64::from(v.s_acc) / 100.0);
-                self.head_acc = Some(f64::from(v.c_acc) * 1e-5);
+                self.head_acc = Some(f64::from(v.c_acc) / 1e5);
             }
             Msg::Status(s) => {
                 self.nav = true;
@@ -280,10 +280,10 @@ impl Acc {
             rank,
             (
                 rank,
-                f64::from(p.lat) * 1e-7,
-                f64::from(p.lon) * 1e-7,
-                f64::from(p.height) * 1e-3,
-                Some(f64::from(p.h_msl) * 1e-3),
+                f64::from(p.lat) / 1e7,
+                f64::from(p.lon) / 1e7,
+                f64::from(p.height) / 1e3,
+                Some(f64::from(p.h_msl) / 1e3),
             ),
             |t| t.0,
         );
@@ -295,14 +295,14 @@ impl Acc {
                 rank,
                 ned,
                 f64::from(p.g_speed) / 1000.0,
-                f64::from(p.head_mot) * 1e-5,
+                f64::from(p.head_mot) / 1e5,
             ),
             |t| t.0,
         );
         set(&mut self.h_acc, rank, f64::from(p.h_acc) / 1000.0);
         set(&mut self.v_acc, rank, f64::from(p.v_acc) / 1000.0);
         set(&mut self.s_acc, rank, f64::from(p.s_acc) / 1000.0);
-        self.head_acc = Some(f64::from(p.head_acc) * 1e-5);
+        self.head_acc = Some(f64::from(p.head_acc) / 1e5);
         if let Some(d) = dop(p.p_dop) {
             set(&mut self.pdop, 1, d);
         }

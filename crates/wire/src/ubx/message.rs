@@ -442,12 +442,12 @@ impl PosLlh {
     pub(crate) fn parse(p: Payload<'_>) -> Self {
         Self {
             itow: p.u4(0),
-            lon: f64::from(p.i4(4)) * 1e-7,
-            lat: f64::from(p.i4(8)) * 1e-7,
-            height: f64::from(p.i4(12)) * 1e-3,
-            h_msl: f64::from(p.i4(16)) * 1e-3,
-            h_acc: f64::from(p.u4(20)) * 1e-3,
-            v_acc: f64::from(p.u4(24)) * 1e-3,
+            lon: f64::from(p.i4(4)) / 1e7,
+            lat: f64::from(p.i4(8)) / 1e7,
+            height: f64::from(p.i4(12)) / 1e3,
+            h_msl: f64::from(p.i4(16)) / 1e3,
+            h_acc: f64::from(p.u4(20)) / 1e3,
+            v_acc: f64::from(p.u4(24)) / 1e3,
             valid: true,
         }
     }
@@ -456,12 +456,12 @@ impl PosLlh {
     pub(crate) fn parse_hp(p: Payload<'_>) -> Self {
         Self {
             itow: p.u4(4),
-            lon: f64::from(p.i4(8)) * 1e-7 + f64::from(p.i1(24)) * 1e-9,
-            lat: f64::from(p.i4(12)) * 1e-7 + f64::from(p.i1(25)) * 1e-9,
-            height: f64::from(p.i4(16)) * 1e-3 + f64::from(p.i1(26)) * 1e-4,
-            h_msl: f64::from(p.i4(20)) * 1e-3 + f64::from(p.i1(27)) * 1e-4,
-            h_acc: f64::from(p.u4(28)) * 1e-4,
-            v_acc: f64::from(p.u4(32)) * 1e-4,
+            lon: f64::from(p.i4(8)) / 1e7 + f64::from(p.i1(24)) / 1e9,
+            lat: f64::from(p.i4(12)) / 1e7 + f64::from(p.i1(25)) / 1e9,
+            height: f64::from(p.i4(16)) / 1e3 + f64::from(p.i1(26)) / 1e4,
+            h_msl: f64::from(p.i4(20)) / 1e3 + f64::from(p.i1(27)) / 1e4,
+            h_acc: f64::from(p.u4(28)) / 1e4,
+            v_acc: f64::from(p.u4(32)) / 1e4,
             valid: p.u1(3) & 0x01 == 0,
         }
     }

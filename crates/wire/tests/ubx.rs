@@ -1,0 +1,441 @@
+//! UBX and combined u-blox decoders: round trips through the encoder, every
+//! chunk size, junk, corrupted and over-long frames, epoch ends (NAV-EOE,
+//! learned enders, idle gap), and NMEA on the same port. Each case asserts
+//! both the fixes and the counters.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use bytes::BytesMut;
+use common::{decode_with, sentence};
+use dronetel_proto::v1::{Constellation, FixMode, FixQuality, GpsFix};
+use dronetel_wire::nmea::NmeaDecoder;
+use dronetel_wire::ubx::encode::{frame, nav_dop, nav_eoe, nav_pvt, nav_sat, nav_timegps};
+use dronetel_wire::ubx::message::{NavDop, NavPvt, NavTimeGps, SatEntry};
+use dronetel_wire::ubx::{UbloxDecoder, UbxDecoder, UbxOptions};
+use dronetel_wire::{Reading, SensorDecoder, Stats};
+use tokio_util::codec::Decoder;
+
+/// 2025-04-11T23:14:00Z in Unix seconds.
+const T0: i64 = 1_744_413_240;
+/// GPS time of week (ms) of T0: Friday 23:14:18 GPS (18 leap seconds).
+const ITOW0: u32 = (5 * 86_400 + 23 * 3600 + 14 * 60 + 18) * 1000;
+
+fn pvt(sec: u8) -> NavPvt {
+    NavPvt {
+        itow: ITOW0 + u32::from(sec) * 1000,
+        year: 2025,
+        month: 4,
+        day: 11,
+        hour: 23,
+        min: 14,
+        sec,
+        valid: 0x07,
+        nano: -1200,
+        fix_type: 3,
+        // gnssFixOK, diffSoln, carrSoln = float.
+        flags: 0x01 | 0x02 | 0x40,
+        num_sv: 17,
+        lat: 450_657_718,
+        lon: 76_590_617,
+        height: 304_600,
+        h_msl: 257_400,
+        h_acc: 1_500,
+        v_acc: 2_250,
+        vel_n: 300,
+        vel_e: -400,
+        vel_d: 50,
+        g_speed: 500,
+        head_mot: 32_313_010,
+        s_acc: 120,
+        head_acc: 1_500_000,
+        p_dop: 142,
+        ..NavPvt::default()
+    }
+}
+
+fn sats(sec: u8) -> Vec<SatEntry> {
+    vec![
+        SatEntry {
+            gnss_id: 0,
+            sv_id: 5,
+            cno: 42,
+            elev: 31,
+            azim: 311,
+            flags: 0x08,
+            ..SatEntry::default()
+        },
+        SatEntry {
+            gnss_id: 6,
+            sv_id: 4,
+            cno: 0,
+            elev: -91,
+            azim: 0,
+            flags: 0,
+            ..SatEntry::default()
+        },
+        SatEntry {
+            gnss_id: 2,
+            sv_id: 11,
+            cno: 30 + sec,
+            elev: 41,
+            azim: 238,
+            flags: 0x08,
+            ..SatEntry::default()
+        },
+    ]
+}
+
+fn dop(sec: u8) -> NavDop {
+    NavDop {
+        itow: pvt(sec).itow,
+        g_dop: 160,
+        p_dop: 142,
+        t_dop: 80,
+        v_dop: 117,
+        h_dop: 82,
+        n_dop: 60,
+        e_dop: 55,
+    }
+}
+
+/// One epoch as a u-blox 8 sends it: PVT, SAT, DOP, EOE.
+fn epoch(sec: u8) -> Vec<u8> {
+    let p = pvt(sec);
+    [
+        nav_pvt(&p),
+        nav_sat(p.itow, &sats(sec)),
+        nav_dop(&dop(sec)),
+        nav_eoe(p.itow),
+    ]
+    .concat()
+}
+
+/// Decodes at every chunk size from 1 to the whole stream; all must agree.
+fn all_sizes<D: SensorDecoder>(make: impl Fn() -> D, input: &[u8]) -> (Vec<GpsFix>, Stats) {
+    let whole = decode_with(make(), input, input.len());
+    for chunk in 1..input.len() {
+        assert_eq!(
+            decode_with(make(), input, chunk),
+            whole,
+            "chunk size {chunk} differs from the whole stream"
+        );
+    }
+    whole
+}
+
+fn ubx() -> UbxDecoder {
+    UbxDecoder::default()
+}
+
+fn ublox() -> UbloxDecoder {
+    UbloxDecoder::default()
+}
+
+#[test]
+fn one_epoch_round_trips_at_every_chunk_size() {
+    let input = epoch(9);
+    for (fixes, st) in [all_sizes(ubx, &input), all_sizes(ublox, &input)] {
+        assert_eq!(fixes.len(), 1);
+        assert_eq!(st.messages_ok, 4);
+        assert_eq!(st.bytes, input.len() as u64);
+        assert_eq!(
+            (
+                st.checksum_errors,
+                st.framing_errors,
+                st.unknown_messages,
+                st.decode_errors
+            ),
+            (0, 0, 0, 0)
+        );
+        let f = &fixes[0];
+        // 23:14:09 minus 1200 ns.
+        let t = f.time.unwrap();
+        assert_eq!((t.seconds, t.nanos), (T0 + 8, 999_998_800));
+        assert_eq!(f.mode, FixMode::FixMode3d as i32);
+        assert_eq!(f.quality, FixQuality::RtkFloat as i32);
+        assert!((f.latitude_deg.unwrap() - 45.065_771_8).abs() < 1e-12);
+        assert!((f.longitude_deg.unwrap() - 7.659_061_7).abs() < 1e-12);
+        assert!((f.altitude_msl_m.unwrap() - 257.4).abs() < 1e-9);
+        assert!((f.altitude_hae_m.unwrap() - 304.6).abs() < 1e-9);
+        assert!((f.geoid_separation_m.unwrap() - 47.2).abs() < 1e-9);
+        assert_eq!(f.speed_mps, Some(0.5));
+        assert!((f.course_deg.unwrap() - 323.130_1).abs() < 1e-9);
+        assert_eq!(f.climb_mps, Some(-0.05));
+        assert_eq!(f.velocity_north_mps, Some(0.3));
+        assert_eq!(f.velocity_east_mps, Some(-0.4));
+        assert_eq!(f.velocity_down_mps, Some(0.05));
+        assert_eq!(f.horizontal_error_m, Some(1.5));
+        assert_eq!(f.vertical_error_m, Some(2.25));
+        assert_eq!(f.speed_error_mps, Some(0.12));
+        assert_eq!(f.course_error_deg, Some(15.0));
+        assert_eq!(
+            (f.hdop, f.vdop, f.pdop),
+            (Some(0.82), Some(1.17), Some(1.42))
+        );
+        assert_eq!(f.satellites_used, Some(17));
+        assert_eq!(f.satellites_visible, Some(3));
+        assert_eq!(f.cycle_end, "NAV-EOE");
+        let sky: Vec<_> = f
+            .sky
+            .iter()
+            .map(|s| (s.constellation, s.prn, s.elevation_deg, s.snr_dbhz, s.used))
+            .collect();
+        assert_eq!(
+            sky,
+            [
+                (Constellation::Gps as i32, 5, Some(31.0), Some(42.0), true),
+                // GLONASS slot 4 is NMEA 68; elevation -91 is "unknown".
+                (Constellation::Glonass as i32, 68, None, None, false),
+                (
+                    Constellation::Galileo as i32,
+                    11,
+                    Some(41.0),
+                    Some(39.0),
+                    true
+                ),
+            ]
+        );
+    }
+}
+
+#[test]
+fn back_to_back_epochs_give_one_fix_each() {
+    let input: Vec<u8> = (10..15).flat_map(epoch).collect();
+    let (fixes, st) = decode_with(ubx(), &input, 7);
+    assert_eq!(fixes.len(), 5);
+    assert_eq!(st.messages_ok, 20);
+    let secs: Vec<i64> = fixes.iter().map(|f| f.time.unwrap().seconds).collect();
+    assert_eq!(secs, (T0 + 9..T0 + 14).collect::<Vec<_>>());
+}
+
+#[test]
+fn junk_between_frames_is_counted_once_per_run() {
+    let mut input = b"# capture header\r\n".to_vec();
+    input.extend(epoch(1));
+    // A lone B5, a B5 not followed by 62, and binary junk: one run.
+    input.extend([0xB5, 0x00, 0x13, 0xB5, b'x', 0xff]);
+    input.extend(epoch(2));
+    input.extend(b"$GPTXT,01,01,02,ANTSTATUS=OK*3B\r\n");
+    input.extend(epoch(3));
+    let (fixes, st) = all_sizes(ubx, &input);
+    assert_eq!(fixes.len(), 3);
+    assert_eq!(st.messages_ok, 12);
+    // UBX only: header, junk, NMEA text are three runs.
+    assert_eq!(st.framing_errors, 3);
+    assert_eq!(st.bytes, input.len() as u64);
+    // Combined: the NMEA framer counts the header line and the binary junk;
+    // the TXT sentence is well formed and unknown.
+    let (fixes, st) = all_sizes(ublox, &input);
+    assert_eq!(fixes.len(), 3);
+    assert_eq!(st.messages_ok, 12);
+    assert_eq!(st.framing_errors, 2);
+    assert_eq!(st.unknown_messages, 1);
+}
+
+#[test]
+fn bad_checksum_drops_one_frame_and_resyncs_after_its_sync() {
+    let mut input = epoch(1);
+    let pvt_len = 8 + 92;
+    // Corrupt a payload byte of the PVT: the SAT, DOP, EOE behind it live.
+    input[20] ^= 0x55;
+    input.extend(epoch(2));
+    let (fixes, st) = all_sizes(ubx, &input);
+    assert_eq!(st.checksum_errors, 1);
+    assert_eq!(st.framing_errors, 0, "the rejected bytes are one error");
+    assert_eq!(st.messages_ok, 7);
+    assert_eq!(fixes.len(), 2);
+    assert_eq!(fixes[0].latitude_deg, None, "epoch 1 lost its position");
+    assert!(fixes[1].latitude_deg.is_some());
+    assert!(pvt_len < input.len());
+}
+
+#[test]
+fn a_corrupted_length_does_not_swallow_the_frames_behind_it() {
+    let mut input = epoch(1);
+    // PVT length 92 -> 2000: the frame would run over the SAT, DOP, EOE
+    // and the next epoch. Its checksum fails, the search resumes after its
+    // sync and finds all of them.
+    input[4..6].copy_from_slice(&2000u16.to_le_bytes());
+    input.extend(epoch(2));
+    input.extend(vec![0u8; 2000]);
+    let (fixes, st) = decode_with(ubx(), &input, 64);
+    assert_eq!(st.checksum_errors, 1);
+    assert_eq!(st.messages_ok, 7);
+    assert_eq!(fixes.len(), 2);
+    assert_eq!(st.bytes, input.len() as u64);
+    // Over the bound: rejected at the header, no waiting for 60000 bytes.
+    let mut input = epoch(1);
+    input[4..6].copy_from_slice(&60_000u16.to_le_bytes());
+    input.extend(epoch(2));
+    let opts = || {
+        UbxDecoder::new(UbxOptions {
+            max_payload: 1024,
+            ..UbxOptions::default()
+        })
+    };
+    let (fixes, st) = all_sizes(opts, &input);
+    assert_eq!(st.framing_errors, 1);
+    assert_eq!(st.checksum_errors, 0);
+    assert_eq!(st.messages_ok, 7);
+    assert_eq!(fixes.len(), 2);
+}
+
+#[test]
+fn truncated_frame_at_the_end_is_counted() {
+    let mut input = epoch(1);
+    input.extend_from_slice(&nav_pvt(&pvt(2))[..50]);
+    let (fixes, st) = all_sizes(ubx, &input);
+    assert_eq!(fixes.len(), 1);
+    assert_eq!(st.framing_errors, 1);
+}
+
+#[test]
+fn unknown_and_short_messages_are_counted_and_skipped() {
+    let mut input = frame(0x02, 0x13, &[0; 40]).unwrap(); // RXM-SFRBX
+    input.extend(frame(0x01, 0x07, &[0; 60]).unwrap()); // NAV-PVT, 60 < 84
+    input.extend(epoch(1));
+    let (fixes, st) = all_sizes(ubx, &input);
+    assert_eq!(fixes.len(), 1);
+    assert_eq!(st.unknown_messages, 1);
+    assert_eq!(st.decode_errors, 1);
+    assert_eq!(st.messages_ok, 4);
+}
+
+/// Feeds `input` without ending the stream.
+fn open(dec: &mut impl SensorDecoder, input: &[u8]) -> Vec<GpsFix> {
+    let mut buf = BytesMut::from(input);
+    let mut out = Vec::new();
+    while let Some(Reading::Gps(f)) = dec.decode(&mut buf).unwrap() {
+        out.push(f);
+    }
+    out
+}
+
+/// PVT + DOP + TIMEGPS, no EOE (u-blox 7 style).
+fn epoch_without_eoe(sec: u8) -> Vec<u8> {
+    let p = pvt(sec);
+    let t = NavTimeGps {
+        itow: p.itow,
+        week: 2361,
+        leap_s: 18,
+        valid: 0x07,
+        ..NavTimeGps::default()
+    };
+    [nav_pvt(&p), nav_dop(&dop(sec)), nav_timegps(&t)].concat()
+}
+
+#[test]
+fn without_eoe_the_last_message_is_learned() {
+    let mut d = ubx();
+    assert!(open(&mut d, &epoch_without_eoe(1)).is_empty());
+    assert!(d.holds_pending());
+    // The next epoch's first message closes the first and teaches
+    // NAV-TIMEGPS; from then on an epoch is out at its TIMEGPS.
+    let f = open(&mut d, &epoch_without_eoe(2));
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[0].cycle_end, "NAV-TIMEGPS");
+    assert_eq!(f[1].time.unwrap().seconds, T0 + 1);
+    assert!(!d.holds_pending());
+    let f = open(&mut d, &epoch_without_eoe(3));
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].time.unwrap().seconds, T0 + 2);
+}
+
+#[test]
+fn idle_gap_publishes_and_teaches_the_ender() {
+    let mut d = ubx();
+    assert!(open(&mut d, &epoch_without_eoe(1)).is_empty());
+    let Some(Reading::Gps(f)) = d.flush_idle() else {
+        panic!("the idle gap publishes the epoch");
+    };
+    assert_eq!(f.time.unwrap().seconds, T0);
+    assert!(d.flush_idle().is_none());
+    assert_eq!(open(&mut d, &epoch_without_eoe(2)).len(), 1);
+}
+
+#[test]
+fn a_late_message_unlearns_the_ender() {
+    let mut d = ubx();
+    let mut input = epoch_without_eoe(1);
+    input.extend(epoch_without_eoe(2));
+    assert_eq!(open(&mut d, &input).len(), 2);
+    // Epoch 3 adds a NAV-SAT after its TIMEGPS: the ender fired early.
+    let mut late = epoch_without_eoe(3);
+    late.extend(nav_sat(pvt(3).itow, &sats(3)));
+    let f = open(&mut d, &late);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].sky.is_empty());
+    // Epoch 4 waits for the next boundary; NAV-TIMEGPS is learned again.
+    assert!(open(&mut d, &epoch_without_eoe(4)).is_empty());
+    assert_eq!(open(&mut d, &epoch_without_eoe(5)).len(), 2);
+}
+
+/// GGA and RMC of second `sec` of 23:14.
+fn nmea_cycle(sec: u8) -> String {
+    [
+        format!(
+            "GNGGA,2314{sec:02}.00,4503.94631,N,00739.54370,E,5,12,0.87,257.4,M,47.2,M,1.0,0041"
+        ),
+        format!("GNRMC,2314{sec:02}.00,A,4503.94631,N,00739.54370,E,0.015,,110425,,,F,V"),
+    ]
+    .map(|s| sentence(&s))
+    .concat()
+}
+
+#[test]
+fn nmea_only_under_ublox_decodes_as_nmea() {
+    let input = nmea_cycle(9) + &nmea_cycle(10);
+    let (a, sa) = all_sizes(ublox, input.as_bytes());
+    let (b, sb) = decode_with(NmeaDecoder::default(), input.as_bytes(), 5);
+    assert_eq!(a, b);
+    assert_eq!(sa, sb);
+    assert_eq!(a.len(), 2);
+}
+
+#[test]
+fn nmea_and_ubx_of_one_epoch_give_one_fix_with_ubx_values() {
+    // The order of a ZED-F9R: PVT, the NMEA cycle, the rest of the UBX
+    // epoch. The first NMEA cycle only ends when the next begins (its last
+    // sentence is not learned yet), after its UBX epoch was published: it
+    // is dropped. From the second epoch on, each NMEA cycle closes at its
+    // learned RMC, before the EOE, and joins its UBX epoch.
+    let mut input = Vec::new();
+    for sec in 9..12 {
+        let p = pvt(sec);
+        input.extend(nav_pvt(&p));
+        input.extend(nmea_cycle(sec).into_bytes());
+        input.extend(nav_dop(&dop(sec)));
+        input.extend(nav_eoe(p.itow));
+    }
+    let (fixes, st) = all_sizes(ublox, &input);
+    assert_eq!(st.messages_ok, 3 * 5);
+    assert_eq!(fixes.len(), 3, "{fixes:?}");
+    for (i, f) in fixes.iter().enumerate() {
+        assert_eq!(f.time.unwrap().seconds, T0 + 8 + i as i64);
+        assert!(
+            (f.latitude_deg.unwrap() - 45.065_771_8).abs() < 1e-12,
+            "UBX wins"
+        );
+        assert_eq!(f.talker, if i == 0 { "" } else { "GN" }, "NMEA joined");
+    }
+}
+
+#[test]
+fn a_ubx_sync_inside_a_sentence_cuts_it_short() {
+    let mut input = b"$GNGGA,231409.00,45".to_vec();
+    input.extend(epoch(1));
+    input.extend(nmea_cycle(2).into_bytes());
+    let (fixes, st) = all_sizes(ublox, &input);
+    assert_eq!(st.framing_errors, 1);
+    assert_eq!(st.messages_ok, 6);
+    assert!(!fixes.is_empty());
+}
+
+#[test]
+fn decoder_never_keeps_input() {
+    let mut d = ublox();
+    let mut buf = BytesMut::from(&epoch(1)[..30]);
+    assert!(d.decode(&mut buf).unwrap().is_none());
+    assert!(buf.is_empty());
+}
