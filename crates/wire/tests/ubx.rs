@@ -154,6 +154,7 @@ fn one_epoch_round_trips_at_every_chunk_size() {
         assert_eq!((t.seconds, t.nanos), (T0 + 8, 999_998_800));
         assert_eq!(f.mode, FixMode::FixMode3d as i32);
         assert_eq!(f.quality, FixQuality::RtkFloat as i32);
+        assert_eq!(f.gnss_fix_ok, Some(true));
         assert!((f.latitude_deg.unwrap() - 45.065_771_8).abs() < 1e-12);
         assert!((f.longitude_deg.unwrap() - 7.659_061_7).abs() < 1e-12);
         assert!((f.altitude_msl_m.unwrap() - 257.4).abs() < 1e-9);
@@ -438,4 +439,81 @@ fn decoder_never_keeps_input() {
     let mut buf = BytesMut::from(&epoch(1)[..30]);
     assert!(d.decode(&mut buf).unwrap().is_none());
     assert!(buf.is_empty());
+}
+
+/// A NAV-SOL payload (u-blox 4 to 8): ECEF only, time from the week.
+fn nav_sol(itow: u32, week: i16, ecef_cm: [i32; 3], vel_cms: [i32; 3]) -> Vec<u8> {
+    let mut p = Vec::new();
+    p.extend(itow.to_le_bytes());
+    p.extend(250_000i32.to_le_bytes()); // fTOW, ns
+    p.extend(week.to_le_bytes());
+    p.extend([3, 0x0d]); // 3D; GPSfixOK, WKNSET, TOWSET
+    for c in ecef_cm {
+        p.extend(c.to_le_bytes());
+    }
+    p.extend(99u32.to_le_bytes()); // pAcc, cm
+    for v in vel_cms {
+        p.extend(v.to_le_bytes());
+    }
+    p.extend(7u32.to_le_bytes()); // sAcc, cm/s
+    p.extend(150u16.to_le_bytes()); // pDOP
+    p.extend([0, 9]); // reserved, numSV
+    p.extend([0; 4]);
+    frame(0x01, 0x06, &p).unwrap()
+}
+
+#[test]
+fn ecef_only_receivers_get_geodetic_position_speed_and_course() {
+    // ublox-neo-m8t-s.log's position; 3 m/s due east there is
+    // (-sin lon, cos lon, 0) in ECEF.
+    let lon = (-121.314_317_437f64).to_radians();
+    let vel = [
+        (-lon.sin() * 300.0).round() as i32,
+        (lon.cos() * 300.0).round() as i32,
+        0,
+    ];
+    let itow = 353_735_000;
+    let mut input = nav_sol(itow, 2039, [-238_607_116, -392_218_940, 441_436_102], vel);
+    input.extend(nav_sol(
+        itow + 1000,
+        2039,
+        [-238_607_116, -392_218_940, 441_436_102],
+        vel,
+    ));
+    let (fixes, st) = all_sizes(ubx, &input);
+    assert_eq!(st.messages_ok, 2);
+    assert_eq!(fixes.len(), 2);
+    let f = &fixes[0];
+    assert_eq!(f.mode, FixMode::FixMode3d as i32);
+    assert!((f.latitude_deg.unwrap() - 44.068_817_081).abs() < 1e-9);
+    assert!((f.longitude_deg.unwrap() - -121.314_317_437).abs() < 1e-9);
+    assert!((f.altitude_hae_m.unwrap() - 1110.2328).abs() < 1e-3);
+    assert_eq!(f.altitude_msl_m, None, "no geoid model: no MSL from ECEF");
+    assert!((f.speed_mps.unwrap() - 3.0).abs() < 0.01);
+    assert!((f.course_deg.unwrap() - 90.0).abs() < 0.5);
+    assert!(f.climb_mps.unwrap().abs() < 0.01);
+    assert_eq!(f.position_error_3d_m, Some(0.99));
+    assert_eq!(f.satellites_used, Some(9));
+    assert_eq!(f.pdop, Some(1.5));
+    // Week 2039, 353735.000250 s, minus 18 leap seconds (the default).
+    let t = f.time.unwrap();
+    assert_eq!(t.seconds, 315_964_800 + 2039 * 604_800 + 353_735 - 18);
+    assert_eq!(t.nanos, 250_000);
+    assert_eq!(f.cycle_end, "NAV-SOL");
+    assert_eq!(f.gnss_fix_ok, Some(true));
+}
+
+#[test]
+fn a_fix_type_without_gnss_fix_ok_keeps_its_mode_and_says_so() {
+    let mut p = pvt(1);
+    p.flags = 0;
+    p.fix_type = 2;
+    let (fixes, _) = decode_with(ubx(), &[nav_pvt(&p), nav_eoe(p.itow)].concat(), 100);
+    assert_eq!(fixes[0].mode, FixMode::FixMode2d as i32);
+    assert_eq!(fixes[0].quality, FixQuality::Gps as i32);
+    assert_eq!(fixes[0].gnss_fix_ok, Some(false));
+    // No fix type at all: no fix, no flag.
+    let (fixes, _) = decode_with(ubx(), &nav_dop(&dop(1)), 100);
+    assert_eq!(fixes[0].mode, FixMode::Unspecified as i32);
+    assert_eq!(fixes[0].gnss_fix_ok, None);
 }

@@ -62,7 +62,8 @@ type Rank = u8;
 struct Acc {
     /// A navigation-class message (not only HNR) is in the epoch.
     nav: bool,
-    status: Option<(Rank, FixMode, FixQuality)>,
+    /// Rank, mode, quality, and the receiver's fix-OK flag.
+    status: Option<(Rank, FixMode, FixQuality, bool)>,
     /// UTC (Unix seconds, nanoseconds) from PVT or TIMEUTC.
     utc: Option<(Rank, i64, i32)>,
     week: Option<i16>,
@@ -165,7 +166,7 @@ impl Acc {
                     2,
                     {
                         let (m, q) = fix_status(s.gps_fix, s.flags & 0x02 != 0, 0);
-                        (2, m, q)
+                        (2, m, q, s.flags & 0x01 != 0)
                     },
                     |t| t.0,
                 );
@@ -230,7 +231,7 @@ impl Acc {
             Msg::Status(s) => {
                 self.nav = true;
                 let (m, q) = fix_status(s.gps_fix, s.flags & 0x02 != 0, s.flags2 >> 6);
-                set_with(&mut self.status, 1, (1, m, q), |t| t.0);
+                set_with(&mut self.status, 1, (1, m, q, s.flags & 0x01 != 0), |t| t.0);
             }
             Msg::Dop(d) => {
                 self.nav = true;
@@ -269,7 +270,12 @@ impl Acc {
 
     fn pvt(&mut self, p: &NavPvt, rank: Rank) {
         let (m, q) = fix_status(p.fix_type, p.flags & 0x02 != 0, p.flags >> 6);
-        set_with(&mut self.status, rank, (rank, m, q), |t| t.0);
+        set_with(
+            &mut self.status,
+            rank,
+            (rank, m, q, p.flags & 0x01 != 0),
+            |t| t.0,
+        );
         if p.valid & 0x03 == 0x03 {
             if let Some((s, n)) = unix(p.year, p.month, p.day, p.hour, p.min, p.sec, p.nano) {
                 set_with(&mut self.utc, rank, (rank, s, n), |t| t.0);
@@ -531,9 +537,9 @@ impl Epoch {
 
 /// The fix of one epoch.
 fn build(acc: Acc, time: Option<(i64, i32)>, end: &str) -> GpsFix {
-    let (mode, quality) = acc.status.map_or(
-        (FixMode::Unspecified, FixQuality::Unspecified),
-        |(_, m, q)| (m, q),
+    let (mode, quality, fix_ok) = acc.status.map_or(
+        (FixMode::Unspecified, FixQuality::Unspecified, None),
+        |(_, m, q, ok)| (m, q, Some(ok)),
     );
     let has_fix = matches!(mode, FixMode::FixMode2d | FixMode::FixMode3d);
     let geo = acc.ecef_pos.and_then(ecef::to_geodetic);
@@ -603,5 +609,6 @@ fn build(acc: Acc, time: Option<(i64, i32)>, end: &str) -> GpsFix {
         speed_error_mps: keep(acc.s_acc.map(|(_, v)| v)),
         course_error_deg: keep(acc.head_acc),
         position_error_3d_m: keep(acc.p_acc),
+        gnss_fix_ok: fix_ok,
     }
 }
