@@ -2,7 +2,8 @@
 //! NMEA on the shared gpsd captures and on firmware-sim's 10 Hz
 //! multi-constellation cycle, MAVLink and tracker streams from the
 //! simulator, the `nmea` crate on the same NMEA input, and u-blox UBX on
-//! the shared u-blox captures and on encoded synthetic epochs.
+//! the shared u-blox captures and on encoded synthetic epochs, with the
+//! `ublox` crate's packet parser on the same captures.
 //!
 //! `cargo bench -p dronetel-bench --bench decode`
 
@@ -149,11 +150,32 @@ fn ubx_captures(b: Bencher) {
         .bench(|| input::decode_chunked(&mut UbloxDecoder::default(), black_box(&c.bytes)));
 }
 
+#[divan::bench(name = "ubx_captures_ublox_crate")]
+fn ubx_captures_crate(b: Bencher) {
+    let c = &*UBX_CAPTURES;
+    counters(b, c.bytes.len(), c.frames).bench(|| parse_with_ublox_crate(black_box(&c.bytes)));
+}
+
 #[divan::bench(name = "ubx_sim_10hz_dronetel")]
 fn ubx_sim(b: Bencher) {
     let (bytes, frames) = &*UBX_SIM;
     counters(b, bytes.len(), *frames)
         .bench(|| input::decode_chunked(&mut UbxDecoder::default(), black_box(bytes)));
+}
+
+/// The `ublox` crate's parser (protocol 23, its default) fed in the same
+/// read-sized chunks: packets only, without epochs, fixes or counters
+/// (which dronetel's numbers include). Returns the packets it parsed.
+fn parse_with_ublox_crate(bytes: &[u8]) -> usize {
+    let mut parser: ublox::Parser<Vec<u8>, ublox::proto23::Proto23> = ublox::Parser::default();
+    let mut n = 0;
+    for chunk in bytes.chunks(input::READ_CHUNK) {
+        let mut it = parser.consume_ubx(chunk);
+        while let Some(p) = it.next() {
+            n += usize::from(p.is_ok());
+        }
+    }
+    n
 }
 
 /// The `nmea` crate's stateful parser (sentence → fix state), one sentence
