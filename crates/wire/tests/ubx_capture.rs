@@ -375,3 +375,26 @@ fn every_ubx_frame_of_every_capture_is_accounted_for() {
     }
     assert_eq!(files, 13);
 }
+
+/// Chunking never changes the result on real captures: every file decoded
+/// byte by byte, in odd pieces and in read-sized pieces gives the fixes and
+/// counters of the whole file at once.
+#[test]
+fn captures_decode_the_same_at_any_chunk_size() {
+    for entry in std::fs::read_dir(DIR).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "log") {
+            continue;
+        }
+        let input = std::fs::read(&path).unwrap();
+        let whole = common::decode_with(UbloxDecoder::default(), &input, input.len());
+        for chunk in [1, 7, 100, 4096] {
+            let got = common::decode_with(UbloxDecoder::default(), &input, chunk);
+            assert!(
+                got == whole,
+                "{}: chunk size {chunk} differs",
+                path.display()
+            );
+        }
+    }
+}
