@@ -517,3 +517,75 @@ fn a_fix_type_without_gnss_fix_ok_keeps_its_mode_and_says_so() {
     assert_eq!(fixes[0].mode, FixMode::Unspecified as i32);
     assert_eq!(fixes[0].gnss_fix_ok, None);
 }
+
+#[test]
+fn high_precision_position_and_ned_velocity() {
+    let p = pvt(5);
+    let mut hp = vec![0, 0, 0, 0];
+    hp.extend(p.itow.to_le_bytes());
+    for v in [76_590_617i32, 450_657_718, 304_600, 257_400] {
+        hp.extend(v.to_le_bytes());
+    }
+    hp.extend([5u8, (-3i8) as u8, 7, 2]); // lonHp, latHp 1e-9°; heights 0.1 mm
+    hp.extend(123u32.to_le_bytes()); // hAcc, 0.1 mm
+    hp.extend(456u32.to_le_bytes()); // vAcc
+    let mut vn = p.itow.to_le_bytes().to_vec();
+    for v in [100i32, 200, -50] {
+        vn.extend(v.to_le_bytes()); // cm/s
+    }
+    vn.extend(230u32.to_le_bytes()); // 3D speed
+    vn.extend(224u32.to_le_bytes()); // ground speed, cm/s
+    vn.extend(6_343_495i32.to_le_bytes()); // heading, 1e-5°
+    vn.extend(10u32.to_le_bytes()); // sAcc, cm/s
+    vn.extend(100_000u32.to_le_bytes()); // cAcc, 1e-5°
+                                         // A NAV-PVT in the same epoch: HPPOSLLH's position wins over it.
+    let input = [
+        frame(0x01, 0x14, &hp).unwrap(),
+        nav_pvt(&p),
+        frame(0x01, 0x12, &vn).unwrap(),
+        nav_eoe(p.itow),
+    ]
+    .concat();
+    let (fixes, st) = all_sizes(ubx, &input);
+    assert_eq!(st.messages_ok, 4);
+    let f = &fixes[0];
+    assert!((f.latitude_deg.unwrap() - (45.065_771_8 - 3e-9)).abs() < 1e-12);
+    assert!((f.longitude_deg.unwrap() - (7.659_061_7 + 5e-9)).abs() < 1e-12);
+    assert!((f.altitude_hae_m.unwrap() - 304.6007).abs() < 1e-9);
+    assert!((f.altitude_msl_m.unwrap() - 257.4002).abs() < 1e-9);
+    assert!((f.horizontal_error_m.unwrap() - 0.0123).abs() < 1e-12);
+    assert!((f.vertical_error_m.unwrap() - 0.0456).abs() < 1e-12);
+    // NAV-PVT's velocity outranks NAV-VELNED's.
+    assert_eq!(f.speed_mps, Some(0.5));
+    // Without the PVT, VELNED gives the velocity.
+    let input = [frame(0x01, 0x12, &vn).unwrap(), nav_eoe(p.itow)].concat();
+    let (fixes, _) = all_sizes(ubx, &input);
+    let f = &fixes[0];
+    assert_eq!(
+        f.mode,
+        FixMode::Unspecified as i32,
+        "VELNED carries no fix type"
+    );
+    assert_eq!(f.speed_mps, None, "no fix: no speed");
+    let input = [
+        frame(0x01, 0x12, &vn).unwrap(),
+        // NAV-STATUS: 3D fix, gpsFixOk.
+        frame(
+            0x01,
+            0x03,
+            &[p.itow.to_le_bytes().as_slice(), &[3, 0x0d, 0, 0], &[0; 8]].concat(),
+        )
+        .unwrap(),
+        nav_eoe(p.itow),
+    ]
+    .concat();
+    let (fixes, _) = all_sizes(ubx, &input);
+    let f = &fixes[0];
+    assert_eq!(f.mode, FixMode::FixMode3d as i32);
+    assert_eq!(f.speed_mps, Some(2.24));
+    assert_eq!(f.course_deg, Some(63.434_95));
+    assert_eq!(f.climb_mps, Some(0.5));
+    assert_eq!(f.velocity_east_mps, Some(2.0));
+    assert_eq!(f.speed_error_mps, Some(0.1));
+    assert_eq!(f.course_error_deg, Some(1.0));
+}

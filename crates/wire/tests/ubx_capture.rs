@@ -54,6 +54,11 @@ const DIR: &str = concat!(
 /// Overall minimum match rate, percent (the acceptance bar).
 const MIN_OVERALL: f64 = 99.0;
 
+/// Minimum match rate per file, percent, set from what the decoder
+/// achieves: every file matches all of gpsd's epochs with a fix, so any
+/// loss is a regression.
+const MIN_PER_FILE: f64 = 100.0;
+
 /// gpsd TPVs of one time (ms since the Unix epoch).
 type Tpvs = BTreeMap<i64, Vec<Value>>;
 
@@ -287,6 +292,7 @@ fn ubx_captures_match_gpsd() {
     )
     .unwrap();
     let (mut total, mut matched) = (0, 0);
+    let mut failures = Vec::new();
     for log in &logs {
         let r = compare_file(log);
         total += r.gpsd;
@@ -296,6 +302,9 @@ fn ubx_captures_match_gpsd() {
         } else {
             100.0 * r.matched as f64 / r.gpsd as f64
         };
+        if rate + 1e-9 < MIN_PER_FILE {
+            failures.push(format!("{}: {rate:.1}% < {MIN_PER_FILE}%", r.name));
+        }
         let reasons: Vec<String> = r.reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(
             table,
@@ -323,6 +332,11 @@ fn ubx_captures_match_gpsd() {
     .unwrap();
     println!("{table}");
     assert!(total > 800, "gpsd reports over 800 fixes in these captures");
+    assert!(
+        failures.is_empty(),
+        "match rate below minimum:\n{}\n{table}",
+        failures.join("\n")
+    );
     assert!(
         overall >= MIN_OVERALL,
         "overall {overall:.2}% < {MIN_OVERALL}%\n{table}"
