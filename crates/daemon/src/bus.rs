@@ -47,6 +47,9 @@ struct Shared {
 }
 
 impl Bus {
+    /// Frames kept per subscriber when no sink sizes the queue.
+    pub const DEFAULT_QUEUE: usize = 1024;
+
     /// A bus that keeps up to `capacity` frames per subscriber.
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(1));

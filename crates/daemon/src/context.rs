@@ -1,6 +1,8 @@
 //! [`TaskContext`]: what every task of the daemon is handed so it can be shut
 //! down: one cancellation token, one tracker to wait on, and a registry of
-//! task names so a task that misses the shutdown deadline can be named.
+//! task names so a task that misses the shutdown deadline can be named. A
+//! scoped context ([`TaskContext::scoped`]) also tracks its own tasks apart,
+//! so one component (a sink) can be stopped and waited for alone.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,12 +21,30 @@ pub struct TaskContext {
     /// Tracks every task spawned through [`TaskContext::spawn`].
     pub tracker: TaskTracker,
     registry: Arc<Registry>,
+    scope: Option<Arc<Scope>>,
 }
 
 #[derive(Debug, Default)]
 struct Registry {
     next_id: AtomicU64,
-    running: Mutex<BTreeMap<u64, (String, AbortHandle)>>,
+    running: Mutex<BTreeMap<u64, RunningTask>>,
+}
+
+/// One running task in the registry.
+#[derive(Debug, Clone)]
+struct RunningTask {
+    name: String,
+    abort: AbortHandle,
+    /// The scope it was spawned on, if any.
+    scope: Option<u64>,
+}
+
+/// The tasks of one scoped context.
+#[derive(Debug)]
+struct Scope {
+    id: u64,
+    tracker: TaskTracker,
+    spawned: AtomicU64,
 }
 
 /// Removes a task from the registry when its future ends or is dropped.
@@ -56,7 +76,51 @@ impl TaskContext {
             token: self.token.child_token(),
             tracker: self.tracker.clone(),
             registry: self.registry.clone(),
+            scope: None,
         }
+    }
+
+    /// A child context (see [`child`](Self::child)) whose tasks are also
+    /// tracked apart: [`stop_scope`](Self::stop_scope) waits for them
+    /// alone, [`scope_alive`](Self::scope_alive) says whether all still run.
+    pub fn scoped(&self) -> Self {
+        let id = self.registry.next_id.fetch_add(1, Ordering::Relaxed);
+        Self {
+            scope: Some(Arc::new(Scope {
+                id,
+                tracker: TaskTracker::new(),
+                spawned: AtomicU64::new(0),
+            })),
+            ..self.child()
+        }
+    }
+
+    /// True while every task spawned on this scoped context still runs
+    /// (always true for an unscoped one).
+    pub fn scope_alive(&self) -> bool {
+        self.scope
+            .as_ref()
+            .is_none_or(|s| s.tracker.len() as u64 == s.spawned.load(Ordering::Relaxed))
+    }
+
+    /// Cancels this context's token and waits up to `grace` for the tasks
+    /// of its scope to end; those still running then are aborted and their
+    /// names returned.
+    pub async fn stop_scope(&self, grace: std::time::Duration) -> Vec<String> {
+        self.token.cancel();
+        let Some(scope) = &self.scope else {
+            return Vec::new();
+        };
+        scope.tracker.close();
+        if tokio::time::timeout(grace, scope.tracker.wait())
+            .await
+            .is_ok()
+        {
+            return Vec::new();
+        }
+        let late = self.abort_where(|s| s == Some(scope.id));
+        scope.tracker.wait().await;
+        late
     }
 
     /// Spawns a named, tracked task. The name is what the shutdown report
@@ -71,6 +135,11 @@ impl TaskContext {
             registry: self.registry.clone(),
             id,
         };
+        let scope = self.scope.as_ref().map(|s| {
+            s.spawned.fetch_add(1, Ordering::Relaxed);
+            (s.id, s.tracker.token())
+        });
+        let scope_id = scope.as_ref().map(|(id, _)| *id);
         // Hold the lock across the spawn so a task that ends at once cannot
         // deregister before it is registered.
         let mut running = self
@@ -80,9 +149,17 @@ impl TaskContext {
             .expect("task registry lock poisoned");
         let handle = self.tracker.spawn(async move {
             let _guard = guard;
+            let _scope = scope;
             fut.await
         });
-        running.insert(id, (name.into(), handle.abort_handle()));
+        running.insert(
+            id,
+            RunningTask {
+                name: name.into(),
+                abort: handle.abort_handle(),
+                scope: scope_id,
+            },
+        );
         handle
     }
 
@@ -93,12 +170,17 @@ impl TaskContext {
             .lock()
             .expect("task registry lock poisoned")
             .values()
-            .map(|(n, _)| n.clone())
+            .map(|t| t.name.clone())
             .collect()
     }
 
     /// Aborts every task still running and returns their names.
     pub fn abort_all(&self) -> Vec<String> {
+        self.abort_where(|_| true)
+    }
+
+    /// Aborts the running tasks whose scope passes `which`; their names.
+    fn abort_where(&self, which: impl Fn(Option<u64>) -> bool) -> Vec<String> {
         // Copy out first: an aborted task deregisters itself, which takes
         // the lock.
         let running: Vec<(String, AbortHandle)> = self
@@ -107,7 +189,8 @@ impl TaskContext {
             .lock()
             .expect("task registry lock poisoned")
             .values()
-            .cloned()
+            .filter(|t| which(t.scope))
+            .map(|t| (t.name.clone(), t.abort.clone()))
             .collect();
         running
             .into_iter()
@@ -137,5 +220,29 @@ mod tests {
         assert_eq!(ctx.abort_all(), vec!["stuck".to_owned()]);
         assert!(stuck.await.expect_err("aborted").is_cancelled());
         assert!(ctx.running().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scope_is_watched_and_stopped_alone() {
+        let ctx = TaskContext::new();
+        let outside = ctx.spawn("outside", std::future::pending::<()>());
+        let scope = ctx.scoped();
+        let token = scope.token.clone();
+        scope.spawn("polite", async move { token.cancelled().await });
+        let (end_tx, end_rx) = tokio::sync::oneshot::channel::<()>();
+        scope.spawn("ends early", async move {
+            let _ = end_rx.await;
+        });
+        scope.spawn("stubborn", std::future::pending::<()>());
+        assert!(scope.scope_alive());
+        drop(end_tx);
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        assert!(!scope.scope_alive(), "a task of the scope ended");
+        let late = scope.stop_scope(std::time::Duration::from_secs(1)).await;
+        assert_eq!(late, vec!["stubborn".to_owned()]);
+        assert_eq!(ctx.running(), vec!["outside".to_owned()]);
+        assert!(!outside.is_finished());
+        assert!(ctx.scope_alive(), "an unscoped context is always alive");
     }
 }

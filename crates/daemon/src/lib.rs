@@ -1,52 +1,62 @@
 //! # Layout
-//! dronetel, the daemon: serial sensors in, protobuf frames out. Data flows
-//! one way: [`sensor`] tasks decode devices and publish on the [`bus`], which
-//! encodes each frame once and fans it out to the [`sink`]s.
+//! dronetel, the daemon: sensors in, protobuf frames out. Data flows one
+//! way: [`sensor`] tasks read a transport through a protocol's decoder and
+//! publish on the [`bus`], which encodes each frame once and fans it out to
+//! the [`sink`]s. Sensor protocols and sinks are components: each lives in
+//! its own folder and is registered in one list
+//! ([`sensor::protocol::PROTOCOLS`], [`sink::SINKS`]).
 //!
-//! - [`config`]: the TOML configuration, validated, with located errors.
+//! - [`config`]: the ground floor of the configuration (errors at their
+//!   line and key, the shared checker, `[daemon]`); [`config_file`]: the
+//!   whole file, each section read by the component that owns it.
+//! - [`selection`]: frame kinds and what a consumer selects (neutral
+//!   ground for the configuration, `Subscribe` and the sinks).
 //! - [`context`]: [`TaskContext`], the shutdown plumbing every task gets.
+//! - [`backoff`]: capped exponential retry delays.
 //! - [`bus`]: seq numbering, encode-once, non-blocking fan-out;
 //!   [`consumers`]: who reads it and what each lost.
-//! - [`sensor`]: the generic supervised sensor task, health and backoff.
-//! - [`sink`]: the stream sink (TCP and Unix socket clients).
+//! - [`sensor`]: the generic supervised sensor task, its protocols and
+//!   transports, health.
+//! - [`sink`]: the sink contract and registry, and every sink (stream, UDP,
+//!   recording, MQTT, metrics).
+//! - [`status`]: sensor states read off the bus (status line, metrics).
 //! - [`supervisor`]: [`Daemon`]: start order, drain and deadline on shutdown.
-//! - [`signals`]: SIGINT/SIGTERM → cancellation; a second signal exits.
 //! - [`reload`]: SIGHUP: validate, then apply the difference.
-//! - [`service`]: the supervisor's loop under systemd; [`notify`]: the
-//!   sd_notify messages; [`status`]: sensor states read off the bus.
-//! - [`metrics`]: the optional Prometheus endpoint.
+//! - [`service`]: the daemon under systemd: run until a signal, status
+//!   line, watchdog, reload; [`notify`]: the sd_notify messages.
+//! - [`signals`]: SIGINT/SIGTERM → cancellation; a second signal exits.
 //! - [`logging`]: text, journal or JSON logs on stderr.
-//! - [`playback`]: the `replay` and `recover` subcommands (MCAP).
 //! - [`privileges`]: `run` refuses root unless `--allow-root`.
-//! - [`cli`]: the command-line definitions; [`tail`] and [`demo`] subcommands;
-//!   [`view`]: the readable one-line form of a frame they print.
+//!
+//! The command line and the subcommands that are clients of the daemon
+//! (`tail`, `demo`, `replay`, `recover`) live in the binary (`src/cmd/`),
+//! the only place that uses `anyhow`.
 #![forbid(unsafe_code)]
 
+pub mod backoff;
 pub mod bus;
-pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod consumers;
 pub mod context;
-pub mod demo;
 pub mod logging;
-pub mod metrics;
 pub mod notify;
-pub mod playback;
 pub mod privileges;
 pub mod reload;
+pub mod selection;
 pub mod sensor;
 pub mod service;
 pub mod signals;
 pub mod sink;
 pub mod status;
 pub mod supervisor;
-pub mod tail;
-pub mod view;
 
 pub use bus::{Bus, BusCounters, BusReceiver, Published, Received};
-pub use config::{Config, ConfigError};
+pub use config::ConfigError;
+pub use config_file::Config;
 pub use context::TaskContext;
-pub use supervisor::{run, Daemon, DaemonError, ShutdownReport};
+pub use service::{run, run_reloadable};
+pub use supervisor::{Daemon, DaemonError, ShutdownReport};
 
 /// Exit status for an unusable configuration (`EX_CONFIG` of sysexits.h).
 pub const EX_CONFIG: u8 = 78;

@@ -2,11 +2,13 @@
 //! runtime, and dispatches to the library.
 #![forbid(unsafe_code)]
 
+mod cmd;
+
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use dronetel::cli::{Cli, Command, RunArgs};
+use cmd::cli::{Cli, Command, RunArgs};
 use dronetel::{Config, EX_CONFIG};
 
 fn main() -> ExitCode {
@@ -34,7 +36,7 @@ fn main() -> ExitCode {
                 }
             },
             Command::CheckConfig(args) => match Config::load(&args.config).and_then(|c| {
-                c.check_devices(&args.config)?;
+                c.check_devices()?;
                 Ok(c)
             }) {
                 Ok(c) => {
@@ -47,17 +49,17 @@ fn main() -> ExitCode {
                 }
                 Err(e) => config_error(&e),
             },
-            Command::Tail(args) => result(dronetel::tail::tail(args).await),
-            Command::Demo(args) => result(dronetel::demo::demo(args).await),
-            Command::Replay(args) => result(dronetel::playback::replay(args).await),
-            Command::Recover(args) => result(dronetel::playback::recover(&args)),
+            Command::Tail(args) => result(cmd::tail::tail(args).await),
+            Command::Demo(args) => result(cmd::demo::demo(args).await),
+            Command::Replay(args) => result(cmd::playback::replay(args).await),
+            Command::Recover(args) => result(cmd::playback::recover(&args)),
         }
     })
 }
 
 async fn run(args: RunArgs) -> ExitCode {
     let config = match Config::load(&args.config).and_then(|c| {
-        c.check_devices(&args.config)?;
+        c.check_devices()?;
         Ok(c)
     }) {
         Ok(c) => c,
@@ -66,23 +68,21 @@ async fn run(args: RunArgs) -> ExitCode {
     if nix::unistd::geteuid().is_root() {
         tracing::warn!("running as root (--allow-root)");
     }
-    let path = args.config.clone();
-    match dronetel::supervisor::run_reloadable(config, args.config).await {
+    // Kept to point a start-up failure back at the key that caused it.
+    let located = config.clone();
+    match dronetel::run_reloadable(config, args.config).await {
         Ok(_) => ExitCode::SUCCESS,
-        Err(e) if e.config_key().is_some() => {
-            let (table, keys) = e.config_key().expect("checked by the guard");
-            config_error(&dronetel::config::locate::locate(
-                &path,
-                table,
-                keys,
-                &e.to_string(),
-            ))
-        }
-        Err(e) => {
-            // The library's errors carry their cause in their message.
-            say(format_args!("dronetel: {e}"));
-            ExitCode::FAILURE
-        }
+        Err(e) => match e
+            .config_key()
+            .and_then(|key| located.error_at_key(&key, &e.to_string()))
+        {
+            Some(located) => config_error(&located),
+            None => {
+                // The library's errors carry their cause in their message.
+                say(format_args!("dronetel: {e}"));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

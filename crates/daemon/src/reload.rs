@@ -1,21 +1,21 @@
 //! Reloading the configuration (SIGHUP, `systemctl reload`): the new file is
 //! read and validated first; an invalid one is refused whole and the running
-//! configuration kept. A valid one is applied as a difference: sensors and
-//! listeners whose settings did not change keep running untouched (their
-//! clients stay connected, no frame is lost), removed sensors stop, new ones
-//! start, changed ones restart. The same holds for the optional sinks
-//! (`[udp]`, `[record]`, `[mqtt]`): a changed one is stopped, after handling
-//! what was published before (the recording file is finished), and started
-//! with its new settings; the others are not touched.
+//! configuration kept. A valid one is applied as a difference: sensors whose
+//! settings did not change keep running untouched, removed sensors stop,
+//! new ones start, changed ones restart. Every sink goes through the sink
+//! registry the same way: an unchanged one is not touched (its clients
+//! stay connected, no frame is lost); a changed one is stopped, after
+//! handling what was published before (a recording is finished, listeners
+//! close while their clients keep draining), and started with its new
+//! settings; if those fail, its old settings are started again.
 //!
-//! Not applied without a restart: `stream.client_queue` (the bus is sized
-//! once); a reload that changes it keeps the running size and says so.
+//! Not applied without a restart: the bus queue (`stream.client_queue`),
+//! sized once; a reload that changes it keeps the running size and says so.
 
 use std::path::Path;
 
-use crate::config::{Config, ConfigError};
-use crate::metrics::MetricsServer;
-use crate::sink::{start_sink, OptionalSink, StreamSink};
+use crate::config::ConfigError;
+use crate::config_file::Config;
 use crate::supervisor::{Daemon, RunningSensor};
 
 /// What a reload did.
@@ -29,13 +29,8 @@ pub struct ReloadSummary {
     pub restarted: Vec<String>,
     /// Sensors left running untouched.
     pub kept: Vec<String>,
-    /// True if the stream listeners were replaced.
-    pub stream_restarted: bool,
-    /// Optional sinks (`udp`, `record`, `mqtt`) stopped, started or
-    /// restarted because their settings changed.
+    /// Sinks stopped, started or restarted because their settings changed.
     pub sinks_changed: Vec<String>,
-    /// True if the metrics endpoint was replaced, started or stopped.
-    pub metrics_changed: bool,
     /// What could not be applied (the rest was).
     pub problems: Vec<String>,
 }
@@ -51,22 +46,17 @@ impl Daemon {
     /// Applies a validated configuration as a difference to the running one.
     pub async fn apply(&mut self, mut new: Config) -> ReloadSummary {
         let mut sum = ReloadSummary::default();
-        if new.stream.client_queue != self.config.stream.client_queue {
-            sum.problems.push(format!(
-                "stream.client_queue change ({} -> {}) needs a restart; keeping {}",
-                self.config.stream.client_queue,
-                new.stream.client_queue,
-                self.config.stream.client_queue
-            ));
-            new.stream.client_queue = self.config.stream.client_queue;
+        let (running, wanted) = (self.bus_queue(), new.sinks.bus_queue());
+        if let (Some(running), Some(wanted)) = (running, wanted) {
+            if running != wanted {
+                sum.problems.push(format!(
+                    "stream.client_queue change ({running} -> {wanted}) needs a restart; keeping {running}"
+                ));
+                new.sinks.pin_bus_queue(running);
+            }
         }
-        // Decided before `self.config` takes the new daemon settings (the
-        // vehicle id names topics and files).
-        let sinks: Vec<OptionalSink> = OptionalSink::ALL
-            .into_iter()
-            .filter(|sink| !sink.same_in(&self.config, &new))
-            .collect();
         let grace = new.daemon.shutdown_grace;
+        let vehicle_changed = new.daemon.vehicle_id != self.config.daemon.vehicle_id;
 
         // Sensors: stop the removed and the changed ones first (a changed
         // one may keep its device path), then start the new ones.
@@ -101,7 +91,7 @@ impl Daemon {
         }
         self.board
             .set_sensors(new.sensors.iter().map(|s| s.name.as_str()));
-        self.config.daemon = new.daemon.clone();
+        let old = std::mem::replace(&mut self.config, new.clone());
         for s in &new.sensors {
             if !self.sensors.contains_key(&s.name) {
                 if !sum.restarted.contains(&s.name) {
@@ -111,105 +101,20 @@ impl Daemon {
             }
         }
 
-        if new.stream != self.config.stream {
-            sum.stream_restarted = true;
-            self.replace_stream(&new, &mut sum).await;
-        }
-        if new.metrics != self.config.metrics {
-            sum.metrics_changed = true;
-            self.replace_metrics(&new, &mut sum).await;
-        }
-        for sink in sinks {
-            sum.sinks_changed.push(sink.as_str().to_owned());
-            self.replace_sink(sink, &new, grace, &mut sum).await;
-        }
-        self.config.outputs = new.outputs;
-        self.config.sensors = new.sensors;
+        let mut sinks = std::mem::take(&mut self.sinks);
+        let with = self.start_with(sinks.roster().clone());
+        let changes = sinks
+            .reload(&old.sinks, &mut new.sinks, vehicle_changed, grace, &with)
+            .await;
+        self.sinks = sinks;
+        self.config.sinks = new.sinks;
+        sum.sinks_changed = changes.changed;
+        sum.problems.extend(changes.problems);
         sum
     }
 
-    /// Stops `sink` (it handles what was published before: a recording is
-    /// finished) and starts it again from `new`, if there.
-    async fn replace_sink(
-        &mut self,
-        sink: OptionalSink,
-        new: &Config,
-        grace: std::time::Duration,
-        sum: &mut ReloadSummary,
-    ) {
-        if let Some(old) = self.outputs.take(sink) {
-            old.stop.cancel();
-            wait_gone(&self.ctx, sink.tasks(), grace).await;
-        }
-        let ctx = self
-            .outputs_ctx
-            .get_or_insert_with(|| self.ctx.child())
-            .clone();
-        match start_sink(&ctx, &self.bus, new, sink).await {
-            Ok(Some(started)) => self.outputs.sinks.push(started),
-            Ok(None) => {}
-            Err(e) => sum.problems.push(format!(
-                "{} sink: {e}; it stays stopped until a reload fixes it",
-                sink.as_str()
-            )),
-        }
-    }
-
-    /// Stops the stream listeners (connected clients keep their frames),
-    /// then binds the new ones; if that fails, binds the old ones again.
-    async fn replace_stream(&mut self, new: &Config, sum: &mut ReloadSummary) {
-        if let Some(ctx) = self.stream_ctx.take() {
-            ctx.token.cancel();
-            wait_gone(&self.ctx, &["stream tcp", "stream unix"], LISTENER_STOP).await;
-        }
-        self.tcp_addr = None;
-        self.unix_path = None;
-        match StreamSink::bind(&new.stream).await {
-            Ok(sink) => {
-                self.spawn_stream(sink);
-                self.config.stream = new.stream.clone();
-            }
-            Err(e) => {
-                sum.problems
-                    .push(format!("new stream listeners: {e}; keeping the old ones"));
-                match StreamSink::bind(&self.config.stream).await {
-                    Ok(sink) => self.spawn_stream(sink),
-                    Err(e) => sum.problems.push(format!("old stream listeners: {e}")),
-                }
-            }
-        }
-    }
-
-    /// Stops the metrics endpoint and starts the new one (if any).
-    async fn replace_metrics(&mut self, new: &Config, sum: &mut ReloadSummary) {
-        if let Some(ctx) = self.metrics_ctx.take() {
-            ctx.token.cancel();
-            wait_gone(&self.ctx, &["metrics http"], LISTENER_STOP).await;
-        }
-        self.metrics_addr = None;
-        if let Some(m) = &new.metrics {
-            match MetricsServer::bind(m.listen).await {
-                Ok(server) => self.spawn_metrics(server),
-                Err(e) => sum.problems.push(e.to_string()),
-            }
-        }
-        self.config.metrics = new.metrics.clone();
-    }
-}
-
-/// How long a listener may take to close (accept loops stop at once on
-/// cancellation, so this is a bound, not a wait).
-const LISTENER_STOP: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Waits until no task named in `names` runs, at most `limit`; a task still
-/// running then is named in the log and left to finish on its own.
-async fn wait_gone(ctx: &crate::context::TaskContext, names: &[&str], limit: std::time::Duration) {
-    let deadline = tokio::time::Instant::now() + limit;
-    while ctx.running().iter().any(|r| names.contains(&r.as_str())) {
-        if tokio::time::Instant::now() > deadline {
-            tracing::warn!(tasks = ?names, ?limit, "tasks did not stop in time; they finish on their own");
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// The bus queue of the running configuration.
+    fn bus_queue(&self) -> Option<usize> {
+        self.config.sinks.bus_queue()
     }
 }

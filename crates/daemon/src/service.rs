@@ -1,6 +1,6 @@
-//! The supervisor's loop while the daemon runs: keeps systemd's `STATUS=`
-//! line current, feeds the watchdog at half its timeout while the daemon is
-//! healthy, and returns when the daemon's token is cancelled.
+//! The daemon as a service: runs it until a signal, and meanwhile keeps
+//! systemd's `STATUS=` line current, feeds the watchdog at half its timeout
+//! while the daemon is healthy, and reloads on SIGHUP.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,7 +8,40 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::time::MissedTickBehavior;
 
-use crate::supervisor::Daemon;
+use crate::config_file::Config;
+use crate::supervisor::{Daemon, DaemonError, ShutdownReport};
+
+impl Daemon {
+    /// Waits until the token is cancelled (a signal, or anyone holding
+    /// [`token`](Daemon::token)), keeping systemd informed (status changes,
+    /// watchdog), then shuts down.
+    pub async fn run_until_cancelled(mut self) -> ShutdownReport {
+        serve(&mut self, None).await;
+        self.shutdown().await
+    }
+}
+
+/// Runs the daemon for `config`, read from `path`, until SIGINT/SIGTERM
+/// (as [`run`]); SIGHUP re-reads `path` and applies it (see
+/// [`reload`](crate::reload)).
+pub async fn run_reloadable(config: Config, path: PathBuf) -> Result<ShutdownReport, DaemonError> {
+    let mut daemon = Daemon::new(config);
+    crate::signals::spawn_signal_handler(daemon.token()).map_err(DaemonError::Signals)?;
+    // Installed before start: SIGHUP's default action would end the process.
+    let reload = ReloadSource::new(path).map_err(DaemonError::Signals)?;
+    daemon.start().await?;
+    serve(&mut daemon, Some(reload)).await;
+    Ok(daemon.shutdown().await)
+}
+
+/// Runs the daemon for `config` until SIGINT/SIGTERM (a second signal exits
+/// at once), then shuts it down within `shutdown_grace`.
+pub async fn run(config: Config) -> Result<ShutdownReport, DaemonError> {
+    let mut daemon = Daemon::new(config);
+    crate::signals::spawn_signal_handler(daemon.token()).map_err(DaemonError::Signals)?;
+    daemon.start().await?;
+    Ok(daemon.run_until_cancelled().await)
+}
 
 /// The configuration file to re-read and the SIGHUP stream that asks for it.
 #[derive(Debug)]
@@ -52,8 +85,7 @@ async fn reload(d: &mut Daemon, path: &std::path::Path) {
             }
             tracing::info!(
                 started = ?sum.started, stopped = ?sum.stopped, restarted = ?sum.restarted,
-                kept = ?sum.kept, stream_restarted = sum.stream_restarted,
-                metrics_changed = sum.metrics_changed, sinks = ?sum.sinks_changed,
+                kept = ?sum.kept, sinks = ?sum.sinks_changed,
                 "configuration reloaded"
             );
         }
@@ -62,7 +94,7 @@ async fn reload(d: &mut Daemon, path: &std::path::Path) {
 }
 
 /// Runs the loop until the daemon's token is cancelled.
-pub(crate) async fn serve(d: &mut Daemon) {
+async fn serve(d: &mut Daemon, mut source: Option<ReloadSource>) {
     let token = d.ctx.token.clone();
     let mut board = d.board.watch();
     let mut consumers = d.bus.consumers().watch();
@@ -74,7 +106,6 @@ pub(crate) async fn serve(d: &mut Daemon) {
     if let Some(p) = period {
         tracing::info!(period = ?p, "systemd watchdog enabled");
     }
-    let mut source = d.reload.take();
     loop {
         tokio::select! {
             _ = token.cancelled() => break,
@@ -86,7 +117,7 @@ pub(crate) async fn serve(d: &mut Daemon) {
                 }
             }
             _ = dog.tick(), if period.is_some() => {
-                let health = check(d);
+                let health = d.health();
                 match (&health, &sick) {
                     (Ok(()), Some(_)) => tracing::info!("daemon healthy again: watchdog fed"),
                     (Err(why), None) => tracing::error!(reason = %why, "daemon unhealthy: watchdog no longer fed"),
@@ -100,19 +131,6 @@ pub(crate) async fn serve(d: &mut Daemon) {
             r = board.changed() => if r.is_ok() { update_status(d, &mut last_status) },
             r = consumers.changed() => if r.is_ok() { update_status(d, &mut last_status) },
         }
-    }
-}
-
-/// Healthy: every essential task (listeners, status board) still runs.
-fn check(d: &Daemon) -> Result<(), String> {
-    let running = d.ctx.running();
-    match d
-        .essential()
-        .into_iter()
-        .find(|t| !running.iter().any(|r| r == t))
-    {
-        Some(t) => Err(format!("task {t:?} has stopped")),
-        None => Ok(()),
     }
 }
 

@@ -91,7 +91,7 @@ impl StatusBoard {
 
     /// Starts the task (`status board`) that reads health frames off `bus`
     /// until the bus closes.
-    pub fn spawn(&self, ctx: &TaskContext, bus: &Bus) {
+    pub fn spawn(&self, ctx: &TaskContext, bus: &Bus) -> tokio::task::JoinHandle<()> {
         let mut rx = bus.subscribe_as(ConsumerId {
             sink: "status".into(),
             peer: None,
@@ -103,7 +103,7 @@ impl StatusBoard {
                     board.update(&p.frame.sensor, h);
                 }
             }
-        });
+        })
     }
 
     fn update(&self, sensor: &str, h: &SensorHealth) {

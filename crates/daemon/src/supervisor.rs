@@ -29,54 +29,45 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::{Bus, BusReceiver};
-use crate::config::{Config, SensorConfig};
+use crate::config_file::Config;
 use crate::context::TaskContext;
-use crate::metrics::{DaemonCollector, MetricsServer};
 use crate::notify::Notifier;
-use crate::sensor;
-use crate::sink::{start_sinks, Outputs, SinkError, StreamError, StreamSink};
+use crate::sensor::{self, SensorConfig};
+use crate::sink::contract::{DaemonView, Endpoint, SinkError};
+use crate::sink::metrics::MetricsSink;
+use crate::sink::registry::{RunningSinks, StartWith};
+use crate::sink::stats::SinkRoster;
+use crate::sink::stream::StreamSink;
 use crate::status::StatusBoard;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// A stream listener could not be bound.
-    #[error(transparent)]
-    Stream(#[from] StreamError),
-    /// An optional sink could not start (socket, recording directory).
+    /// A sink could not start (a port in use, an unusable directory).
     #[error(transparent)]
     Sink(#[from] SinkError),
     /// [`Daemon::start`] was called twice.
     #[error("the daemon is already started")]
     AlreadyStarted,
-    /// The metrics endpoint could not be bound.
-    #[error(transparent)]
-    Metrics(#[from] crate::metrics::MetricsError),
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
 }
 
 impl DaemonError {
-    /// The configuration table and keys (first match wins) behind a
-    /// start-up failure that the configuration caused (an address in use,
-    /// an unusable directory), so the binary can report it as a
-    /// configuration error at its line; `None` for other failures.
-    pub fn config_key(&self) -> Option<(&'static str, &'static [&'static str])> {
-        use crate::sink::SinkError;
+    /// The dotted configuration key behind a start-up failure that the
+    /// configuration caused (`stream.tcp` for a port in use), so the binary
+    /// can report it as a configuration error at its line.
+    pub fn config_key(&self) -> Option<String> {
         match self {
-            DaemonError::Stream(StreamError::Tcp { .. }) => Some(("stream", &["tcp"])),
-            DaemonError::Stream(StreamError::Unix { .. }) => Some(("stream", &["unix"])),
-            DaemonError::Metrics(_) => Some(("metrics", &["listen"])),
-            DaemonError::Sink(SinkError::Udp(_)) => Some(("udp", &["bind", "target"])),
-            DaemonError::Sink(SinkError::Record(_)) => Some(("record", &["dir"])),
-            DaemonError::Sink(SinkError::Mqtt(_)) => Some(("mqtt", &["password_file", "url"])),
+            DaemonError::Sink(e) => Some(e.config_key()),
             _ => None,
         }
     }
@@ -91,24 +82,15 @@ pub struct Daemon {
     pub(crate) config: Config,
     pub(crate) ctx: TaskContext,
     pub(crate) bus: Bus,
-    pub(crate) tcp_addr: Option<SocketAddr>,
-    pub(crate) unix_path: Option<PathBuf>,
-    pub(crate) metrics_addr: Option<SocketAddr>,
     started: bool,
     pub(crate) notifier: Notifier,
     pub(crate) board: StatusBoard,
+    /// The status board's task (the watchdog checks it still runs).
+    status_task: Option<JoinHandle<()>>,
     /// Running sensors by name, each with its own cancellation token.
     pub(crate) sensors: BTreeMap<String, RunningSensor>,
-    /// Context of the stream listeners (a child of `ctx`).
-    pub(crate) stream_ctx: Option<TaskContext>,
-    /// Context of the optional sinks (a child of `ctx`).
-    pub(crate) outputs_ctx: Option<TaskContext>,
-    /// Counters of the optional sinks.
-    pub(crate) outputs: Outputs,
-    /// Context of the metrics endpoint (a child of `ctx`).
-    pub(crate) metrics_ctx: Option<TaskContext>,
-    /// Where the configuration is re-read from on SIGHUP.
-    pub(crate) reload: Option<crate::service::ReloadSource>,
+    /// The running sinks.
+    pub(crate) sinks: RunningSinks,
 }
 
 /// One running sensor: what it was started with and how to stop it alone.
@@ -117,7 +99,7 @@ pub(crate) struct RunningSensor {
     pub(crate) config: SensorConfig,
     pub(crate) health_interval: Duration,
     pub(crate) token: CancellationToken,
-    pub(crate) handle: tokio::task::JoinHandle<()>,
+    pub(crate) handle: JoinHandle<()>,
 }
 
 /// How shutdown went.
@@ -135,24 +117,18 @@ pub struct ShutdownReport {
 impl Daemon {
     /// A daemon for `config`, not started yet.
     pub fn new(config: Config) -> Self {
-        let bus = Bus::new(config.stream.client_queue);
+        let bus = Bus::new(config.sinks.bus_queue().unwrap_or(Bus::DEFAULT_QUEUE));
         let board = StatusBoard::new(config.sensors.iter().map(|s| s.name.as_str()));
         Self {
             config,
             ctx: TaskContext::new(),
             bus,
-            tcp_addr: None,
-            unix_path: None,
-            metrics_addr: None,
             started: false,
             notifier: Notifier::from_env(),
             board,
+            status_task: None,
             sensors: BTreeMap::new(),
-            stream_ctx: None,
-            outputs_ctx: None,
-            outputs: Outputs::default(),
-            metrics_ctx: None,
-            reload: None,
+            sinks: RunningSinks::default(),
         }
     }
 
@@ -177,81 +153,69 @@ impl Daemon {
         &self.config
     }
 
+    /// The running sinks (their counters, endpoints, health).
+    pub fn sinks(&self) -> &RunningSinks {
+        &self.sinks
+    }
+
     /// The bound TCP stream address (after [`start`](Daemon::start)).
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        self.tcp_addr
+        self.sinks.endpoint::<StreamSink, _>(|e| match e {
+            Endpoint::Tcp(a) => Some(*a),
+            Endpoint::Unix(_) => None,
+        })
+    }
+
+    /// The Unix stream socket (after [`start`](Daemon::start)).
+    pub fn unix_path(&self) -> Option<PathBuf> {
+        self.sinks.endpoint::<StreamSink, _>(|e| match e {
+            Endpoint::Unix(p) => Some(p.clone()),
+            Endpoint::Tcp(_) => None,
+        })
     }
 
     /// The bound metrics address (after [`start`](Daemon::start), when
     /// `[metrics]` is configured).
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics_addr
+        self.sinks.endpoint::<MetricsSink, _>(|e| match e {
+            Endpoint::Tcp(a) => Some(*a),
+            Endpoint::Unix(_) => None,
+        })
     }
 
-    /// The Unix stream socket (after [`start`](Daemon::start)).
-    pub fn unix_path(&self) -> Option<&Path> {
-        self.unix_path.as_deref()
+    /// What sinks are started with besides their configuration.
+    pub(crate) fn start_with(&self, roster: SinkRoster) -> StartWith<'_> {
+        StartWith {
+            ctx: &self.ctx,
+            bus: &self.bus,
+            vehicle_id: &self.config.daemon.vehicle_id,
+            view: DaemonView {
+                board: self.board.clone(),
+                bus: self.bus.counters(),
+                sinks: roster,
+            },
+        }
     }
 
-    /// Binds the stream listeners and starts serving, then starts one task
+    /// Starts every sink (listeners bound, files opened), then one task
     /// per sensor. A missing device is not an error (it is reported
-    /// DISCONNECTED and retried); a listener that cannot bind is.
+    /// DISCONNECTED and retried); a sink that cannot start is.
     pub async fn start(&mut self) -> Result<(), DaemonError> {
         if std::mem::replace(&mut self.started, true) {
             return Err(DaemonError::AlreadyStarted);
         }
         tracing::info!(vehicle_id = %self.config.daemon.vehicle_id, sensors = self.config.sensors.len(), "daemon starting");
-        let stream = self.config.stream.clone();
-        let metrics = self.config.metrics.clone();
-        let sink = StreamSink::bind(&stream).await?;
-        let metrics = match &metrics {
-            Some(m) => Some(MetricsServer::bind(m.listen).await?),
-            None => None,
-        };
-        self.spawn_outputs().await?;
-        self.spawn_stream(sink);
-        self.board.spawn(&self.ctx, &self.bus);
-        if let Some(m) = metrics {
-            self.spawn_metrics(m);
-        }
+        let mut sinks = std::mem::take(&mut self.sinks);
+        let with = self.start_with(sinks.roster().clone());
+        let started = sinks.start_all(&self.config.sinks, &with).await;
+        self.sinks = sinks;
+        started?;
+        self.status_task = Some(self.board.spawn(&self.ctx, &self.bus));
         for s in self.config.sensors.clone() {
             self.spawn_sensor(s);
         }
         self.notifier.ready(&self.status_line());
         Ok(())
-    }
-
-    /// Serves a bound stream sink on its own child context (so a reload can
-    /// replace the listeners alone).
-    pub(crate) fn spawn_stream(&mut self, sink: StreamSink) {
-        self.tcp_addr = sink.tcp_addr();
-        self.unix_path = sink.unix_path().map(Path::to_path_buf);
-        let ctx = self.ctx.child();
-        sink.spawn(&ctx, &self.bus);
-        self.stream_ctx = Some(ctx);
-    }
-
-    /// Starts the optional sinks (`[udp]`, `[record]`, `[mqtt]`) of the
-    /// current configuration on their own child context.
-    pub(crate) async fn spawn_outputs(&mut self) -> Result<(), SinkError> {
-        let ctx = self.ctx.child();
-        self.outputs = start_sinks(&ctx, &self.bus, &self.config).await?;
-        self.outputs_ctx = Some(ctx);
-        Ok(())
-    }
-
-    /// Counters of the started optional sinks.
-    pub fn outputs(&self) -> &Outputs {
-        &self.outputs
-    }
-
-    /// Serves a bound metrics endpoint on its own child context.
-    pub(crate) fn spawn_metrics(&mut self, m: MetricsServer) {
-        self.metrics_addr = m.local_addr();
-        let ctx = self.ctx.child();
-        let collector = DaemonCollector::new(self.board.clone(), self.bus.counters());
-        m.spawn(&ctx, collector.registry());
-        self.metrics_ctx = Some(ctx);
     }
 
     /// Starts one sensor on its own child context, remembered by name.
@@ -270,20 +234,20 @@ impl Daemon {
         );
     }
 
-    /// Names of the tasks that must run as long as the daemon does: the
-    /// watchdog is fed only while they all are.
-    pub(crate) fn essential(&self) -> Vec<&'static str> {
-        let mut v = vec!["status board"];
-        if self.tcp_addr.is_some() {
-            v.push("stream tcp");
+    /// Healthy: the status board and every task of every sink still run
+    /// (the watchdog is fed only then).
+    pub fn health(&self) -> Result<(), String> {
+        if self
+            .status_task
+            .as_ref()
+            .is_some_and(JoinHandle::is_finished)
+        {
+            return Err("the status board has stopped".into());
         }
-        if self.unix_path.is_some() {
-            v.push("stream unix");
+        match self.sinks.dead().first() {
+            Some(sink) => Err(format!("a task of the {sink} sink has stopped")),
+            None => Ok(()),
         }
-        if self.metrics_addr.is_some() {
-            v.push("metrics http");
-        }
-        v
     }
 
     /// The board of sensor states the status line and metrics read.
@@ -296,14 +260,6 @@ impl Daemon {
         self.board.summary(&self.bus.consumers().snapshot())
     }
 
-    /// Waits until the token is cancelled (a signal, or anyone holding
-    /// [`token`](Daemon::token)), keeping systemd informed (status changes,
-    /// watchdog), then shuts down.
-    pub async fn run_until_cancelled(mut self) -> ShutdownReport {
-        crate::service::serve(&mut self).await;
-        self.shutdown().await
-    }
-
     /// Cancels every task and drains: clients get everything published
     /// before, then their connections close. Tasks still running after
     /// `shutdown_grace` are logged by name and aborted.
@@ -313,6 +269,7 @@ impl Daemon {
             ctx,
             bus,
             notifier,
+            sinks,
             ..
         } = self;
         notifier.stopping();
@@ -335,6 +292,7 @@ impl Daemon {
             }
             ctx.tracker.wait().await;
         }
+        drop(sinks);
         let elapsed = started.elapsed();
         let last_seq = counters.last_seq();
         tracing::info!(elapsed = ?elapsed, aborted = aborted.len(), last_seq, dropped = counters.dropped(), "daemon stopped");
@@ -344,25 +302,4 @@ impl Daemon {
             last_seq,
         }
     }
-}
-
-/// Runs the daemon for `config`, read from `path`, until SIGINT/SIGTERM
-/// (as [`run`]); SIGHUP re-reads `path` and applies it (see
-/// [`reload`](crate::reload)).
-pub async fn run_reloadable(config: Config, path: PathBuf) -> Result<ShutdownReport, DaemonError> {
-    let mut daemon = Daemon::new(config);
-    crate::signals::spawn_signal_handler(daemon.token()).map_err(DaemonError::Signals)?;
-    // Installed before start: SIGHUP's default action would end the process.
-    daemon.reload = Some(crate::service::ReloadSource::new(path).map_err(DaemonError::Signals)?);
-    daemon.start().await?;
-    Ok(daemon.run_until_cancelled().await)
-}
-
-/// Runs the daemon for `config` until SIGINT/SIGTERM (a second signal exits
-/// at once), then shuts it down within `shutdown_grace`.
-pub async fn run(config: Config) -> Result<ShutdownReport, DaemonError> {
-    let mut daemon = Daemon::new(config);
-    crate::signals::spawn_signal_handler(daemon.token()).map_err(DaemonError::Signals)?;
-    daemon.start().await?;
-    Ok(daemon.run_until_cancelled().await)
 }

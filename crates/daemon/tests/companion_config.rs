@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use dronetel::config::SensorKind;
+use dronetel::sensor::SensorKind;
+use dronetel::sink::{metrics::MetricsSink, record::RecordSink, stream::StreamSink};
 use dronetel::Config;
 
 #[test]
@@ -19,8 +20,8 @@ fn companion_rpi_config_is_valid_and_loopback_only() {
                 s.name.as_str(),
                 s.kind,
                 s.protocol.name(),
-                s.path.display().to_string(),
-                s.baud,
+                s.transport.device(),
+                s.transport.baud().unwrap_or_default(),
             )
         })
         .collect();
@@ -46,14 +47,20 @@ fn companion_rpi_config_is_valid_and_loopback_only() {
     assert!(dev.starts_with("/dev/serial/by-id/usb-"), "{dev}");
     // The unit allows loopback traffic only, and /run/dronetel is its
     // RuntimeDirectory.
-    assert!(c.stream.tcp.unwrap().ip().is_loopback());
+    assert!(c
+        .sink::<StreamSink>()
+        .unwrap()
+        .tcp
+        .unwrap()
+        .ip()
+        .is_loopback());
     assert_eq!(
-        c.stream.unix.as_deref(),
+        c.sink::<StreamSink>().unwrap().unix.as_deref(),
         Some(std::path::Path::new("/run/dronetel/stream.sock"))
     );
-    assert!(c.metrics.unwrap().listen.ip().is_loopback());
+    assert!(c.sink::<MetricsSink>().unwrap().listen.ip().is_loopback());
     // Recordings go to the unit's StateDirectory (ProtectSystem=strict).
-    let record = c.outputs.record.expect("[record]");
+    let record = c.sink::<RecordSink>().expect("[record]");
     assert!(
         record.dir.starts_with("/var/lib/dronetel"),
         "{}",

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use dronetel::config::{Config, ProtocolConfig, SensorKind};
+use dronetel::sensor::protocol::mavlink::{Mavlink, MavlinkConfig};
+use dronetel::sensor::protocol::nmea::Nmea;
+use dronetel::sensor::SensorKind;
+use dronetel::sink::stream::StreamSink;
+use dronetel::Config;
 
 const GOOD: &str = r#"
 [daemon]
@@ -45,16 +49,19 @@ fn the_issue_example_loads_with_defaults() {
     assert_eq!(c.daemon.health_interval, Duration::from_secs(1));
     let s = &c.sensors[0];
     assert_eq!(
-        (s.name.as_str(), s.kind, s.baud),
-        ("gps", SensorKind::Gps, 115200)
+        (s.name.as_str(), s.kind, s.transport.baud()),
+        ("gps", SensorKind::Gps, Some(115200))
     );
     assert_eq!(s.stale_after, Duration::from_secs(2));
-    let ProtocolConfig::Nmea(n) = &s.protocol else {
+    let Some(n) = s.protocol.options::<Nmea>() else {
         panic!("not nmea: {:?}", s.protocol)
     };
     assert!(n.require_checksum && n.idle_gap.is_none());
-    assert_eq!(c.stream.max_clients, 64);
-    assert_eq!(c.stream.tcp, Some("127.0.0.1:4780".parse().unwrap()));
+    assert_eq!(c.sink::<StreamSink>().unwrap().max_clients, 64);
+    assert_eq!(
+        c.sink::<StreamSink>().unwrap().tcp,
+        Some("127.0.0.1:4780".parse().unwrap())
+    );
 }
 
 #[test]
@@ -67,14 +74,13 @@ fn shipped_configs_are_valid() {
 
 #[test]
 fn the_three_sensor_config_has_each_protocol_with_its_options() {
-    use dronetel::config::{MavlinkConfig, ProtocolConfig};
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config");
     let c = Config::load(root.join("drone.toml")).unwrap();
     let protocols: Vec<&str> = c.sensors.iter().map(|s| s.protocol.name()).collect();
     assert_eq!(protocols, ["nmea", "mavlink", "tracker"]);
     assert_eq!(
-        c.sensors[1].protocol,
-        ProtocolConfig::Mavlink(MavlinkConfig {
+        c.sensors[1].protocol.options::<Mavlink>(),
+        Some(&MavlinkConfig {
             request_message_rates: false
         })
     );
@@ -194,8 +200,11 @@ fn missing_sections_and_listeners() {
     );
     let no_stream = &GOOD[..GOOD.find("[stream]").unwrap()];
     let c = Config::parse(no_stream, "x.toml").unwrap();
-    assert_eq!(c.stream.tcp, Some("127.0.0.1:4780".parse().unwrap()));
-    assert_eq!(c.stream.unix, None);
+    assert_eq!(
+        c.sink::<StreamSink>().unwrap().tcp,
+        Some("127.0.0.1:4780".parse().unwrap())
+    );
+    assert_eq!(c.sink::<StreamSink>().unwrap().unix, None);
     let no_daemon = GOOD.replace(
         "[daemon]\nvehicle_id = \"sim-1\"\nshutdown_grace = \"3s\"\n",
         "",

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use dronetel::sink::rate::Kind;
+use dronetel::selection::Kind;
+use dronetel::sink::{mqtt::MqttSink, record::RecordSink, udp::UdpSink};
 use dronetel::{Config, ConfigError};
 
 const BASE: &str = r#"
@@ -26,26 +27,29 @@ fn parse(extra: &str) -> Result<Config, ConfigError> {
 #[test]
 fn sections_get_their_defaults() {
     let c = parse("[udp]\ntarget = \"127.0.0.1:14560\"\n[record]\ndir = \"/tmp/r\"\n[mqtt]\nurl = \"mqtt://broker\"\nmax_rate = { gps = 2.0 }\n").unwrap();
-    let u = c.outputs.udp.unwrap();
+    let u = c.sink::<UdpSink>().unwrap().clone();
     assert_eq!((u.max_datagram, u.multicast_ttl), (1200, 1));
     assert!(u.selection.is_everything());
-    let r = c.outputs.record.unwrap();
+    let r = c.sink::<RecordSink>().unwrap().clone();
     assert_eq!(r.max_file_duration, Duration::from_secs(3600));
-    assert_eq!(r.compression, dronetel::config::RecordCompression::Zstd);
-    let m = c.outputs.mqtt.unwrap();
+    assert_eq!(
+        r.compression,
+        dronetel::sink::record::RecordCompression::Zstd
+    );
+    let m = c.sink::<MqttSink>().unwrap().clone();
     assert_eq!((m.host.as_str(), m.port), ("broker", 1883));
     assert_eq!((m.qos_of(Kind::Gps), m.qos_of(Kind::Health)), (0, 1));
     assert_eq!(
         m.selection.min_interval[&Kind::Gps],
         Duration::from_millis(500)
     );
-    assert!(parse("").unwrap().outputs.udp.is_none());
+    assert!(parse("").unwrap().sink::<UdpSink>().is_none());
 }
 
 #[test]
 fn mqtts_defaults_to_port_8883_with_tls() {
     let c = parse("[mqtt]\nurl = \"mqtts://broker.example\"\nca_file = \"/etc/ca.pem\"\n");
-    let m = c.unwrap().outputs.mqtt.unwrap();
+    let m = c.unwrap().sink::<MqttSink>().unwrap().clone();
     assert!(m.tls);
     assert_eq!((m.host.as_str(), m.port), ("broker.example", 8883));
     assert_eq!(

@@ -85,12 +85,6 @@ async fn a_client_that_never_reads_is_dropped_and_the_fast_one_loses_nothing() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss1 = rss(pid(&h));
     let clients = metric(port, CLIENTS).await;
-    let fast_drops = faults_common::scrape(port)
-        .await
-        .iter()
-        .filter(|(k, _)| k.starts_with("dronetel_client_dropped_frames"))
-        .map(|(_, v)| *v)
-        .sum::<f64>();
     for &k in Kind::ALL {
         h.device(k).set_rate_multiplier(1);
     }
@@ -106,7 +100,6 @@ async fn a_client_that_never_reads_is_dropped_and_the_fast_one_loses_nothing() {
         })
         .unwrap_or_else(|| panic!("no log line for the slow client:\n{log}"));
     assert_contiguous("fast client", &seen.seqs);
-    assert_eq!(fast_drops, 0.0, "the fast client lost frames");
     assert_eq!(clients, 1.0, "the slow client is still connected");
     let growth = rss1 as i64 - rss0 as i64;
     eprintln!(

@@ -62,8 +62,8 @@ fn get(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
     found.first().map(|s| value(s))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_endpoint_serves_parseable_series() {
+/// A fresh directory with a simulated GPS under `dev/`.
+async fn simulated_gps() -> (tempfile::TempDir, Simulator) {
     let dir = tempfile::Builder::new()
         .prefix("dronetel-metrics-")
         .tempdir()
@@ -71,6 +71,12 @@ async fn metrics_endpoint_serves_parseable_series() {
     let sim = Simulator::start(SimOptions::new(dir.path().join("dev")))
         .await
         .unwrap();
+    (dir, sim)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_endpoint_serves_parseable_series() {
+    let (dir, sim) = simulated_gps().await;
     let (stream_port, metrics_port) = (svc::free_port(), svc::free_port());
     let config = format!(
         "[daemon]\nvehicle_id = \"metrics\"\nhealth_interval = \"200ms\"\n{}\n\
@@ -185,15 +191,14 @@ async fn metrics_endpoint_serves_parseable_series() {
         ),
         Some(0.0)
     );
-    let peer = format!("tcp:{}", _client.local_addr().unwrap());
     assert_eq!(
-        get(
-            &s,
-            "dronetel_client_dropped_frames_total",
-            &[("sink", "stream"), ("peer", &peer)]
-        ),
-        Some(0.0),
-        "per-client series for {peer}"
+        get(&s, "dronetel_clients", &[("sink", "stream")]),
+        Some(1.0),
+        "the connected client"
+    );
+    assert!(
+        get(&s, "dronetel_sink_frames_sent_total", &[("sink", "stream")]).unwrap() > 0.0,
+        "frames written to the client"
     );
     assert_eq!(get(&s, "dronetel_build_info", &[]), Some(1.0));
 
@@ -232,4 +237,127 @@ async fn metrics_endpoint_serves_parseable_series() {
         messages.iter().any(|m| m == "daemon stopped"),
         "{messages:?}"
     );
+}
+
+/// Every series of a scrape, by name and labels (values left out).
+fn series(s: &Scrape) -> std::collections::BTreeSet<String> {
+    s.samples
+        .iter()
+        .map(|x| {
+            let mut labels: Vec<String> =
+                x.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            labels.sort();
+            format!("{}{{{}}}", x.metric, labels.join(","))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sink_reports_its_counters_and_reconnects_add_no_series() {
+    let (dir, sim) = simulated_gps().await;
+    let ground = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // No broker listens here: the MQTT sink queues and retries.
+    let (stream_port, metrics_port, broker_port) =
+        (svc::free_port(), svc::free_port(), svc::free_port());
+    let config = format!(
+        "[daemon]\nvehicle_id = \"metrics\"\nhealth_interval = \"50ms\"\n{}\n\
+         [stream]\ntcp = \"127.0.0.1:{stream_port}\"\n\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
+         [udp]\ntarget = \"{}\"\n[record]\ndir = \"{}\"\nmin_free_space = 0\n\
+         [mqtt]\nurl = \"mqtt://127.0.0.1:{broker_port}\"\nqueue = 10\n",
+        svc::gps_section("gps", &sim.gps().link()),
+        ground.local_addr().unwrap(),
+        dir.path().join("rec").display(),
+    );
+    let cfg = dir.path().join("dronetel.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let mut daemon = svc::spawn_daemon(&cfg, &dir.path().join("daemon.log"), &[]);
+
+    // Every sink shows its counters; the UDP and recording sinks have sent
+    // frames, the MQTT sink without a broker has dropped some.
+    let sinks = ["stream", "udp", "record", "mqtt", "metrics"];
+    let t0 = Instant::now();
+    let before = loop {
+        let s = tokio::select! {
+            s = async {
+                loop {
+                    match TcpStream::connect(("127.0.0.1", metrics_port)).await {
+                        Ok(_) => break scrape(metrics_port).await.2,
+                        Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                    }
+                }
+            } => s,
+            _ = tokio::time::sleep(DEADLINE) => panic!("metrics never answered"),
+        };
+        let sent = |sink| get(&s, "dronetel_sink_frames_sent_total", &[("sink", sink)]);
+        let dropped = |sink| get(&s, "dronetel_sink_dropped_frames_total", &[("sink", sink)]);
+        let all_there = sinks
+            .iter()
+            .all(|k| sent(k).is_some() && dropped(k).is_some());
+        if all_there
+            && sent("udp") > Some(0.0)
+            && sent("record") > Some(0.0)
+            && dropped("mqtt") > Some(0.0)
+        {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < DEADLINE,
+            "sink counters never all showed: {:?}",
+            series(&s)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // 100 connect/disconnect cycles of one stream client, scraped while it
+    // is connected: a series per peer would make each scrape new. Every
+    // scrape has exactly the series of the first, and those of the scrape
+    // before any client.
+    let mut first = None;
+    for cycle in 0..100 {
+        let mut c = TcpStream::connect(("127.0.0.1", stream_port))
+            .await
+            .unwrap();
+        let mut byte = [0u8; 1];
+        tokio::time::timeout(DEADLINE, c.read_exact(&mut byte))
+            .await
+            .expect("a frame for every client")
+            .unwrap();
+        let now = series(&scrape(metrics_port).await.2);
+        match &first {
+            None => first = Some(now),
+            Some(first) => assert_eq!(first, &now, "cycle {cycle} changed the series"),
+        }
+    }
+    assert_eq!(
+        first.as_ref(),
+        Some(&series(&before)),
+        "a client changed the series"
+    );
+    let t0 = Instant::now();
+    let after = loop {
+        let s = scrape(metrics_port).await.2;
+        if get(&s, "dronetel_clients", &[("sink", "stream")]) == Some(0.0) {
+            break s;
+        }
+        assert!(t0.elapsed() < DEADLINE, "clients never all gone");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        get(
+            &after,
+            "dronetel_sink_frames_sent_total",
+            &[("sink", "stream")]
+        )
+        .unwrap()
+            >= 100.0,
+        "every client was written to"
+    );
+    assert_eq!(
+        series(&before),
+        series(&after),
+        "reconnects changed the series"
+    );
+
+    svc::signal(&daemon, Signal::SIGTERM);
+    assert!(svc::exit_status(&mut daemon).await.success());
 }

@@ -11,7 +11,7 @@ mod outputs_common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use dronetel::sink::rate::Kind;
+use dronetel::selection::Kind;
 use dronetel::sink::SinkStats;
 use dronetel_proto::v1::{frame::Body, SensorState};
 use mqtt_common::{start_broker, stop_broker, subscriber, Msg};
@@ -107,7 +107,7 @@ async fn frames_reach_the_broker_and_survive_a_10_s_outage_up_to_the_bound() {
             break;
         }
     }
-    let stats = h.daemon.outputs().stats("mqtt").unwrap().clone();
+    let stats = h.daemon.sinks().get("mqtt").unwrap().stats().clone();
     let dropped = SinkStats::get(&stats.dropped);
     let produced = end - stopped_after;
     let during = outage_seqs.iter().filter(|s| **s <= restarted_at).count();

@@ -140,7 +140,7 @@ async fn frames_reach_a_tls_broker_with_client_certificate_and_password() {
             gps += 1;
         }
     }
-    let stats = h.daemon.outputs().stats("mqtt").unwrap().clone();
+    let stats = h.daemon.sinks().get("mqtt").unwrap().stats().clone();
     eprintln!(
         "mqtts: {gps} gps frames through the TLS listener in {:?}, {} dropped",
         t0.elapsed(),
@@ -159,7 +159,7 @@ async fn a_broker_certificate_from_another_ca_is_refused_and_never_blocks_the_se
         &mqtts(&broker, dir.path(), "other-ca.pem"),
     )
     .await;
-    let stats = h.daemon.outputs().stats("mqtt").unwrap().clone();
+    let stats = h.daemon.sinks().get("mqtt").unwrap().stats().clone();
     let mut stream = Client::connect(h.tcp(), None).await;
 
     // The queue (5 frames) fills and overflows, counted, while the stream

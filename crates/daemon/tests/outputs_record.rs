@@ -40,7 +40,7 @@ async fn ten_seconds_recorded_decode_through_the_embedded_schema_and_replay_iden
         got
     });
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let stats = h.daemon.outputs().stats("record").unwrap().clone();
+    let stats = h.daemon.sinks().get("record").unwrap().stats().clone();
     let report = h.daemon.shutdown().await;
     assert!(report.aborted.is_empty(), "{:?}", report.aborted);
     let received = reader.await.unwrap();
@@ -154,7 +154,7 @@ async fn no_recording_below_the_free_space_floor() {
     for _ in 0..10 {
         c.next().await.unwrap();
     }
-    let stats = h.daemon.outputs().stats("record").unwrap().clone();
+    let stats = h.daemon.sinks().get("record").unwrap().stats().clone();
     h.daemon.shutdown().await;
     assert!(mcap_files(&h.dir.path().join("rec")).is_empty());
     assert!(dronetel::sink::SinkStats::get(&stats.dropped) >= 5);

@@ -8,7 +8,7 @@ mod outputs_common;
 
 use std::time::{Duration, Instant};
 
-use dronetel::sink::rate::Kind;
+use dronetel::selection::Kind;
 use dronetel::sink::SinkStats;
 use dronetel_proto::v1::{frame::Body, Frame, FrameKind, RateLimit, Subscribe};
 use outputs_common::{Client, InProc, DEADLINE};
@@ -58,7 +58,7 @@ async fn udp_datagrams_decode_at_the_configured_rate_and_never_exceed_the_limit(
     }
     let hz = rate(&gps_times);
     let min_gap = gps_times.windows(2).map(|w| w[1] - w[0]).min().unwrap();
-    let stats = h.daemon.outputs().stats("udp").unwrap().clone();
+    let stats = h.daemon.sinks().get("udp").unwrap().stats().clone();
     let trimmed = SinkStats::get(&stats.trimmed);
     eprintln!("udp: {} gps datagrams at {hz:.2} Hz (min gap {min_gap:?}), {health} health, largest {largest} B, trimmed {trimmed}", gps_times.len());
     assert!((1.6..=2.1).contains(&hz), "gps at {hz} Hz, configured 2 Hz");
@@ -97,7 +97,7 @@ async fn udp_keeps_the_sky_when_it_fits() {
             }
         }
     }
-    let trimmed = SinkStats::get(&h.daemon.outputs().stats("udp").unwrap().trimmed);
+    let trimmed = SinkStats::get(&h.daemon.sinks().get("udp").unwrap().stats().trimmed);
     eprintln!(
         "udp 8000 B limit: largest datagram {largest} B, {with_sky} with sky, {trimmed} trimmed"
     );

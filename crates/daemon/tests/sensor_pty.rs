@@ -7,7 +7,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use dronetel::config::{NmeaConfig, ProtocolConfig, SensorConfig, SensorKind};
+use dronetel::sensor::protocol::nmea::{Nmea, NmeaConfig};
+use dronetel::sensor::protocol::ProtocolConfig;
+use dronetel::sensor::transport::{SerialConfig, TransportConfig};
+use dronetel::sensor::{SensorConfig, SensorKind};
 use dronetel::{Bus, BusReceiver, Received, TaskContext};
 use dronetel_proto::v1::{frame::Body, GpsFix, SensorHealth, SensorState};
 use firmware_sim::{SimOptions, Simulator};
@@ -36,12 +39,14 @@ async fn start() -> Rig {
     let sensor = SensorConfig {
         name: "gps".into(),
         kind: SensorKind::Gps,
-        protocol: ProtocolConfig::Nmea(NmeaConfig {
+        protocol: ProtocolConfig::new::<Nmea>(NmeaConfig {
             require_checksum: true,
             idle_gap: None,
         }),
-        path: sim.gps().link(),
-        baud: 115_200,
+        transport: TransportConfig::Serial(SerialConfig {
+            path: sim.gps().link(),
+            baud: 115_200,
+        }),
         stale_after: STALE_AFTER,
     };
     dronetel::sensor::spawn_configured(&ctx, &bus, &sensor, Duration::from_secs(1));

@@ -7,9 +7,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dronetel::config::{Config, DaemonConfig, StreamConfig};
-use dronetel::sink::StreamSink;
-use dronetel::{Bus, Daemon, TaskContext};
+use dronetel::config::DaemonConfig;
+use dronetel::sink::contract::{Endpoint, SinkError, SinkHandle};
+use dronetel::sink::registry::start_sink;
+use dronetel::sink::stream::{StreamConfig, StreamSink};
+use dronetel::sink::SinksConfig;
+use dronetel::{Bus, Config, Daemon, TaskContext};
 use dronetel_proto::v1::{frame::Body, Frame, SensorHealth};
 use dronetel_proto::FrameCodec;
 use futures_util::StreamExt;
@@ -28,6 +31,22 @@ fn stream_config(tcp: bool, unix: Option<PathBuf>, max_clients: usize) -> Stream
         max_client_drops: 0,
         write_timeout: Duration::from_secs(30),
     }
+}
+
+/// Starts the stream sink alone on `ctx` and `bus`.
+async fn start(cfg: &StreamConfig, ctx: &TaskContext, bus: &Bus) -> Result<SinkHandle, SinkError> {
+    start_sink::<StreamSink>(cfg, ctx, bus, "test").await
+}
+
+/// The TCP address a started stream sink listens on.
+fn tcp_addr(sink: &SinkHandle) -> SocketAddr {
+    sink.endpoints()
+        .iter()
+        .find_map(|e| match e {
+            Endpoint::Tcp(a) => Some(*a),
+            Endpoint::Unix(_) => None,
+        })
+        .unwrap()
 }
 
 fn temp_dir() -> tempfile::TempDir {
@@ -110,12 +129,11 @@ async fn closed_at_once<R: AsyncRead + Unpin>(mut conn: R) -> bool {
 async fn the_client_beyond_max_clients_is_refused_and_its_slot_reused() {
     let dir = temp_dir();
     let sock = dir.path().join("stream.sock");
-    let sink = StreamSink::bind(&stream_config(true, Some(sock.clone()), 2))
+    let (ctx, bus) = (TaskContext::new(), Bus::new(64));
+    let sink = start(&stream_config(true, Some(sock.clone()), 2), &ctx, &bus)
         .await
         .unwrap();
-    let addr = sink.tcp_addr().unwrap();
-    let (ctx, bus) = (TaskContext::new(), Bus::new(64));
-    sink.spawn(&ctx, &bus);
+    let addr = tcp_addr(&sink);
 
     let a = until_served(&bus, TcpStream::connect(addr).await.unwrap()).await;
     let _b = until_served(&bus, UnixStream::connect(&sock).await.unwrap()).await;
@@ -141,13 +159,12 @@ async fn the_client_beyond_max_clients_is_refused_and_its_slot_reused() {
 
 #[tokio::test]
 async fn a_client_that_never_reads_does_not_delay_another() {
-    let sink = StreamSink::bind(&stream_config(true, None, 8))
-        .await
-        .unwrap();
-    let addr: SocketAddr = sink.tcp_addr().unwrap();
     // 256 frames of 10 KB per client: the stalled one overflows it.
     let (ctx, bus) = (TaskContext::new(), Bus::new(256));
-    sink.spawn(&ctx, &bus);
+    let sink = start(&stream_config(true, None, 8), &ctx, &bus)
+        .await
+        .unwrap();
+    let addr: SocketAddr = tcp_addr(&sink);
 
     // The stalled client: a small receive buffer, and it never reads.
     let stalled_sock = TcpSocket::new_v4().unwrap();
@@ -215,20 +232,20 @@ async fn unix_socket_is_0600_replaces_a_stale_file_and_refuses_a_live_one() {
     assert!(sock.exists());
 
     let cfg = stream_config(false, Some(sock.clone()), 4);
-    let sink = StreamSink::bind(&cfg).await.unwrap();
+    let (ctx, bus) = (TaskContext::new(), Bus::new(64));
+    let _sink = start(&cfg, &ctx, &bus).await.unwrap();
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let (ctx, bus) = (TaskContext::new(), Bus::new(64));
-    sink.spawn(&ctx, &bus);
 
     // A second daemon must not steal a live socket.
-    let e = StreamSink::bind(&cfg).await.unwrap_err().to_string();
+    let other = TaskContext::new();
+    let e = start(&cfg, &other, &bus).await.unwrap_err().to_string();
     assert!(e.contains("stream.sock") && e.contains("listening"), "{e}");
     // A regular file in the way is not removed.
     let file = dir.path().join("file");
     std::fs::write(&file, "x").unwrap();
     assert!(
-        StreamSink::bind(&stream_config(false, Some(file.clone()), 1))
+        start(&stream_config(false, Some(file.clone()), 1), &other, &bus)
             .await
             .is_err()
     );
@@ -245,17 +262,15 @@ async fn unix_socket_is_0600_replaces_a_stale_file_and_refuses_a_live_one() {
 }
 
 fn daemon_config(unix: &Path) -> Config {
-    Config {
-        daemon: DaemonConfig {
+    Config::new(
+        DaemonConfig {
             vehicle_id: "test".into(),
             shutdown_grace: Duration::from_secs(3),
             health_interval: Duration::from_secs(1),
         },
-        sensors: vec![],
-        stream: stream_config(true, Some(unix.to_path_buf()), 4),
-        outputs: Default::default(),
-        metrics: None,
-    }
+        vec![],
+        SinksConfig::default().with::<StreamSink>(stream_config(true, Some(unix.to_path_buf()), 4)),
+    )
 }
 
 #[tokio::test]

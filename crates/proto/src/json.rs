@@ -1,12 +1,20 @@
 //! The protobuf JSON mapping of frames, produced by reflection over the
 //! embedded descriptor set: proto field names, 64-bit integers as strings,
 //! RFC 3339 timestamps, enum names — what every protobuf library emits.
+//!
+//! The mapping is total: protobuf's JSON cannot print a `Timestamp` or
+//! `Duration` outside its range, so such a value is left out (as absent)
+//! instead of failing the whole frame. The daemon never publishes one (see
+//! `dronetel_wire::contract`), but a recording or another producer may.
 
 use std::sync::OnceLock;
 
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, MessageDescriptor, ReflectMessage, SerializeOptions, Value,
+};
 
+use crate::time::{duration_is_valid, timestamp_is_valid};
 use crate::v1::Frame;
 
 /// The descriptor pool of every dronetel message, decoded once.
@@ -27,16 +35,74 @@ pub fn frame_descriptor() -> MessageDescriptor {
 
 /// One frame as a single-line JSON object with the proto field names,
 /// e.g. `{"seq":"7","sensor":"gps","received_at":"…","gps":{…}}`.
+/// Never fails: out-of-range `Timestamp`s and `Duration`s are left out,
+/// and a frame that still cannot be printed (none is known) comes out as
+/// its `seq` and `sensor` alone.
 pub fn frame_to_json(frame: &Frame) -> String {
     let bytes = frame.encode_to_vec();
-    let msg = DynamicMessage::decode(frame_descriptor(), bytes.as_slice())
-        .expect("a frame we just encoded decodes against its own descriptor");
+    let printed = DynamicMessage::decode(frame_descriptor(), bytes.as_slice())
+        .ok()
+        .and_then(|mut msg| {
+            drop_unprintable(&mut msg);
+            print(&msg, bytes.len())
+        });
+    printed.unwrap_or_else(|| {
+        serde_json::json!({ "seq": frame.seq.to_string(), "sensor": frame.sensor }).to_string()
+    })
+}
+
+/// `msg` in the JSON mapping, `None` if the serializer refuses it.
+fn print(msg: &DynamicMessage, encoded_len: usize) -> Option<String> {
     let opts = SerializeOptions::new()
         .use_proto_field_name(true)
         .skip_default_fields(true);
-    let mut out = Vec::with_capacity(bytes.len() * 3);
+    let mut out = Vec::with_capacity(encoded_len * 3);
     let mut ser = serde_json::Serializer::new(&mut out);
-    msg.serialize_with_options(&mut ser, &opts)
-        .expect("serializing into a Vec cannot fail");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+    msg.serialize_with_options(&mut ser, &opts).ok()?;
+    String::from_utf8(out).ok()
+}
+
+/// Whether `msg` can be printed: false for a `Timestamp` or `Duration`
+/// outside protobuf's range, true for every other message.
+fn printable(msg: &DynamicMessage) -> bool {
+    match msg.descriptor().full_name() {
+        "google.protobuf.Timestamp" => msg
+            .transcode_to::<prost_types::Timestamp>()
+            .is_ok_and(|t| timestamp_is_valid(&t)),
+        "google.protobuf.Duration" => msg
+            .transcode_to::<prost_types::Duration>()
+            .is_ok_and(|d| duration_is_valid(&d)),
+        _ => true,
+    }
+}
+
+/// Clears, at any depth, every field holding an unprintable message, and
+/// removes such messages from lists and maps.
+fn drop_unprintable(msg: &mut DynamicMessage) {
+    let mut clear = Vec::new();
+    for (field, value) in msg.fields_mut() {
+        match value {
+            Value::Message(m) if !printable(m) => clear.push(field),
+            Value::List(items) => items.retain_mut(keep_printable),
+            Value::Map(entries) => entries.retain(|_, v| keep_printable(v)),
+            other => {
+                keep_printable(other);
+            }
+        }
+    }
+    for field in clear {
+        msg.clear_field(&field);
+    }
+}
+
+/// Whether a value may stay; cleans a message value on the way.
+fn keep_printable(value: &mut Value) -> bool {
+    match value {
+        Value::Message(m) if !printable(m) => false,
+        Value::Message(m) => {
+            drop_unprintable(m);
+            true
+        }
+        _ => true,
+    }
 }

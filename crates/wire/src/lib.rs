@@ -6,6 +6,9 @@
 //! - [`reading`]: [`Reading`], what any sensor decoder produces, and the
 //!   [`SensorDecoder`] trait the daemon's one generic sensor task drives.
 //! - [`stats`]: [`Stats`], the per-link counters every decoder keeps.
+//! - [`contract`]: the value contract, the valid range of every field of
+//!   every reading, and [`contract::enforce`], which the daemon applies to
+//!   each reading of any protocol before publishing it.
 //! - [`nmea`]: NMEA 0183 framing, sentence parsing, epoch assembly, encoding.
 //! - [`mavlink`]: the flight-controller link: the `mavlink` crate's parser
 //!   behind the decoder contract, messages → battery, GPS, vehicle status.
@@ -16,6 +19,7 @@
 //!   one port (`protocol = "ublox"`).
 #![forbid(unsafe_code)]
 
+pub mod contract;
 pub mod mavlink;
 pub mod nmea;
 pub mod reading;

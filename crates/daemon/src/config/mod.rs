@@ -1,56 +1,48 @@
-//! The daemon's TOML configuration: the validated types the rest of the daemon
-//! reads, and the loader that turns a file into them or into an error naming
-//! `FILE:LINE:COLUMN` and the key.
+//! The ground floor of the configuration: what every section's checks use.
+//! It depends on nothing above it; the sections themselves live with the
+//! components they configure (`sensor::config`, each sink's `config.rs`),
+//! and `config_file` puts the whole file together.
 //!
 //! # Layout
-//! - [`types`]: the validated configuration ([`Config`] and its sections).
-//! - [`protocol`]: the MAVLink and tracker protocol options.
-//! - `raw`: the serde mirror of the file, with spans kept for validation.
-//! - `validate`: raw → validated, with the semantic checks.
-//! - [`outputs`]: `[udp]`, `[record]`, `[mqtt]` (types, raw mirrors, checks).
-//! - `selection`: the sensor/kind filter and rates of a sink section.
-//! - [`metrics`]: the `[metrics]` section.
-//! - [`error`]: [`ConfigError`] and the span → line/column/key locator.
-//! - [`locate`]: errors found after loading (a port in use, an unusable
-//!   device path) pointed back at the key that configured them.
+//! - [`error`]: [`ConfigError`], one line naming file, line, column and key.
+//! - [`keys`]: [`KeyIndex`], the parser's spans → line, column and key path,
+//!   and back (for errors found after loading: a port in use).
+//! - [`checker`]: [`Checker`], the shared helper that checks raw values and
+//!   builds located errors.
+//! - [`duration`]: humantime durations and their cap.
+//! - [`daemon`]: the `[daemon]` section.
+//! - [`selection`]: the filter and rate keys of sink sections.
+//! - [`settings`]: [`Settings`], a component's checked configuration behind
+//!   one type, so registries can hold them all.
 
+pub mod checker;
+pub mod daemon;
+pub mod duration;
 pub mod error;
-pub mod locate;
-pub mod metrics;
-pub mod outputs;
-pub mod protocol;
-mod raw;
-mod selection;
-pub mod types;
-mod validate;
+pub mod keys;
+pub mod selection;
+pub mod settings;
 
-use std::path::Path;
+pub use checker::Checker;
+pub use daemon::{DaemonConfig, RawDaemon};
+pub use duration::HumanDuration;
+pub use error::{ConfigError, Location};
+pub use keys::KeyIndex;
+pub use selection::RawSelection;
+pub use settings::Settings;
 
-pub use error::ConfigError;
-pub use metrics::MetricsConfig;
-pub use outputs::{MqttConfig, OutputsConfig, RecordCompression, RecordConfig, UdpConfig};
-pub use protocol::{MavlinkConfig, TrackerConfig};
-pub use types::{
-    Config, DaemonConfig, NmeaConfig, ProtocolConfig, SensorConfig, SensorKind, StreamConfig,
-};
-
-impl Config {
-    /// Reads and validates the configuration file at `path`.
-    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
-        let path = path.as_ref();
-        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Config::parse(&src, path)
-    }
-
-    /// Parses and validates configuration text; `path` only names the source
-    /// in errors.
-    pub fn parse(src: &str, path: impl AsRef<Path>) -> Result<Config, ConfigError> {
-        let path = path.as_ref();
-        let raw: raw::RawConfig = toml::from_str(src)
-            .map_err(|e| ConfigError::at(path, src, e.span(), None, e.message()))?;
-        validate::validate(raw, src, path)
-    }
+/// The fields serde lists in an unknown-field error ("expected one of `a`,
+/// `b`", "expected `a` or `b`", "there are no fields"): tests check key
+/// lists against the structs they mirror with it.
+#[cfg(test)]
+pub(crate) fn listed_fields(message: &str) -> Vec<String> {
+    let Some((_, list)) = message.split_once("expected ") else {
+        return Vec::new();
+    };
+    let list = list.strip_prefix("one of ").unwrap_or(list);
+    list.split(", ")
+        .flat_map(|f| f.split(" or "))
+        .map(|f| f.trim().trim_matches('`').to_owned())
+        .filter(|f| !f.is_empty())
+        .collect()
 }

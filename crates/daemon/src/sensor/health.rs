@@ -25,6 +25,8 @@ pub struct Health {
     /// Bytes discarded by the task itself because the decoder left more than
     /// the read buffer's bound pending (counted as framing errors).
     pub overflow_discards: u64,
+    /// Values the value contract removed from readings before publishing.
+    pub invalid_values: u64,
     /// When the last good message arrived.
     pub last_message: Option<Instant>,
 }
@@ -40,6 +42,7 @@ impl Health {
             reopen_count: 0,
             readings_published: 0,
             overflow_discards: 0,
+            invalid_values: 0,
             last_message: None,
         }
     }
@@ -80,6 +83,7 @@ impl Health {
             readings_published: self.readings_published,
             dropped_frames: stats.dropped_frames,
             decode_errors: stats.decode_errors,
+            invalid_values: self.invalid_values,
         }
     }
 }
@@ -96,6 +100,7 @@ mod tests {
         h.last_error = "gone".into();
         h.bytes_read = 10;
         h.overflow_discards = 2;
+        h.invalid_values = 6;
         let stats = Stats {
             framing_errors: 3,
             messages_ok: 4,
@@ -106,6 +111,7 @@ mod tests {
         assert_eq!(r.state, SensorState::Disconnected as i32);
         assert_eq!((r.last_error.as_str(), r.framing_errors), ("gone", 5));
         assert_eq!((r.bytes_read, r.messages_ok), (10, 4));
+        assert_eq!(r.invalid_values, 6);
         assert!(r.last_message_age.is_none());
         assert!(h.set(SensorState::Starting));
         assert!(h.last_error.is_empty());

@@ -1,19 +1,55 @@
-//! Sensors: one generic supervised task per configured device.
+//! Sensors: one generic supervised task per configured sensor, reading a
+//! transport through a protocol's decoder.
 //!
 //! # Layout
+//! - [`kind`]: [`SensorKind`], what a sensor is.
+//! - [`config`]: the `[[sensor]]` table, read and checked.
+//! - [`protocol`]: the protocol registry (NMEA, MAVLink, tracker).
+//! - [`transport`]: how the bytes are reached (serial today).
 //! - [`task`]: the task itself, generic over the decoder and the [`Opener`].
 //! - [`health`]: the state machine and counters behind `SensorHealth`.
-//! - [`backoff`]: capped exponential reopen delays.
-//! - [`serial`]: the real opener (tokio-serial) and the config → task wiring.
 
-pub mod backoff;
+pub mod config;
 pub mod health;
-pub mod serial;
+pub mod kind;
+pub mod protocol;
 pub mod task;
+pub mod transport;
 
-pub use backoff::Backoff;
-pub use serial::{spawn_configured, SerialOpener};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+pub use config::SensorConfig;
+pub use kind::SensorKind;
 pub use task::{body_of, run_sensor, Opener, SensorSettings};
+
+use crate::backoff::Backoff;
+use crate::bus::Bus;
+use crate::context::TaskContext;
+
+/// Spawns the task of one configured sensor on `ctx` (named
+/// `sensor <name>`), publishing to `bus`.
+pub fn spawn_configured(
+    ctx: &TaskContext,
+    bus: &Bus,
+    sensor: &SensorConfig,
+    health_interval: Duration,
+) -> JoinHandle<()> {
+    let settings = SensorSettings {
+        name: sensor.name.clone(),
+        stale_after: sensor.stale_after,
+        health_interval,
+        backoff: Backoff::SENSOR,
+    };
+    sensor.protocol.spawn(
+        &sensor.transport,
+        ctx,
+        format!("sensor {}", sensor.name),
+        bus.clone(),
+        settings,
+    )
+}
 
 #[cfg(test)]
 mod task_tests;

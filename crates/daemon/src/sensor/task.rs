@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{sleep_until, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use super::backoff::Backoff;
 use super::health::Health;
+use crate::backoff::Backoff;
 use crate::bus::Bus;
 
 /// Bytes asked for per read.
@@ -252,7 +252,15 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
         result
     }
 
+    /// Publishes a reading once the value contract has removed its invalid
+    /// values (counted in health); a reading with nothing valid left is not
+    /// published.
     fn publish(&mut self, reading: Reading) {
+        let checked = dronetel_wire::contract::enforce(reading);
+        self.health.invalid_values += u64::from(checked.invalid);
+        let Some(reading) = checked.reading else {
+            return;
+        };
         self.bus.publish(&self.s.name, body_of(reading));
         self.health.readings_published += 1;
     }

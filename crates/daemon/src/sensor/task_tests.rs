@@ -16,12 +16,14 @@ use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 
-use super::{run_sensor, Backoff, Opener, SensorSettings};
+use super::{run_sensor, Opener, SensorSettings};
+use crate::backoff::Backoff;
 use crate::bus::{Bus, BusReceiver, Received};
 
 /// Lines: `FIX` → a reading, `OK` → a good message without reading, `HOLD`
-/// → a good message whose reading waits for the idle flush, anything else →
-/// framing error.
+/// → a good message whose reading waits for the idle flush, `BAD` → a
+/// reading with an impossible latitude beside a good longitude, `VOID` → a
+/// reading with nothing valid, anything else → framing error.
 #[derive(Default)]
 struct LineDecoder {
     stats: Stats,
@@ -46,6 +48,17 @@ impl Decoder for LineDecoder {
                 b"FIX" => {
                     self.stats.messages_ok += 1;
                     return Ok(Some(Reading::Gps(fix(1.0))));
+                }
+                b"BAD" => {
+                    self.stats.messages_ok += 1;
+                    return Ok(Some(Reading::Gps(GpsFix {
+                        longitude_deg: Some(10.0),
+                        ..fix(91.0)
+                    })));
+                }
+                b"VOID" => {
+                    self.stats.messages_ok += 1;
+                    return Ok(Some(Reading::Gps(fix(f64::NAN))));
                 }
                 b"OK" => self.stats.messages_ok += 1,
                 b"HOLD" => {
@@ -302,4 +315,24 @@ fn line_decoder_counts_bytes() {
     let mut b = BytesMut::from(&b"OK\nFI"[..]);
     assert!(d.decode(&mut b).unwrap().is_none());
     assert_eq!((d.stats.bytes, b.remaining()), (3, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalid_values_are_left_out_and_counted() {
+    let opener = QueueOpener::default();
+    let mut dev = opener.plug();
+    let mut rig = start(opener);
+    dev.write_all(b"BAD\nVOID\nFIX\n").await.unwrap();
+    let first = rig.next_fix().await;
+    assert_eq!(
+        (first.latitude_deg, first.longitude_deg),
+        (None, Some(10.0)),
+        "the impossible latitude is absent, the good longitude kept"
+    );
+    // The reading with nothing valid left was not published.
+    assert_eq!(rig.next_fix().await.latitude_deg, Some(1.0));
+    let h = rig.until_state(SensorState::Online).await;
+    assert_eq!((h.invalid_values, h.readings_published), (2, 2), "{h:?}");
+    rig.token.cancel();
+    rig.task.await.unwrap();
 }

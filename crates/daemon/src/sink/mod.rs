@@ -1,35 +1,37 @@
-//! Sinks: where published frames leave the daemon. Every sink reads the bus
-//! through its own receiver, so none can block a sensor or another sink.
+//! Sinks: where published frames leave the daemon. Each sink is one folder
+//! holding its configuration section, its tasks and its counters; it
+//! implements the [`Sink`] contract and has one line in [`registry::SINKS`],
+//! the list that start-up, reload, the watchdog and the metrics endpoint go
+//! through. Every sink reads the bus through its own receiver, so none can
+//! block a sensor or another sink.
 //!
 //! # Layout
-//! - [`stream`]: the TCP and Unix socket listeners and their accept loops.
-//! - [`client`]: one stream client's batching writer.
-//! - [`quiet_writer`]: the client socket, written without reactor wake-ups
-//!   while it has room.
-//! - [`subscribe`]: the optional `Subscribe` a stream client sends first.
-//! - [`unix_socket`]: the Unix socket file's lifecycle (stale file, mode,
-//!   removal).
-//! - [`rate`]: per-consumer filter and rate limits (decimation).
+//! - [`contract`]: the [`Sink`] trait, [`SinkContext`], [`SinkHandle`].
+//! - [`registry`]: the list of sinks, their configuration, the running set.
+//! - [`frames`]: a sink's filtered, rate-limited, loss-counted receiver.
+//! - [`rate`]: the decimator behind it (latest value wins).
+//! - [`accept`]: the accept loop of the listening sinks.
 //! - [`payload`]: a frame's bytes without the length prefix.
-//! - [`stats`]: per-sink counters.
-//! - [`udp`]: datagrams to a ground station.
-//! - [`record`]: MCAP flight recording, recovery and replay.
-//! - [`mqtt`]: frames to a fleet broker.
-//! - [`start`]: starts every configured optional sink (start-up, reload).
+//! - [`stats`]: per-sink counters and the roster metrics read.
+//! - [`stream`]: TCP and Unix socket clients (`[stream]`).
+//! - [`udp`]: datagrams to a ground station (`[udp]`).
+//! - [`record`]: MCAP flight recording, recovery and replay (`[record]`).
+//! - [`mqtt`]: frames to a fleet broker (`[mqtt]`).
+//! - [`metrics`]: the Prometheus endpoint (`[metrics]`).
 
-pub mod client;
+pub mod accept;
+pub mod contract;
+pub mod frames;
+pub mod metrics;
 pub mod mqtt;
 pub mod payload;
-pub mod quiet_writer;
 pub mod rate;
 pub mod record;
-pub mod start;
+pub mod registry;
 pub mod stats;
 pub mod stream;
-pub mod subscribe;
 pub mod udp;
-pub mod unix_socket;
 
-pub use start::{start_sink, start_sinks, OptionalSink, Outputs, SinkError, StartedSink};
+pub use contract::{Sink, SinkContext, SinkError, SinkHandle};
+pub use registry::{RunningSinks, SinksConfig, SINKS};
 pub use stats::SinkStats;
-pub use stream::{StreamError, StreamSink};

@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
 use crate::bus::Bus;
-use dronetel_proto::v1::{GpsFix, SensorHealth};
+use crate::selection::{Kind, Selection};
+use dronetel_proto::v1::{frame::Body, GpsFix, SensorHealth};
 
 fn gps() -> Body {
     Body::Gps(GpsFix::default())

@@ -85,7 +85,7 @@ impl SensorClock {
         let backwards = self.last_sensor_us.is_some_and(|last| sensor_us < last);
         let jumped = self
             .estimate(sensor_us)
-            .is_some_and(|est| (offset - est).abs() > MAX_JUMP_US);
+            .is_some_and(|est| offset.abs_diff(est) > MAX_JUMP_US.unsigned_abs());
         if backwards || jumped {
             self.buckets.clear();
             self.restarts += 1;
@@ -98,7 +98,7 @@ impl SensorClock {
         Mapping {
             captured_at: UNIX_EPOCH
                 + Duration::from_micros(u64::try_from(captured_us).unwrap_or(0)),
-            latency: Duration::from_micros(u64::try_from(offset - est).unwrap_or(0)),
+            latency: Duration::from_micros(u64::try_from(offset.saturating_sub(est)).unwrap_or(0)),
             restarted,
         }
     }
@@ -135,7 +135,10 @@ impl SensorClock {
         let n = complete as f64;
         let t0 = self.buckets[0].at_us;
         let xs = done().map(|b| (b.at_us - t0) as f64);
-        let ys = done().map(|b| (b.min_offset_us - self.buckets[0].min_offset_us) as f64);
+        let ys = done().map(|b| {
+            b.min_offset_us
+                .saturating_sub(self.buckets[0].min_offset_us) as f64
+        });
         let (mx, my) = (xs.clone().sum::<f64>() / n, ys.clone().sum::<f64>() / n);
         let (mut sxy, mut sxx) = (0.0, 0.0);
         for (x, y) in xs.zip(ys) {
@@ -152,7 +155,7 @@ impl SensorClock {
             .iter()
             .map(|b| {
                 let dt = sensor_us as f64 - b.at_us as f64;
-                b.min_offset_us + (slope * dt).round() as i64
+                b.min_offset_us.saturating_add((slope * dt).round() as i64)
             })
             .min()
     }
@@ -264,5 +267,21 @@ mod tests {
         let m = c.observe(3_600_000_000, at(base + 100 * 33_333 + 1000));
         assert!(m.restarted);
         assert_eq!(c.restarts(), 2);
+    }
+
+    #[test]
+    fn extreme_sensor_times_restart_the_mapping_without_overflow() {
+        let mut c = SensorClock::new();
+        let host = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        // Offsets near i64::MIN, then near +1.7e15 µs: the jump between
+        // them does not fit an i64 difference.
+        for (i, sensor_us) in [u64::MAX, 0, u64::MAX, u64::MAX / 2, 0]
+            .into_iter()
+            .enumerate()
+        {
+            let m = c.observe(sensor_us, host + Duration::from_millis(i as u64));
+            assert_eq!(m.restarted, i > 0, "sample {i}");
+        }
+        assert_eq!(c.restarts(), 4);
     }
 }

@@ -7,7 +7,7 @@ use rumqttc::{Event, EventLoop, Outgoing, Packet};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::sensor::Backoff;
+use crate::backoff::Backoff;
 
 /// Runs until `stop` is cancelled or the client disconnected on purpose.
 pub(super) async fn run(

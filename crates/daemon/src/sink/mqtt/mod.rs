@@ -9,10 +9,14 @@
 //! task reconnects with capped backoff. Nothing here waits on the bus.
 //!
 //! # Layout
+//! - [`config`]: the `[mqtt]` section.
+//! - [`error`]: why it could not start.
 //! - `conn`: the connection task (rumqttc event loop, backoff, state).
 //! - `tls`: the rustls client configuration for `mqtts://` (feature `tls`).
 
+pub mod config;
 mod conn;
+pub mod error;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -27,41 +31,15 @@ use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::payload::frame_bytes;
-use super::rate::{Kind, RateControlled};
-use super::stats::SinkStats;
-use crate::bus::{Bus, Received};
-use crate::config::MqttConfig;
-use crate::context::TaskContext;
-
-/// Why the MQTT sink could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum MqttError {
-    /// The password file could not be read.
-    #[error("mqtt password_file {}: {source}", path.display())]
-    Password {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// A certificate or key file of the `[mqtt]` section is unusable.
-    #[error("mqtt {key} {}: {reason}", path.display())]
-    Tls {
-        /// The config key naming the file.
-        key: &'static str,
-        /// The file.
-        path: std::path::PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// `mqtts://` without `ca_file`, and the system has no CA certificates.
-    #[error("mqtt: no ca_file given and no CA certificates found in the system's trust store")]
-    NoTrustedRoots,
-    /// rustls refused the configuration.
-    #[error("mqtt TLS setup: {0}")]
-    TlsSetup(String),
-}
+use crate::bus::Received;
+use crate::config::{Checker, ConfigError};
+use crate::selection::{Kind, Selection};
+use crate::sink::contract::{Sink, SinkContext, SinkError, SinkHandle};
+use crate::sink::frames::SinkFrames;
+use crate::sink::payload::frame_bytes;
+use crate::sink::stats::SinkStats;
+pub use config::{MqttConfig, RawMqtt};
+pub use error::MqttError;
 
 /// Requests the client's channel holds beyond our own queue.
 const CLIENT_CAP: usize = 64;
@@ -112,16 +90,35 @@ pub fn status_topic(vehicle: &str) -> String {
     format!("dronetel/{vehicle}/status")
 }
 
-/// Starts the `mqtt` and `mqtt connection` tasks. They end once the bus
-/// has closed (or `stop_sink` is cancelled) and the queue had its moment
-/// to drain.
-pub fn spawn(
-    ctx: &TaskContext,
-    bus: &Bus,
-    config: &MqttConfig,
-    vehicle: &str,
-    stop_sink: &CancellationToken,
-) -> Result<Arc<SinkStats>, MqttError> {
+/// The MQTT sink.
+#[derive(Debug)]
+pub struct MqttSink;
+
+impl Sink for MqttSink {
+    const NAME: &'static str = "mqtt";
+    const NAMED_AFTER_VEHICLE: bool = true;
+    type Raw = RawMqtt;
+    type Config = MqttConfig;
+
+    fn validate(
+        raw: RawMqtt,
+        selection: Selection,
+        c: &Checker<'_>,
+    ) -> Result<MqttConfig, ConfigError> {
+        MqttConfig::validate(raw, selection, c)
+    }
+
+    /// Starts the `mqtt` and `mqtt connection` tasks. They end once the bus
+    /// has closed (or the sink is stopped) and the queue had its moment to
+    /// drain.
+    async fn start(config: &MqttConfig, cx: SinkContext) -> Result<SinkHandle, SinkError> {
+        start(config, cx).map_err(|e| SinkError::new::<Self>(e.key(), e))
+    }
+}
+
+fn start(config: &MqttConfig, cx: SinkContext) -> Result<SinkHandle, MqttError> {
+    let vehicle = cx.vehicle_id().to_owned();
+    let vehicle = vehicle.as_str();
     let client_id = config
         .client_id
         .clone()
@@ -163,17 +160,13 @@ pub fn spawn(
     let (state_tx, state_rx) = watch::channel(false);
     let stop = CancellationToken::new();
     let broker = format!("{}:{}", config.host, config.port);
-    let conn_task = ctx.spawn(
+    let conn_task = cx.spawn(
         "mqtt connection",
         conn::run(eventloop, state_tx, stop.clone(), broker.clone()),
     );
-    let stats = Arc::new(SinkStats::default());
-    let frames = RateControlled::new(
-        bus.subscribe_as(super::start::consumer("mqtt"))
-            .stop_on(stop_sink.clone()),
-        config.selection.clone(),
-    );
-    let sink = Sink {
+    let stats = cx.stats().clone();
+    let frames = cx.frames(&config.selection);
+    let publisher = Publisher {
         client,
         config: config.clone(),
         vehicle: vehicle.to_owned(),
@@ -182,15 +175,15 @@ pub fn spawn(
         full: false,
     };
     tracing::info!(broker = %broker, "mqtt sink started");
-    ctx.spawn("mqtt", async move {
-        sink.run(frames, state_rx).await;
+    cx.spawn("mqtt", async move {
+        publisher.run(frames, state_rx).await;
         stop.cancel();
         let _ = conn_task.await;
     });
-    Ok(stats)
+    Ok(cx.into_handle(Vec::new()))
 }
 
-struct Sink {
+struct Publisher {
     client: AsyncClient,
     config: MqttConfig,
     vehicle: String,
@@ -200,19 +193,14 @@ struct Sink {
     full: bool,
 }
 
-impl Sink {
-    async fn run(mut self, mut frames: RateControlled, mut connected: watch::Receiver<bool>) {
+impl Publisher {
+    async fn run(mut self, mut frames: SinkFrames, mut connected: watch::Receiver<bool>) {
         let mut retry = tokio::time::interval(Duration::from_millis(50));
-        let mut lag = 0;
         let mut was_connected = false;
         loop {
             tokio::select! {
                 r = frames.recv() => match r {
                     Received::Frame(p) => {
-                        if frames.dropped() > lag {
-                            SinkStats::add(&self.stats.dropped, frames.dropped() - lag);
-                            lag = frames.dropped();
-                        }
                         self.enqueue(&p);
                     }
                     Received::Closed => break,
@@ -302,6 +290,7 @@ impl Sink {
             if r.is_err() {
                 break;
             }
+            SinkStats::add(&self.stats.bytes, m.payload.len() as u64);
             self.queue.pop_front();
             SinkStats::add(&self.stats.sent, 1);
         }

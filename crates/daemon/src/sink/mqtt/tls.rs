@@ -10,8 +10,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 
-use super::MqttError;
-use crate::config::MqttConfig;
+use super::config::MqttConfig;
+use super::error::MqttError;
 
 fn tls_err(key: &'static str, path: &Path, reason: impl ToString) -> MqttError {
     MqttError::Tls {

@@ -10,8 +10,8 @@ use std::time::SystemTime;
 
 use dronetel_proto::v1::{frame::Body, Frame};
 
-use crate::config::RecordCompression;
-use crate::sink::rate::Kind;
+use super::config::RecordCompression;
+use crate::selection::Kind;
 
 /// Name of the schema every channel uses.
 pub const SCHEMA_NAME: &str = "dronetel.v1.Frame";

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use dronetel_proto::v1::Frame;
 
+use super::config::RecordConfig;
 use super::file::{file_name, RecordingFile};
-use crate::config::RecordConfig;
 use crate::sink::stats::SinkStats;
 
 /// Longest a message waits in an open chunk.

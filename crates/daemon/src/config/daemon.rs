@@ -1,0 +1,53 @@
+//! `[daemon]`: settings of the process as a whole.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::checker::Checker;
+use super::duration::HumanDuration;
+use super::error::ConfigError;
+
+/// `[daemon]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    vehicle_id: Spanned<String>,
+    shutdown_grace: Option<Spanned<HumanDuration>>,
+    health_interval: Option<Spanned<HumanDuration>>,
+}
+
+/// `[daemon]`: identity and process-wide timings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonConfig {
+    /// Which vehicle this daemon runs on (logs, recording names, topics).
+    pub vehicle_id: String,
+    /// How long shutdown may take before late tasks are named and aborted.
+    pub shutdown_grace: Duration,
+    /// Period of the `SensorHealth` frames each sensor sends besides the ones
+    /// sent on state changes.
+    pub health_interval: Duration,
+}
+
+impl DaemonConfig {
+    /// Default `shutdown_grace`.
+    pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+    /// Default `health_interval`.
+    pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// Checks `[daemon]`.
+    pub fn validate(raw: &RawDaemon, c: &Checker<'_>) -> Result<Self, ConfigError> {
+        let vehicle_id = raw.vehicle_id.get_ref().trim().to_owned();
+        if vehicle_id.is_empty() {
+            return Err(c.err(&raw.vehicle_id, "must not be empty"));
+        }
+        Ok(DaemonConfig {
+            vehicle_id,
+            shutdown_grace: c
+                .duration(raw.shutdown_grace.as_ref(), Self::DEFAULT_SHUTDOWN_GRACE)?,
+            health_interval: c
+                .duration(raw.health_interval.as_ref(), Self::DEFAULT_HEALTH_INTERVAL)?,
+        })
+    }
+}
