@@ -589,3 +589,59 @@ fn high_precision_position_and_ned_velocity() {
     assert_eq!(f.speed_error_mps, Some(0.1));
     assert_eq!(f.course_error_deg, Some(1.0));
 }
+
+/// An HNR-PVT payload (NEO-M8L/M8U): 3D fix at `itow`, no valid time.
+fn hnr_pvt(itow: u32) -> Vec<u8> {
+    let mut p = itow.to_le_bytes().to_vec();
+    p.extend([0; 12]); // date, time, valid 0, nano
+    p.extend([3, 0x01, 0, 0]); // gpsFix 3D, GPSfixOK
+    for v in [
+        76_590_617i32,
+        450_657_718,
+        304_600,
+        257_400,
+        1_000,
+        1_000,
+        9_000_000,
+    ] {
+        p.extend(v.to_le_bytes()); // lon, lat, height, hMSL, gSpeed, speed, headMot
+    }
+    p.extend([0; 24]); // headVeh, accuracies, reserved
+    frame(0x28, 0x00, &p).unwrap()
+}
+
+#[test]
+fn high_rate_epochs_do_not_swallow_the_navigation_epoch_of_their_time() {
+    // HNR-PVT runs at 10 Hz and learns itself as an ender; the navigation
+    // epoch of the same iTOW that follows the HNR one is its own epoch,
+    // not a late message of the HNR epoch.
+    let t = pvt(1).itow;
+    let mut p = pvt(1);
+    p.itow = t + 100;
+    let input = [
+        hnr_pvt(t),
+        hnr_pvt(t + 100),
+        nav_pvt(&p),
+        nav_dop(&NavDop {
+            itow: t + 100,
+            ..dop(1)
+        }),
+        nav_eoe(t + 100),
+        hnr_pvt(t + 200),
+    ]
+    .concat();
+    let mut d = ubx();
+    let fixes = open(&mut d, &input);
+    let ends: Vec<&str> = fixes.iter().map(|f| f.cycle_end.as_str()).collect();
+    assert_eq!(ends, ["HNR-PVT", "HNR-PVT", "NAV-EOE", "HNR-PVT"]);
+    assert_eq!(
+        fixes[2].hdop,
+        Some(0.82),
+        "the navigation epoch kept its DOP"
+    );
+    assert_eq!(fixes[2].satellites_used, Some(17));
+    assert_eq!(
+        fixes[1].satellites_used, None,
+        "HNR carries no satellite count"
+    );
+}

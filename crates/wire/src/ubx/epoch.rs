@@ -19,7 +19,9 @@
 //! - A message with the `iTOW` of the epoch just published by a learned
 //!   ender means the ender fired early (receivers that add a message every
 //!   few epochs, e.g. NAV-SVINFO): the ender is forgotten and the late
-//!   message dropped.
+//!   message dropped. Only a message of the same kind is late: navigation
+//!   messages after an HNR-only epoch of the same `iTOW` (or HNR-PVT after
+//!   a navigation epoch) open their own epoch.
 //!
 //! # Time
 //! The UTC time of a fix is, in this order: NAV-PVT's (or HNR-PVT's) UTC
@@ -351,11 +353,17 @@ fn sky_entry(e: &SatEntry) -> SatelliteInfo {
         constellation: constellation as i32,
         prn,
         elevation_deg: known.then_some(f64::from(e.elev)),
-        azimuth_deg: (known && (0..=360).contains(&e.azim)).then_some(f64::from(e.azim)),
+        azimuth_deg: (known && (0..360).contains(&e.azim)).then_some(f64::from(e.azim)),
         snr_dbhz: (e.cno > 0).then_some(f64::from(e.cno)),
         used: e.used(),
         signal_id: None,
     }
+}
+
+/// Whether a message belongs to the navigation epochs (everything but the
+/// high-rate HNR-PVT).
+fn is_nav(msg: &Msg<'_>) -> bool {
+    !matches!(msg, Msg::HnrPvt(_))
 }
 
 /// The epoch assembler.
@@ -369,8 +377,10 @@ pub(crate) struct Epoch {
     enders: Vec<&'static str>,
     /// NAV-EOE has been seen: navigation epochs end at their EOE.
     eoe: bool,
-    /// `iTOW` of the epoch last published by a learned ender, and that ender.
+    /// `iTOW` of the epoch last published by a learned ender, whether it
+    /// had navigation messages, and that ender.
     emitted: Option<u32>,
+    emitted_nav: bool,
     fired: Option<&'static str>,
     /// Last valid leap seconds.
     leap: Option<i32>,
@@ -389,6 +399,7 @@ impl Epoch {
             enders: Vec::new(),
             eoe: false,
             emitted: None,
+            emitted_nav: false,
             fired: None,
             leap: None,
             week: None,
@@ -405,7 +416,10 @@ impl Epoch {
         }
         match self.itow {
             Some(cur) if cur != itow => self.boundary(out),
-            None if self.emitted == Some(itow) => {
+            // Late for the epoch just published, if of its kind: a
+            // navigation message after an HNR-only epoch of the same time
+            // (or the reverse) opens its own epoch instead.
+            None if self.emitted == Some(itow) && is_nav(msg) == self.emitted_nav => {
                 if !matches!(msg, Msg::Eoe(_)) {
                     self.late(name);
                 }
@@ -427,6 +441,7 @@ impl Epoch {
         self.last_key = Some(name);
         if self.ender_applies() && self.enders.contains(&name) {
             self.emitted = Some(itow);
+            self.emitted_nav = self.acc.nav;
             self.fired = Some(name);
             self.emit(name, out);
         }
@@ -451,6 +466,7 @@ impl Epoch {
                 self.learn(k);
             }
             self.emitted = Some(itow);
+            self.emitted_nav = self.acc.nav;
             self.fired = Some(k);
             self.emit(k, out);
         }
