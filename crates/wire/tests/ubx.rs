@@ -645,3 +645,170 @@ fn high_rate_epochs_do_not_swallow_the_navigation_epoch_of_their_time() {
         "HNR carries no satellite count"
     );
 }
+
+mod fix_round_trip {
+    use super::*;
+    use dronetel_proto::v1::SatelliteInfo;
+    use dronetel_wire::ubx::encode::epoch_of_fix;
+    use proptest::prelude::*;
+    use prost_types::Timestamp;
+
+    /// A fix as a receiver could report it, at the resolutions of NAV-PVT
+    /// (so that encoding loses nothing but float noise).
+    fn any_fix() -> impl Strategy<Value = GpsFix> {
+        (
+            // 2000..2100, whole milliseconds.
+            946_684_800i64..4_102_444_800,
+            0u32..1000,
+            prop::sample::select(vec![
+                (FixMode::FixMode3d, FixQuality::RtkFixed),
+                (FixMode::FixMode3d, FixQuality::RtkFloat),
+                (FixMode::FixMode3d, FixQuality::Gps),
+                (FixMode::FixMode3d, FixQuality::Manual),
+                (FixMode::FixMode2d, FixQuality::Dgps),
+                (FixMode::FixMode2d, FixQuality::DeadReckoning),
+            ]),
+            (
+                -900_000_000i32..900_000_000,
+                -1_800_000_000i32..1_800_000_000,
+            ),
+            (-1_000_000i32..9_000_000, -100_000i32..100_000),
+            (-50_000i32..50_000, -50_000i32..50_000, -10_000i32..10_000),
+            (1u16..9999, 1u16..9999, 1u16..9999),
+            (0u32..100_000, 0u32..100_000, 0u32..10_000, 0u32..18_000_000),
+            0u32..60,
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        (Constellation::Gps, 1u32),
+                        (Constellation::Glonass, 65),
+                        (Constellation::Galileo, 1),
+                        (Constellation::Beidou, 1),
+                        (Constellation::Sbas, 120),
+                    ]),
+                    0u32..24,
+                    -90i32..=90,
+                    0i32..360,
+                    1u32..60,
+                    any::<bool>(),
+                ),
+                0..12,
+            ),
+        )
+            .prop_map(
+                |(
+                    secs,
+                    ms,
+                    (mode, quality),
+                    (lat, lon),
+                    (hae, sep),
+                    (vn, ve, vd),
+                    dops,
+                    accs,
+                    used,
+                    sky,
+                )| {
+                    let (n, e) = (f64::from(vn) / 1e3, f64::from(ve) / 1e3);
+                    let course = e.atan2(n).to_degrees().rem_euclid(360.0);
+                    let msl = f64::from(hae - sep) / 1e3;
+                    GpsFix {
+                        time: Some(Timestamp {
+                            seconds: secs,
+                            nanos: (ms * 1_000_000) as i32,
+                        }),
+                        mode: mode as i32,
+                        quality: quality as i32,
+                        latitude_deg: Some(f64::from(lat) / 1e7),
+                        longitude_deg: Some(f64::from(lon) / 1e7),
+                        altitude_hae_m: Some(f64::from(hae) / 1e3),
+                        altitude_msl_m: Some(msl),
+                        geoid_separation_m: Some(f64::from(hae) / 1e3 - msl),
+                        speed_mps: Some(n.hypot(e)),
+                        course_deg: Some(course),
+                        climb_mps: Some(-f64::from(vd) / 1e3),
+                        velocity_north_mps: Some(n),
+                        velocity_east_mps: Some(e),
+                        velocity_down_mps: Some(f64::from(vd) / 1e3),
+                        hdop: Some(f64::from(dops.0) / 100.0),
+                        vdop: Some(f64::from(dops.1) / 100.0),
+                        pdop: Some(f64::from(dops.2) / 100.0),
+                        horizontal_error_m: Some(f64::from(accs.0) / 1e3),
+                        vertical_error_m: Some(f64::from(accs.1) / 1e3),
+                        speed_error_mps: Some(f64::from(accs.2) / 1e3),
+                        course_error_deg: Some(f64::from(accs.3) / 1e5),
+                        satellites_used: Some(used),
+                        satellites_visible: None,
+                        sky: sky
+                            .into_iter()
+                            .map(|((c, base), n, el, az, snr, used)| SatelliteInfo {
+                                constellation: c as i32,
+                                prn: base + n,
+                                elevation_deg: Some(f64::from(el)),
+                                azimuth_deg: Some(f64::from(az)),
+                                snr_dbhz: Some(f64::from(snr)),
+                                used,
+                                signal_id: None,
+                            })
+                            .collect(),
+                        gnss_fix_ok: Some(true),
+                        cycle_end: "NAV-EOE".into(),
+                        ..GpsFix::default()
+                    }
+                },
+            )
+    }
+
+    fn close(a: Option<f64>, b: Option<f64>, tol: f64, what: &str) {
+        match (a, b) {
+            (Some(a), Some(b)) => assert!((a - b).abs() <= tol, "{what}: {a} vs {b}"),
+            _ => assert_eq!(a.is_some(), b.is_some(), "{what}: {a:?} vs {b:?}"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_fix_survives_encode_and_decode(fix in any_fix(), leap in 10i32..20) {
+            let bytes = epoch_of_fix(&fix, leap);
+            let (out, st) = decode_with(
+                UbxDecoder::new(UbxOptions { default_leap_seconds: leap, ..UbxOptions::default() }),
+                &bytes,
+                bytes.len(),
+            );
+            prop_assert_eq!(st.messages_ok, if fix.sky.is_empty() { 3 } else { 4 });
+            prop_assert_eq!(out.len(), 1);
+            let got = &out[0];
+            prop_assert_eq!(got.time, fix.time);
+            prop_assert_eq!(got.mode, fix.mode);
+            prop_assert_eq!(got.quality, fix.quality);
+            prop_assert_eq!(got.gnss_fix_ok, fix.gnss_fix_ok);
+            prop_assert_eq!(got.satellites_used, fix.satellites_used);
+            prop_assert_eq!(&got.cycle_end, &fix.cycle_end);
+            close(got.latitude_deg, fix.latitude_deg, 1e-12, "lat");
+            close(got.longitude_deg, fix.longitude_deg, 1e-12, "lon");
+            for (a, b, w) in [
+                (got.altitude_hae_m, fix.altitude_hae_m, "hae"),
+                (got.altitude_msl_m, fix.altitude_msl_m, "msl"),
+                (got.geoid_separation_m, fix.geoid_separation_m, "sep"),
+                (got.velocity_north_mps, fix.velocity_north_mps, "vn"),
+                (got.velocity_east_mps, fix.velocity_east_mps, "ve"),
+                (got.velocity_down_mps, fix.velocity_down_mps, "vd"),
+                (got.climb_mps, fix.climb_mps, "climb"),
+                (got.horizontal_error_m, fix.horizontal_error_m, "hacc"),
+                (got.vertical_error_m, fix.vertical_error_m, "vacc"),
+                (got.speed_error_mps, fix.speed_error_mps, "sacc"),
+                (got.hdop, fix.hdop, "hdop"),
+                (got.vdop, fix.vdop, "vdop"),
+                (got.pdop, fix.pdop, "pdop"),
+            ] {
+                close(a, b, 1e-9, w);
+            }
+            // Ground speed to 1 mm/s and heading to 1e-5 degree on the wire.
+            close(got.speed_mps, fix.speed_mps, 1e-3, "speed");
+            close(got.course_deg, fix.course_deg, 1e-5, "course");
+            close(got.course_error_deg, fix.course_error_deg, 1e-9, "headacc");
+            prop_assert_eq!(&got.sky, &fix.sky);
+        }
+    }
+}
