@@ -412,3 +412,32 @@ fn captures_decode_the_same_at_any_chunk_size() {
         }
     }
 }
+
+/// A receiver sending only NMEA works under `protocol = "ublox"`: every
+/// NMEA capture gives the combined decoder exactly the fixes the NMEA
+/// decoder gives. (Counters may differ where a capture holds binary junk
+/// that starts with a UBX sync: that is a bad UBX frame to the combined
+/// decoder, a junk run to the NMEA one.)
+#[test]
+fn nmea_captures_decode_alike_under_the_combined_decoder() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/gpsd/nmea"
+    );
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "log") {
+            continue;
+        }
+        files += 1;
+        let input = std::fs::read(&path).unwrap();
+        let (nmea, ns) =
+            common::decode_with(dronetel_wire::nmea::NmeaDecoder::default(), &input, 4096);
+        let (ublox, us) = common::decode_with(UbloxDecoder::default(), &input, 4096);
+        assert!(nmea == ublox, "{}: fixes differ", path.display());
+        assert_eq!(ns.messages_ok, us.messages_ok, "{}", path.display());
+        assert_eq!(us.bytes, input.len() as u64);
+    }
+    assert!(files >= 28, "{files} NMEA captures");
+}
