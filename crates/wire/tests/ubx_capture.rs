@@ -259,9 +259,9 @@ fn compare_file(log: &PathBuf) -> FileResult {
     res
 }
 
-#[test]
-fn ubx_captures_match_gpsd() {
-    let dir = PathBuf::from(DIR);
+/// The `*.log` captures of `dir`, in name order.
+fn logs(dir: &str) -> Vec<PathBuf> {
+    let dir = PathBuf::from(dir);
     assert!(
         dir.is_dir(),
         "capture folder {} is missing: the gpsd captures must sit beside the repository",
@@ -273,6 +273,12 @@ fn ubx_captures_match_gpsd() {
         .filter(|p| p.extension().is_some_and(|e| e == "log"))
         .collect();
     logs.sort();
+    logs
+}
+
+#[test]
+fn ubx_captures_match_gpsd() {
+    let logs = logs(DIR);
     assert_eq!(logs.len(), 13, "the 13 u-blox captures of the README");
     let mut table = String::new();
     writeln!(
@@ -350,11 +356,7 @@ fn ubx_captures_match_gpsd() {
 #[test]
 fn every_ubx_frame_of_every_capture_is_accounted_for() {
     let mut files = 0;
-    for entry in std::fs::read_dir(DIR).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "log") {
-            continue;
-        }
+    for path in logs(DIR) {
         files += 1;
         let input = std::fs::read(&path).unwrap();
         let mut good = 0u64;
@@ -395,11 +397,7 @@ fn every_ubx_frame_of_every_capture_is_accounted_for() {
 /// counters of the whole file at once.
 #[test]
 fn captures_decode_the_same_at_any_chunk_size() {
-    for entry in std::fs::read_dir(DIR).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "log") {
-            continue;
-        }
+    for path in logs(DIR) {
         let input = std::fs::read(&path).unwrap();
         let whole = common::decode_with(UbloxDecoder::default(), &input, input.len());
         for chunk in [1, 7, 100, 4096] {
@@ -425,11 +423,7 @@ fn nmea_captures_decode_alike_under_the_combined_decoder() {
         "/../../../shared/testdata/gpsd/nmea"
     );
     let mut files = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "log") {
-            continue;
-        }
+    for path in logs(dir) {
         files += 1;
         let input = std::fs::read(&path).unwrap();
         let (nmea, ns) =
