@@ -14,6 +14,70 @@ pub fn capture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/gpsd/nmea")
 }
 
+/// The gpsd u-blox captures (UBX, some with NMEA), relative to the
+/// repository root's parent.
+pub fn ubx_capture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/gpsd/ubx")
+}
+
+/// Every u-blox capture, concatenated, and its UBX frame count (the items
+/// of the UBX throughput row).
+#[derive(Debug, Clone, Default)]
+pub struct UbxCaptures {
+    /// All `*.log` files back to back (comments, NMEA, RTCM and all).
+    pub bytes: Vec<u8>,
+    /// UBX frames with a good checksum in them.
+    pub frames: u64,
+    /// Capture files read.
+    pub files: usize,
+}
+
+/// Reads every `*.log` u-blox capture, in name order.
+pub fn ubx_captures() -> std::io::Result<UbxCaptures> {
+    let mut c = UbxCaptures::default();
+    for p in logs_in(&ubx_capture_dir())? {
+        let bytes = std::fs::read(p)?;
+        c.bytes.extend_from_slice(&bytes);
+        c.files += 1;
+    }
+    c.frames = count_ubx_frames(&c.bytes);
+    Ok(c)
+}
+
+/// Good UBX frames in `bytes`: sync, length and checksum; a candidate that
+/// fails is skipped by one byte.
+pub fn count_ubx_frames(bytes: &[u8]) -> u64 {
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(rest) = bytes.get(i..) {
+        if let [0xb5, 0x62, _, _, l0, l1, ..] = *rest {
+            let len = usize::from(u16::from_le_bytes([l0, l1]));
+            if let (Some(body), Some(sum)) = (rest.get(2..6 + len), rest.get(6 + len..8 + len)) {
+                if dronetel_wire::ubx::fletcher(body)[..] == *sum {
+                    n += 1;
+                    i += 8 + len;
+                    continue;
+                }
+            }
+        }
+        if rest.is_empty() {
+            break;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The `*.log` files of a folder, in name order.
+fn logs_in(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
 /// Every capture, concatenated, with what the comparison needs.
 #[derive(Debug, Clone, Default)]
 pub struct Captures {
@@ -30,13 +94,8 @@ pub struct Captures {
 
 /// Reads every `*.log` capture, in name order.
 pub fn captures() -> std::io::Result<Captures> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(capture_dir())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "log"))
-        .collect();
-    paths.sort();
     let mut c = Captures::default();
-    for p in &paths {
+    for p in &logs_in(&capture_dir())? {
         let bytes = std::fs::read(p)?;
         c.bytes.extend_from_slice(&bytes);
         c.files += 1;

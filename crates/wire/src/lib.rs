@@ -14,6 +14,9 @@
 //!   behind the decoder contract, messages → battery, GPS, vehicle status.
 //! - [`tracker`]: the object tracker's COBS + CRC-32 protobuf frames, and
 //!   the sensor-clock → host-clock mapping behind the latency estimate.
+//! - [`ubx`]: u-blox UBX binary framing, messages, epoch assembly and
+//!   encoding; [`ubx::UbloxDecoder`] decodes UBX and NMEA interleaved on
+//!   one port (`protocol = "ublox"`).
 #![forbid(unsafe_code)]
 
 pub mod contract;
@@ -22,6 +25,7 @@ pub mod nmea;
 pub mod reading;
 pub mod stats;
 pub mod tracker;
+pub mod ubx;
 
 pub use reading::{Reading, SensorDecoder};
 pub use stats::Stats;

@@ -10,6 +10,9 @@ use tokio_util::codec::Decoder;
 use crate::Stats;
 
 /// One complete reading from a sensor, ready to become a frame body.
+// A fix is the largest variant (its many optional values); readings are
+// moved a few times each, and boxing it would allocate once per fix.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reading {
     /// A navigation solution (one receiver cycle).

@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use dronetel_wire::mavlink::MavlinkDecoder;
 use dronetel_wire::nmea::NmeaDecoder;
 use dronetel_wire::tracker::TrackerDecoder;
+use dronetel_wire::ubx::{UbloxDecoder, UbxDecoder};
 use dronetel_wire::{SensorDecoder, Stats};
 
 const CHUNK: usize = 64 * 1024;
@@ -76,6 +77,8 @@ fn all_decoders(total: usize) {
         ("nmea", feed(NmeaDecoder::default(), total, 1)),
         ("mavlink", feed(MavlinkDecoder::default(), total, 2)),
         ("tracker", feed(TrackerDecoder::default(), total, 3)),
+        ("ubx", feed(UbxDecoder::default(), total, 4)),
+        ("ublox", feed(UbloxDecoder::default(), total, 5)),
     ];
     for (name, (st, growth, secs)) in runs {
         eprintln!(

@@ -43,6 +43,11 @@ const NON_NEGATIVE: Bounds = Bounds::at_least(0.0);
 const GEOID_SEPARATION: Bounds = Bounds::closed(-200.0, 200.0);
 /// Speed over ground, metres per second.
 const GROUND_SPEED: Bounds = Bounds::closed(0.0, 1000.0);
+/// A receiver's speed accuracy estimate, metres per second.
+const SPEED_ERROR: Bounds = Bounds::closed(0.0, 1000.0);
+/// A receiver's heading accuracy estimate, degrees (u-blox reports up to
+/// 180 without a heading).
+const COURSE_ERROR: Bounds = Bounds::closed(0.0, 360.0);
 /// Satellite numbers in NMEA numbering (at most three digits).
 const PRN: Bounds = Bounds::closed(1.0, 999.0);
 /// Carrier-to-noise density, dB-Hz (a two-digit GSV field).
@@ -99,6 +104,12 @@ pub const GPS_FIX: &[Rule<GpsFix>] = &[
     r("satellites_visible", C::Count(|m| &mut m.satellites_visible, SATELLITES)),
     r("talker", C::Text(|m| &mut m.talker, 2)),
     r("cycle_end", C::Text(|m| &mut m.cycle_end, 32)),
+    r("velocity_north_mps", C::Number(|m| &mut m.velocity_north_mps, VELOCITY)),
+    r("velocity_east_mps", C::Number(|m| &mut m.velocity_east_mps, VELOCITY)),
+    r("velocity_down_mps", C::Number(|m| &mut m.velocity_down_mps, VELOCITY)),
+    r("speed_error_mps", C::Number(|m| &mut m.speed_error_mps, SPEED_ERROR)),
+    r("course_error_deg", C::Number(|m| &mut m.course_error_deg, COURSE_ERROR)),
+    r("position_error_3d_m", C::Number(|m| &mut m.position_error_3d_m, POSITION_ERROR)),
 ];
 
 /// The rows of one `GpsFix.sky` entry; an invalid `prn` drops the entry.

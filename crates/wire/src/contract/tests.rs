@@ -53,6 +53,13 @@ fn fix() -> GpsFix {
         sky: vec![sat()],
         talker: "GN".into(),
         cycle_end: "RMC".into(),
+        velocity_north_mps: Some(-3.0),
+        velocity_east_mps: Some(11.6),
+        velocity_down_mps: Some(1.5),
+        speed_error_mps: Some(0.3),
+        course_error_deg: Some(2.5),
+        position_error_3d_m: Some(2.1),
+        gnss_fix_ok: Some(true),
     }
 }
 

@@ -262,6 +262,7 @@ impl Cycle {
             sky,
             talker: String::from_utf8_lossy(&talker).into_owned(),
             cycle_end: String::new(),
+            ..GpsFix::default()
         };
         (fix, day)
     }

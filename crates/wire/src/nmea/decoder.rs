@@ -83,6 +83,52 @@ impl NmeaDecoder {
     }
 }
 
+/// The byte-level hooks through which the combined u-blox decoder
+/// ([`crate::ubx::UbloxDecoder`]) runs NMEA on the same port as UBX.
+impl NmeaDecoder {
+    /// Fast path: copies plain sentence bytes, see `Framer::push_run`.
+    pub(crate) fn push_run(&mut self, bytes: &[u8]) -> usize {
+        self.framer.push_run(bytes)
+    }
+
+    /// Feeds one byte; returns true when it completed a sentence (which is
+    /// then parsed, and may have queued fixes: see [`Self::pop_fix`]).
+    pub(crate) fn push_byte(&mut self, b: u8) -> bool {
+        if self.framer.push(b, &mut self.stats) {
+            self.sentence();
+            return true;
+        }
+        false
+    }
+
+    /// A sentence has begun and is not finished.
+    pub(crate) fn in_line(&self) -> bool {
+        self.framer.in_line()
+    }
+
+    /// Drops an unfinished sentence (counted).
+    pub(crate) fn abort_line(&mut self) {
+        self.framer.abort(&mut self.stats);
+    }
+
+    /// See `Framer::set_junk`.
+    pub(crate) fn set_junk(&mut self, in_junk: bool) {
+        self.framer.set_junk(in_junk);
+    }
+
+    /// The next completed fix, if any.
+    pub(crate) fn pop_fix(&mut self) -> Option<GpsFix> {
+        self.out.pop_front()
+    }
+
+    /// End of stream: a truncated sentence is counted and the cycle in
+    /// progress published.
+    pub(crate) fn finish(&mut self) {
+        self.framer.finish(&mut self.stats);
+        self.epoch.finish(&mut self.out);
+    }
+}
+
 impl Decoder for NmeaDecoder {
     type Item = Reading;
     type Error = std::io::Error;
@@ -121,8 +167,7 @@ impl Decoder for NmeaDecoder {
         if let Some(r) = self.decode(src)? {
             return Ok(Some(r));
         }
-        self.framer.finish(&mut self.stats);
-        self.epoch.finish(&mut self.out);
+        self.finish();
         Ok(self.out.pop_front().map(Reading::Gps))
     }
 }

@@ -149,6 +149,28 @@ impl Framer {
         self.state = State::Hunt { in_junk: false };
     }
 
+    /// Whether a sentence has begun (its `$` was seen) and is not finished:
+    /// the combined u-blox decoder cuts it short when a UBX sync arrives.
+    pub(crate) fn in_line(&self) -> bool {
+        self.restart || self.state == State::Line
+    }
+
+    /// A UBX frame interrupts the stream: an unfinished sentence is dropped
+    /// (counted, as a truncated line) and the framer waits for a `$`.
+    pub(crate) fn abort(&mut self, stats: &mut Stats) {
+        self.restart = false;
+        self.finish(stats);
+    }
+
+    /// Sets whether the framer is inside a counted junk run: a complete UBX
+    /// frame ends the run (junk after it is a new run), and the bytes of a
+    /// rejected UBX frame, already counted, continue one.
+    pub(crate) fn set_junk(&mut self, in_junk: bool) {
+        if let State::Hunt { .. } = self.state {
+            self.state = State::Hunt { in_junk };
+        }
+    }
+
     fn start(&mut self) {
         self.line.clear();
         self.state = State::Line;

@@ -15,23 +15,7 @@ pub(crate) fn decode_chunked(
     input: &[u8],
     chunk: usize,
 ) -> (Vec<GpsFix>, Stats) {
-    let mut dec = NmeaDecoder::new(opts.clone());
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    for piece in input.chunks(chunk.max(1)) {
-        buf.extend_from_slice(piece);
-        while let Some(Reading::Gps(f)) = dec.decode(&mut buf).unwrap() {
-            out.push(f);
-        }
-        assert!(
-            buf.len() <= opts.max_sentence_len,
-            "input buffer must stay bounded"
-        );
-    }
-    while let Some(Reading::Gps(f)) = dec.decode_eof(&mut buf).unwrap() {
-        out.push(f);
-    }
-    (out, dec.stats())
+    decode_with(NmeaDecoder::new(opts.clone()), input, chunk)
 }
 
 /// Feeds `input` whole, without ending the stream.
@@ -55,6 +39,29 @@ pub(crate) fn time_of_day(f: &GpsFix) -> Option<f64> {
     f.time
         .as_ref()
         .map(|t| (t.seconds.rem_euclid(86_400)) as f64 + f64::from(t.nanos) * 1e-9)
+}
+
+/// Feeds `input` to any sensor decoder in chunks of `chunk` bytes, then
+/// ends the stream; checks the input buffer is always consumed (which
+/// bounds it).
+pub(crate) fn decode_with<D: SensorDecoder>(
+    mut dec: D,
+    input: &[u8],
+    chunk: usize,
+) -> (Vec<GpsFix>, Stats) {
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for piece in input.chunks(chunk.max(1)) {
+        buf.extend_from_slice(piece);
+        while let Some(Reading::Gps(f)) = dec.decode(&mut buf).unwrap() {
+            out.push(f);
+        }
+        assert!(buf.is_empty(), "the decoder left {} bytes", buf.len());
+    }
+    while let Some(Reading::Gps(f)) = dec.decode_eof(&mut buf).unwrap() {
+        out.push(f);
+    }
+    (out, dec.stats())
 }
 
 /// Everything `decoder` makes of `input`: decoded readings, the end of the
@@ -123,6 +130,12 @@ pub(crate) fn assert_in_contract(r: &Reading) {
             );
             assert!(f.talker.len() <= 2, "talker {:?}", f.talker);
             assert!(f.cycle_end.len() <= 32, "cycle_end {:?}", f.cycle_end);
+            within(f.velocity_north_mps, -1000.0, 1000.0, "velocity_north_mps");
+            within(f.velocity_east_mps, -1000.0, 1000.0, "velocity_east_mps");
+            within(f.velocity_down_mps, -1000.0, 1000.0, "velocity_down_mps");
+            within(f.speed_error_mps, 0.0, 1000.0, "speed_error_mps");
+            within(f.course_error_deg, 0.0, 360.0, "course_error_deg");
+            within(f.position_error_3d_m, 0.0, 1e7, "position_error_3d_m");
             for s in &f.sky {
                 assert!(Constellation::try_from(s.constellation).is_ok());
                 within(Some(f64::from(s.prn)), 1.0, 999.0, "prn");

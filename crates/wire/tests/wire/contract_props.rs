@@ -1,4 +1,4 @@
-//! Property tests of the value contract, one per decoder: well-formed,
+//! Property tests of the value contract, one per decoder (UBX included): well-formed,
 //! checksummed messages built by the protocols' encoders from extreme values
 //! of every field (limits of the wire types, just beyond the documented
 //! ranges, NaN and infinities where the wire can carry them) go through the
@@ -19,6 +19,9 @@ use dronetel_wire::mavlink::{encode, MavlinkDecoder};
 use dronetel_wire::nmea::encode::SentenceWriter;
 use dronetel_wire::nmea::NmeaDecoder;
 use dronetel_wire::tracker::{self, TrackerDecoder};
+use dronetel_wire::ubx::encode::{nav_dop, nav_eoe, nav_pvt, nav_sat};
+use dronetel_wire::ubx::message::{NavDop, NavPvt, SatEntry};
+use dronetel_wire::ubx::UbxDecoder;
 use dronetel_wire::Reading;
 use mavlink::{MavHeader, MavlinkVersion};
 use proptest::prelude::*;
@@ -498,5 +501,137 @@ proptest! {
             let _ = tracker::encode(&report, &mut bytes);
         }
         check(decode_stream(TrackerDecoder::default(), &bytes))?;
+    }
+}
+
+// -------------------------------------------------------------------- UBX
+
+/// NAV-PVT with extreme values in every field the fix carries.
+fn ubx_pvt() -> impl Strategy<Value = NavPvt> {
+    (
+        (
+            extreme!(u32),
+            extreme!(u16),
+            extreme!(u8),
+            extreme!(u8),
+            extreme!(u8),
+            extreme!(u8),
+            extreme!(u8),
+            extreme!(u8),
+            extreme!(i32),
+            select(vec![0u8, 1, 2, 3, 4, 5, 6, 255]),
+            extreme!(u8),
+            extreme!(u8),
+        ),
+        (
+            extreme!(i32),
+            extreme!(i32),
+            extreme!(i32),
+            extreme!(i32),
+            extreme!(u32),
+            extreme!(u32),
+            extreme!(i32),
+            extreme!(i32),
+            extreme!(i32),
+            extreme!(i32),
+            extreme!(i32),
+            extreme!(u32),
+        ),
+        (extreme!(u32), extreme!(u16)),
+    )
+        .prop_map(
+            |(
+                (itow, year, month, day, hour, min, sec, valid, nano, fix_type, flags, num_sv),
+                (
+                    lon,
+                    lat,
+                    height,
+                    h_msl,
+                    h_acc,
+                    v_acc,
+                    vel_n,
+                    vel_e,
+                    vel_d,
+                    g_speed,
+                    head_mot,
+                    s_acc,
+                ),
+                (head_acc, p_dop),
+            )| NavPvt {
+                itow,
+                year,
+                month,
+                day,
+                hour,
+                min,
+                sec,
+                valid,
+                nano,
+                fix_type,
+                flags,
+                num_sv,
+                lon,
+                lat,
+                height,
+                h_msl,
+                h_acc,
+                v_acc,
+                vel_n,
+                vel_e,
+                vel_d,
+                g_speed,
+                head_mot,
+                s_acc,
+                head_acc,
+                p_dop,
+                ..NavPvt::default()
+            },
+        )
+}
+
+fn ubx_sat() -> impl Strategy<Value = SatEntry> {
+    (
+        extreme!(u8),
+        extreme!(u8),
+        extreme!(u8),
+        extreme!(i8),
+        extreme!(i16),
+        extreme!(u32),
+    )
+        .prop_map(|(gnss_id, sv_id, cno, elev, azim, flags)| SatEntry {
+            gnss_id,
+            sv_id,
+            cno,
+            elev,
+            azim,
+            flags,
+            ..SatEntry::default()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn ubx_readings_stay_inside_the_contract(
+        epochs in prop::collection::vec(
+            (ubx_pvt(), prop::collection::vec(ubx_sat(), 0..8), extreme!(u16), extreme!(u16)),
+            1..4,
+        ),
+    ) {
+        let mut bytes = Vec::new();
+        for (pvt, sats, h_dop, v_dop) in &epochs {
+            bytes.extend(nav_pvt(pvt));
+            bytes.extend(nav_sat(pvt.itow, sats));
+            bytes.extend(nav_dop(&NavDop {
+                itow: pvt.itow,
+                h_dop: *h_dop,
+                v_dop: *v_dop,
+                p_dop: pvt.p_dop,
+                ..NavDop::default()
+            }));
+            bytes.extend(nav_eoe(pvt.itow));
+        }
+        check(decode_stream(UbxDecoder::default(), &bytes))?;
     }
 }

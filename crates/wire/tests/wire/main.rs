@@ -14,3 +14,5 @@ mod fill;
 mod hostile_values;
 mod robustness;
 mod roundtrip;
+mod ubx;
+mod ubx_capture;
