@@ -120,12 +120,18 @@ impl SensorConfig {
         for (key, value) in options {
             let k: &str = key.get_ref().as_ref();
             if !entry.option_keys().contains(&k) {
-                let message = match PROTOCOLS.iter().find(|p| p.option_keys().contains(&k)) {
-                    Some(owner) => format!(
-                        "`{k}` applies to protocol `{}` only, not `{wanted}`",
-                        owner.name()
+                let owners: Vec<String> = PROTOCOLS
+                    .iter()
+                    .filter(|p| p.option_keys().contains(&k))
+                    .map(|p| format!("`{}`", p.name()))
+                    .collect();
+                let message = match owners.as_slice() {
+                    [one] => format!("`{k}` applies to protocol {one} only, not `{wanted}`"),
+                    [_, ..] => format!(
+                        "`{k}` applies to protocols {} only, not `{wanted}`",
+                        owners.join(" and ")
                     ),
-                    None => {
+                    [] => {
                         let mut keys: Vec<&str> = RawSensor::KEYS.to_vec();
                         keys.extend(entry.option_keys());
                         format!("unknown field `{k}`, expected one of {}", keys.join(", "))

@@ -23,6 +23,7 @@ use dronetel_wire::mavlink::common::{
 };
 use dronetel_wire::mavlink::encode;
 use dronetel_wire::nmea::NmeaDecoder;
+use dronetel_wire::ubx::UbloxDecoder;
 use dronetel_wire::{Reading, SensorDecoder};
 use firmware_sim::FcTruth;
 use mavlink::{MavHeader, MavlinkVersion};
@@ -337,11 +338,11 @@ async fn mavproxy_over_tcp_restarted_is_read_again_within_a_second() {
 
 /// A daemon reading an NMEA receiver (`net`) that is a TCP server of this
 /// test, and the server's side of the connection once the daemon is in.
-async fn gps_over_tcp(tag: &str) -> (Harness, tokio::net::TcpStream) {
+async fn gps_over_tcp(tag: &str, protocol: &str) -> (Harness, tokio::net::TcpStream) {
     let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = server.local_addr().unwrap();
     let section = format!(
-        "[[sensor]]\nname = \"net\"\nkind = \"gps\"\nprotocol = \"nmea\"\npath = \"tcp://{addr}\"\nstale_after = \"5s\"\n"
+        "[[sensor]]\nname = \"net\"\nkind = \"gps\"\nprotocol = \"{protocol}\"\npath = \"tcp://{addr}\"\nstale_after = \"5s\"\n"
     );
     let h = Harness::with_sensor_sections(DRONETEL, tag, section).await;
     let (conn, _) = tokio::time::timeout(DEADLINE, server.accept())
@@ -353,8 +354,7 @@ async fn gps_over_tcp(tag: &str) -> (Harness, tokio::net::TcpStream) {
 
 /// The fixes the serial path gives for `bytes`: the same decoder, with the
 /// value contract the sensor task applies.
-fn serial_path_fixes(bytes: &[u8]) -> Vec<GpsFix> {
-    let mut d = NmeaDecoder::default();
+fn serial_path_fixes<D: SensorDecoder>(mut d: D, bytes: &[u8]) -> Vec<GpsFix> {
     let mut buf = bytes::BytesMut::from(bytes);
     let mut out = Vec::new();
     d.decode_all(&mut buf, &mut out);
@@ -375,14 +375,17 @@ fn key(g: &GpsFix) -> (i64, i64, i64) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nmea_over_tcp_gives_the_fixes_of_the_serial_path() {
+/// A receiver `capture` (under `../shared/testdata/gpsd/`) served over TCP
+/// to a sensor of `protocol`: the daemon's fixes equal what `decoder` makes
+/// of the same bytes on the serial path. Returns how many.
+async fn capture_over_tcp<D: SensorDecoder>(capture: &str, protocol: &str, decoder: D) -> usize {
     let capture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/gpsd/nmea/bu353s4.log");
+        .join("../../../shared/testdata/gpsd")
+        .join(capture);
     let bytes = std::fs::read(&capture).unwrap_or_else(|e| panic!("{}: {e}", capture.display()));
-    let want = serial_path_fixes(&bytes);
+    let want = serial_path_fixes(decoder, &bytes);
     assert!(want.len() >= 20, "{} fixes in the capture", want.len());
-    let (h, mut conn) = gps_over_tcp("nmea-tcp").await;
+    let (h, mut conn) = gps_over_tcp(protocol, protocol).await;
     let mut client = h.client().await;
     // A networked receiver: the whole capture, then the line stays open.
     conn.write_all(&bytes).await.unwrap();
@@ -407,9 +410,20 @@ async fn nmea_over_tcp_gives_the_fixes_of_the_serial_path() {
             (w.altitude_msl_m, w.speed_mps, w.course_deg)
         );
     }
+    want.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nmea_over_tcp_gives_the_fixes_of_the_serial_path() {
+    let n = capture_over_tcp("nmea/bu353s4.log", "nmea", NmeaDecoder::default()).await;
+    eprintln!("{n} fixes of bu353s4.log over TCP equal the serial path's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ublox_receiver_over_tcp_gives_the_fixes_of_the_serial_path() {
+    let n = capture_over_tcp("ubx/ublox-neo-m8l.log", "ublox", UbloxDecoder::default()).await;
     eprintln!(
-        "{} fixes of bu353s4.log over TCP equal the serial path's",
-        want.len()
+        "{n} UBX fixes of ublox-neo-m8l.log over TCP (protocol ublox) equal the serial path's"
     );
 }
 
@@ -520,7 +534,7 @@ async fn refused_floods_and_giant_datagrams_are_counted_and_bounded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_line_over_tcp_is_counted_and_bounded() {
-    let (h, mut conn) = gps_over_tcp("tcp-endless").await;
+    let (h, mut conn) = gps_over_tcp("tcp-endless", "nmea").await;
     let mut client = h.client().await;
     let rss0 = rss(pid(&h));
     // 32 MB of one line with no end.

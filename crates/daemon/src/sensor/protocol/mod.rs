@@ -10,11 +10,12 @@
 //! path; only the start goes through the erased entry.
 //!
 //! # Layout
-//! - [`nmea`], [`mavlink`], [`tracker`]: one module per protocol.
+//! - [`nmea`], [`ublox`], [`mavlink`], [`tracker`]: one module per protocol.
 
 pub mod mavlink;
 pub mod nmea;
 pub mod tracker;
+pub mod ublox;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -60,6 +61,7 @@ pub static PROTOCOLS: &[&dyn RegisteredProtocol] = &[
     &Entry::<nmea::Nmea>(PhantomData),
     &Entry::<mavlink::Mavlink>(PhantomData),
     &Entry::<tracker::Tracker>(PhantomData),
+    &Entry::<ublox::Ublox>(PhantomData),
 ];
 
 /// The registry's view of one protocol (object-safe, see [`Protocol`]).
