@@ -1,7 +1,8 @@
 //! The `[gpsd]` sink against gpsd clients no one here wrote: `gpspipe -w`
 //! and the Python `gps` module (Debian's `gpsd-clients`, `python3-gps`,
-//! installed when missing) read the real binary's gpsd port while it
-//! reads the simulated GPS receiver and flight controller on ptys; and
+//! installed when missing) and `cgps -s` under tmux read the real
+//! binary's gpsd port while it reads the simulated GPS receiver and
+//! flight controller on ptys; and
 //! hostile clients (a megabyte without an end, ten thousand polls in one
 //! write, bad JSON, two hundred connections) get gpsd's answers without
 //! disturbing a watcher.
@@ -330,4 +331,79 @@ async fn hostile_clients_get_errors_and_a_watcher_is_unaffected() {
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
         .unwrap();
     assert!(hwm_kib < 64 * 1024, "peak RSS {hwm_kib} KiB");
+}
+
+/// The number after `label` on a line of `pane` (`Latitude:  47.397 N`).
+fn pane_number(pane: &str, label: &str) -> Option<(f64, String)> {
+    let line = pane.lines().find(|l| l.contains(label))?;
+    let rest = &line[line.find(label)? + label.len()..];
+    let rest = rest.trim_start_matches([':', ' ']);
+    let num: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+        .collect();
+    let hemisphere = rest[num.len()..].trim_start().chars().next()?.to_string();
+    Some((num.parse().ok()?, hemisphere))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cgps_under_tmux_shows_the_simulated_position() {
+    ensure_clients();
+    apt_common::ensure("tmux", || Path::new("/usr/bin/tmux").exists());
+    let (h, port) = start("gpsd-cgps", 16).await;
+    Raw::connect(port).await;
+    let session = format!("dronetel-cgps-{port}");
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &session])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-x",
+        "100",
+        "-y",
+        "40",
+        "-s",
+        &session,
+        &format!("TERM=xterm cgps -s 127.0.0.1:{port}"),
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let t0 = Instant::now();
+    let mut pane;
+    let shown = loop {
+        pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
+            .into_owned();
+        if let (Some(lat), Some(lon)) = (
+            pane_number(&pane, "Latitude"),
+            pane_number(&pane, "Longitude"),
+        ) {
+            break (lat, lon);
+        }
+        if t0.elapsed() > DEADLINE {
+            break ((f64::NAN, String::new()), (f64::NAN, String::new()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    tmux(&["kill-server"]);
+    let ((lat, ns), (lon, ew)) = shown;
+    let truth = h
+        .truth
+        .lock()
+        .unwrap()
+        .values()
+        .next()
+        .cloned()
+        .expect("simulator truth");
+    let (tlat, tlon) = (truth.latitude_deg.unwrap(), truth.longitude_deg.unwrap());
+    let signed_lat = if ns == "S" { -lat } else { lat };
+    let signed_lon = if ew == "W" { -lon } else { lon };
+    // The simulated drone flies within a few hundred metres of home.
+    assert!(
+        (signed_lat - tlat).abs() < 0.05 && (signed_lon - tlon).abs() < 0.05,
+        "cgps shows {lat} {ns} {lon} {ew}, the simulator is at {tlat} {tlon}:\n{pane}"
+    );
 }
