@@ -12,7 +12,7 @@ use firmware_sim::flood::{FloodDevice, FloodLink};
 use super::rig::{self, Clients, Scratch, DEADLINE, WARMUP_CYCLES};
 use super::runs::{gpsd_wait_quiet, gpsd_warm_up, record_cycles};
 use crate::daemon::Daemon;
-use crate::gpsd::Gpsd;
+use crate::gpsd::{Gpsd, Watcher};
 use crate::procfs::{status_field, Usage};
 
 /// A GPS receiver's nominal cycle: 10 Hz.
@@ -87,13 +87,49 @@ pub async fn gps_gpsd(secs: u64) -> anyhow::Result<PacedResult> {
     let n = cycles(secs);
     // gpsd first identifies the receiver: warm up, paced, until it reports.
     let rec = Arc::new(record_cycles(FloodDevice::Gps, 8 * WARMUP_CYCLES + n));
-    let next = gpsd_warm_up(&gpsd, &link, &rec, WARMUP_CYCLES, PERIOD).await?;
-    let settled = gpsd.tpv_reports();
+    let next = gpsd_warm_up(gpsd.watcher(), &link, &rec, WARMUP_CYCLES, PERIOD).await?;
+    let settled = gpsd.watcher().tpv_reports();
     let before = rig::usage(gpsd.pid())?;
     let t0 = tokio::time::Instant::now();
     rig::write_cycles(link.clone(), rec.clone(), next..next + n, t0, PERIOD).await?;
-    let last = gpsd_wait_quiet(&gpsd, QUIET).await?;
+    let last = gpsd_wait_quiet(gpsd.watcher(), QUIET).await?;
     let usage = rig::usage(gpsd.pid())?.since(&before);
+    drop(link);
+    Ok(PacedResult {
+        wall: PERIOD * n as u32,
+        usage,
+        reports: last.0 - settled,
+    })
+}
+
+/// The same GPS stream at 10 Hz into dronetel for `secs`, read by one
+/// `gpspipe -w` on its `[gpsd]` port (no stream client): the CPU per TPV
+/// delivered, to compare with gpsd's.
+pub async fn gps_dronetel_gpsd_port(secs: u64) -> anyhow::Result<PacedResult> {
+    let scratch = Scratch::new("paced-gps-dronetel-gpsd")?;
+    let spec = rig::spec(FloodDevice::Gps, &scratch.0);
+    let link = Arc::new(FloodLink::open(&spec.path)?);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context("picking a free port")?
+        .port();
+    let daemon = Daemon::start_with(
+        &scratch.0,
+        &[spec],
+        8,
+        &format!("\n[gpsd]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )?;
+    let watcher = Watcher::start(port)?;
+    let n = cycles(secs);
+    let rec = Arc::new(record_cycles(FloodDevice::Gps, 8 * WARMUP_CYCLES + n));
+    let next = gpsd_warm_up(&watcher, &link, &rec, WARMUP_CYCLES, PERIOD).await?;
+    gpsd_wait_quiet(&watcher, QUIET).await?;
+    let settled = watcher.tpv_reports();
+    let before = rig::usage(daemon.pid())?;
+    let t0 = tokio::time::Instant::now();
+    rig::write_cycles(link.clone(), rec.clone(), next..next + n, t0, PERIOD).await?;
+    let last = gpsd_wait_quiet(&watcher, QUIET).await?;
+    let usage = rig::usage(daemon.pid())?.since(&before);
     drop(link);
     Ok(PacedResult {
         wall: PERIOD * n as u32,

@@ -40,7 +40,7 @@ use crate::selection::Selection;
 use crate::sink::accept::{accept_loop, Admission};
 use crate::sink::contract::{ClientSide, Endpoint, Sink, SinkContext, SinkError, SinkHandle};
 use crate::sink::frames::SinkFrames;
-use crate::sink::stats::SinkStats;
+use crate::sink::stats::{Connected, SinkStats};
 pub use config::{GpsdConfig, RawGpsd};
 use report::Device;
 use request::{Next, Policy, Request, Requests};
@@ -188,9 +188,10 @@ fn spawn_client(
     let stats = clients.stats().clone();
     let shared = shared.clone();
     tracing::info!(peer = %peer, "gpsd client connected");
+    let connected = Connected::new(stats.clone());
     clients.spawn(format!("gpsd client {peer}"), async move {
         let _permit = permit;
-        SinkStats::add(&stats.clients, 1);
+        let _connected = connected;
         let mut c = Client {
             shared,
             policy: Policy::default(),
@@ -200,7 +201,6 @@ fn spawn_client(
         };
         let _ = conn.set_nodelay(true);
         let end = c.serve(conn, rx).await;
-        SinkStats::sub(&stats.clients, 1);
         match end {
             End::TooSlow | End::WriteTimeout => {
                 SinkStats::add(&stats.slow_disconnects, 1);
