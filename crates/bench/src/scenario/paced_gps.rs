@@ -84,22 +84,7 @@ pub async fn gps_gpsd(secs: u64) -> anyhow::Result<PacedResult> {
     let path = scratch.0.join("gps");
     let link = Arc::new(FloodLink::open(&path)?);
     let gpsd = Gpsd::start(&scratch.0, &path)?;
-    let n = cycles(secs);
-    // gpsd first identifies the receiver: warm up, paced, until it reports.
-    let rec = Arc::new(record_cycles(FloodDevice::Gps, 8 * WARMUP_CYCLES + n));
-    let next = gpsd_warm_up(gpsd.watcher(), &link, &rec, WARMUP_CYCLES, PERIOD).await?;
-    let settled = gpsd.watcher().tpv_reports();
-    let before = rig::usage(gpsd.pid())?;
-    let t0 = tokio::time::Instant::now();
-    rig::write_cycles(link.clone(), rec.clone(), next..next + n, t0, PERIOD).await?;
-    let last = gpsd_wait_quiet(gpsd.watcher(), QUIET).await?;
-    let usage = rig::usage(gpsd.pid())?.since(&before);
-    drop(link);
-    Ok(PacedResult {
-        wall: PERIOD * n as u32,
-        usage,
-        reports: last.0 - settled,
-    })
+    watched(gpsd.pid(), gpsd.watcher(), link, secs).await
 }
 
 /// The same GPS stream at 10 Hz into dronetel for `secs`, read by one
@@ -120,17 +105,30 @@ pub async fn gps_dronetel_gpsd_port(secs: u64) -> anyhow::Result<PacedResult> {
         &format!("\n[gpsd]\nlisten = \"127.0.0.1:{port}\"\n"),
     )?;
     let watcher = Watcher::start(port)?;
+    watched(daemon.pid(), &watcher, link, secs).await
+}
+
+/// GPS cycles at 10 Hz into the gpsd server `pid` (gpsd, or dronetel's
+/// `[gpsd]` port) through `link` for `secs`, after a warm-up until its
+/// `gpspipe -w` `watcher` reports and goes quiet: the server's counters
+/// and the TPVs delivered.
+async fn watched(
+    pid: u32,
+    watcher: &Watcher,
+    link: Arc<FloodLink>,
+    secs: u64,
+) -> anyhow::Result<PacedResult> {
     let n = cycles(secs);
+    // gpsd first identifies the receiver: warm up, paced, until it reports.
     let rec = Arc::new(record_cycles(FloodDevice::Gps, 8 * WARMUP_CYCLES + n));
-    let next = gpsd_warm_up(&watcher, &link, &rec, WARMUP_CYCLES, PERIOD).await?;
-    gpsd_wait_quiet(&watcher, QUIET).await?;
+    let next = gpsd_warm_up(watcher, &link, &rec, WARMUP_CYCLES, PERIOD).await?;
+    gpsd_wait_quiet(watcher, QUIET).await?;
     let settled = watcher.tpv_reports();
-    let before = rig::usage(daemon.pid())?;
+    let before = rig::usage(pid)?;
     let t0 = tokio::time::Instant::now();
     rig::write_cycles(link.clone(), rec.clone(), next..next + n, t0, PERIOD).await?;
-    let last = gpsd_wait_quiet(&watcher, QUIET).await?;
-    let usage = rig::usage(daemon.pid())?.since(&before);
-    drop(link);
+    let last = gpsd_wait_quiet(watcher, QUIET).await?;
+    let usage = rig::usage(pid)?.since(&before);
     Ok(PacedResult {
         wall: PERIOD * n as u32,
         usage,
