@@ -385,14 +385,15 @@ async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
     // 653); 68 of the 80 misses are epochs whose GGA has no geoid
     // separation, where gpsd computes altHAE from its own geoid model and
     // the daemon leaves it out (README "Replacing gpsd"); without those
-    // 97.9 %. These floors keep what is reached from regressing.
+    // 97.9 %, the same in three runs. These floors, a dozen epochs below,
+    // keep what is reached from regressing.
     assert!(
         rate >= 0.87,
         "{:.2} % of gpsd's epochs matched:\n{report}",
         rate * 100.0
     );
     assert!(
-        without_geoid >= 0.97,
+        without_geoid >= 0.96,
         "{:.2} % of gpsd's epochs matched, the geoid-model ones aside:\n{report}",
         without_geoid * 100.0
     );
