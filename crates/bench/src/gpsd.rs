@@ -16,8 +16,57 @@ use anyhow::Context as _;
 #[derive(Debug)]
 pub struct Gpsd {
     gpsd: Child,
+    watcher: Watcher,
+}
+
+/// A `gpspipe -w` on a gpsd port (gpsd's or dronetel's `[gpsd]`) counting
+/// the TPV reports it receives; killed when dropped.
+#[derive(Debug)]
+pub struct Watcher {
     pipe: Child,
     tpv: Arc<AtomicU64>,
+}
+
+impl Watcher {
+    /// Waits up to 10 s for `port` to listen on loopback, then starts
+    /// `gpspipe -w` on it.
+    pub fn start(port: u16) -> anyhow::Result<Watcher> {
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            anyhow::ensure!(Instant::now() < until, "nothing listens on port {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut pipe = Command::new("gpspipe")
+            .args(["-w", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting gpspipe -w")?;
+        let out = pipe.stdout.take().context("gpspipe stdout")?;
+        let tpv = Arc::new(AtomicU64::new(0));
+        let count = tpv.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if line.contains("\"class\":\"TPV\"") {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        Ok(Watcher { pipe, tpv })
+    }
+
+    /// TPV reports received so far.
+    pub fn tpv_reports(&self) -> u64 {
+        self.tpv.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.pipe.kill();
+        let _ = self.pipe.wait();
+    }
 }
 
 /// True when `gpsd` and `gpspipe` are on the PATH.
@@ -60,29 +109,8 @@ impl Gpsd {
             .stderr(log)
             .spawn()
             .context("starting gpsd")?;
-        let until = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            anyhow::ensure!(Instant::now() < until, "gpsd did not listen on port {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let mut pipe = Command::new("gpspipe")
-            .args(["-w", &format!("127.0.0.1:{port}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting gpspipe -w")?;
-        let out = pipe.stdout.take().context("gpspipe stdout")?;
-        let tpv = Arc::new(AtomicU64::new(0));
-        let count = tpv.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if line.contains("\"class\":\"TPV\"") {
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        });
-        Ok(Gpsd { gpsd, pipe, tpv })
+        let watcher = Watcher::start(port).context("gpsd's watcher")?;
+        Ok(Gpsd { gpsd, watcher })
     }
 
     /// gpsd's process id.
@@ -90,17 +118,15 @@ impl Gpsd {
         self.gpsd.id()
     }
 
-    /// TPV reports the watcher received so far.
-    pub fn tpv_reports(&self) -> u64 {
-        self.tpv.load(Ordering::Relaxed)
+    /// Its `gpspipe -w` watcher.
+    pub fn watcher(&self) -> &Watcher {
+        &self.watcher
     }
 }
 
 impl Drop for Gpsd {
     fn drop(&mut self) {
-        for c in [&mut self.pipe, &mut self.gpsd] {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        let _ = self.gpsd.kill();
+        let _ = self.gpsd.wait();
     }
 }

@@ -40,6 +40,10 @@ struct Args {
     /// Only the flood runs (dronetel and gpsd).
     #[arg(long)]
     flood_only: bool,
+    /// Only the GPS-alone runs (dronetel's stream, gpsd, dronetel's
+    /// `[gpsd]` port with `gpspipe -w`), without the wake-up floor.
+    #[arg(long)]
+    paced_only: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -87,9 +91,10 @@ fn paced_row(t: &mut Table, what: String, r: &PacedResult, unit: &str) {
     );
 }
 
-/// GPS alone at 10 Hz through both daemons, then a bare thread waking as
-/// often as dronetel did at nominal rates (`wakeups` per second).
-async fn paced(t: &mut Table, args: &Args, wakeups: f64) -> anyhow::Result<()> {
+/// GPS alone at 10 Hz through both daemons, then (with `wakeups`) a bare
+/// thread waking as often as dronetel did at nominal rates (`wakeups` per
+/// second).
+async fn paced(t: &mut Table, args: &Args, wakeups: Option<f64>) -> anyhow::Result<()> {
     println!("GPS alone at 10 Hz, dronetel, {} s ...", args.paced_secs);
     let d = paced_gps::gps_dronetel(args.paced_secs).await?;
     paced_row(
@@ -111,7 +116,32 @@ async fn paced(t: &mut Table, args: &Args, wakeups: f64) -> anyhow::Result<()> {
             "GPS alone 10 Hz: CPU, dronetel / gpsd",
             format!("{:.2}", d.cpu_percent() / g.cpu_percent()),
         );
+        println!(
+            "GPS alone at 10 Hz, dronetel's [gpsd] port with gpspipe -w, {} s ...",
+            args.paced_secs
+        );
+        let p = paced_gps::gps_dronetel_gpsd_port(args.paced_secs).await?;
+        paced_row(
+            t,
+            "GPS alone 10 Hz, gpspipe -w on dronetel's [gpsd] port: dronetel CPU of one core"
+                .into(),
+            &p,
+            "TPV reports",
+        );
+        let per_tpv = |r: &PacedResult| r.usage.sched / r.reports.max(1) as u32;
+        t.row(
+            "GPS alone 10 Hz: CPU per TPV delivered, dronetel [gpsd] / gpsd",
+            format!(
+                "{:.2} ({} / {})",
+                per_tpv(&p).as_secs_f64() / per_tpv(&g).as_secs_f64(),
+                us(per_tpv(&p)),
+                us(per_tpv(&g))
+            ),
+        );
     }
+    let Some(wakeups) = wakeups else {
+        return Ok(());
+    };
     let hz = wakeups.round().max(1.0) as u32;
     println!(
         "wake-up floor: a bare thread waking {hz} times/s, {} s ...",
@@ -135,6 +165,11 @@ async fn paced(t: &mut Table, args: &Args, wakeups: f64) -> anyhow::Result<()> {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let mut t = Table::default();
+    if args.paced_only {
+        paced(&mut t, &args, None).await?;
+        println!("\n{}", t.markdown());
+        return Ok(());
+    }
     println!(
         "generating {} sentences with firmware-sim flood ...",
         args.sentences
@@ -196,7 +231,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             format!("{:.1} MiB", r.usage.hwm_kib as f64 / 1024.0),
         );
         let wakeups = r.usage.voluntary as f64 / r.wall.as_secs_f64();
-        paced(&mut t, &args, wakeups).await?;
+        paced(&mut t, &args, Some(wakeups)).await?;
         for &n in &args.fanout {
             println!(
                 "fan-out: {n} clients at {}x rate, {} s ...",

@@ -40,7 +40,7 @@ use crate::config_file::Config;
 use crate::context::TaskContext;
 use crate::notify::Notifier;
 use crate::sensor::{self, SensorConfig};
-use crate::sink::contract::{DaemonView, Endpoint, SinkError};
+use crate::sink::contract::{DaemonView, Endpoint, SensorInfo, SinkError};
 use crate::sink::metrics::MetricsSink;
 use crate::sink::registry::{RunningSinks, StartWith};
 use crate::sink::stats::SinkRoster;
@@ -193,6 +193,17 @@ impl Daemon {
                 board: self.board.clone(),
                 bus: self.bus.counters(),
                 sinks: roster,
+                sensors: self
+                    .config
+                    .sensors
+                    .iter()
+                    .map(|s| SensorInfo {
+                        name: s.name.clone(),
+                        path: s.transport.device(),
+                        protocol: s.protocol.name(),
+                        bps: s.transport.baud(),
+                    })
+                    .collect(),
             },
         }
     }

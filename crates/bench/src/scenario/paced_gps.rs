@@ -12,7 +12,7 @@ use firmware_sim::flood::{FloodDevice, FloodLink};
 use super::rig::{self, Clients, Scratch, DEADLINE, WARMUP_CYCLES};
 use super::runs::{gpsd_wait_quiet, gpsd_warm_up, record_cycles};
 use crate::daemon::Daemon;
-use crate::gpsd::Gpsd;
+use crate::gpsd::{Gpsd, Watcher};
 use crate::procfs::{status_field, Usage};
 
 /// A GPS receiver's nominal cycle: 10 Hz.
@@ -84,17 +84,51 @@ pub async fn gps_gpsd(secs: u64) -> anyhow::Result<PacedResult> {
     let path = scratch.0.join("gps");
     let link = Arc::new(FloodLink::open(&path)?);
     let gpsd = Gpsd::start(&scratch.0, &path)?;
+    watched(gpsd.pid(), gpsd.watcher(), link, secs).await
+}
+
+/// The same GPS stream at 10 Hz into dronetel for `secs`, read by one
+/// `gpspipe -w` on its `[gpsd]` port (no stream client): the CPU per TPV
+/// delivered, to compare with gpsd's.
+pub async fn gps_dronetel_gpsd_port(secs: u64) -> anyhow::Result<PacedResult> {
+    let scratch = Scratch::new("paced-gps-dronetel-gpsd")?;
+    let spec = rig::spec(FloodDevice::Gps, &scratch.0);
+    let link = Arc::new(FloodLink::open(&spec.path)?);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context("picking a free port")?
+        .port();
+    let daemon = Daemon::start_with(
+        &scratch.0,
+        &[spec],
+        8,
+        &format!("\n[gpsd]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )?;
+    let watcher = Watcher::start(port)?;
+    watched(daemon.pid(), &watcher, link, secs).await
+}
+
+/// GPS cycles at 10 Hz into the gpsd server `pid` (gpsd, or dronetel's
+/// `[gpsd]` port) through `link` for `secs`, after a warm-up until its
+/// `gpspipe -w` `watcher` reports and goes quiet: the server's counters
+/// and the TPVs delivered.
+async fn watched(
+    pid: u32,
+    watcher: &Watcher,
+    link: Arc<FloodLink>,
+    secs: u64,
+) -> anyhow::Result<PacedResult> {
     let n = cycles(secs);
     // gpsd first identifies the receiver: warm up, paced, until it reports.
     let rec = Arc::new(record_cycles(FloodDevice::Gps, 8 * WARMUP_CYCLES + n));
-    let next = gpsd_warm_up(&gpsd, &link, &rec, WARMUP_CYCLES, PERIOD).await?;
-    let settled = gpsd.tpv_reports();
-    let before = rig::usage(gpsd.pid())?;
+    let next = gpsd_warm_up(watcher, &link, &rec, WARMUP_CYCLES, PERIOD).await?;
+    gpsd_wait_quiet(watcher, QUIET).await?;
+    let settled = watcher.tpv_reports();
+    let before = rig::usage(pid)?;
     let t0 = tokio::time::Instant::now();
     rig::write_cycles(link.clone(), rec.clone(), next..next + n, t0, PERIOD).await?;
-    let last = gpsd_wait_quiet(&gpsd, QUIET).await?;
-    let usage = rig::usage(gpsd.pid())?.since(&before);
-    drop(link);
+    let last = gpsd_wait_quiet(watcher, QUIET).await?;
+    let usage = rig::usage(pid)?.since(&before);
     Ok(PacedResult {
         wall: PERIOD * n as u32,
         usage,

@@ -8,7 +8,7 @@ use firmware_sim::flood::{self, FloodDevice, FloodLink, FloodOptions, Recording}
 
 use super::rig::{self, Clients, Scratch, DEADLINE, WARMUP_CYCLES};
 use crate::daemon::Daemon;
-use crate::gpsd::Gpsd;
+use crate::gpsd::{Gpsd, Watcher};
 use crate::procfs::Usage;
 use crate::stats::Latency;
 
@@ -122,8 +122,8 @@ pub async fn flood_gpsd(rec: Arc<Recording>) -> anyhow::Result<FloodResult> {
     let gpsd = Gpsd::start(&scratch.0, &path)?;
     // gpsd identifies the stream before it reports: feed cycles one by one
     // until its watcher has a report, then measure from the next cycle.
-    let next = gpsd_warm_up(&gpsd, &link, &rec, 0, WARMUP_PERIOD * 2).await?;
-    let settled = gpsd.tpv_reports();
+    let next = gpsd_warm_up(gpsd.watcher(), &link, &rec, 0, WARMUP_PERIOD * 2).await?;
+    let settled = gpsd.watcher().tpv_reports();
     let before = rig::usage(gpsd.pid())?;
     let start = Instant::now();
     let range = next..rec.cycles.len();
@@ -135,7 +135,7 @@ pub async fn flood_gpsd(rec: Arc<Recording>) -> anyhow::Result<FloodResult> {
         Duration::ZERO,
     )
     .await?;
-    let last = gpsd_wait_quiet(&gpsd, Duration::from_secs(1)).await?;
+    let last = gpsd_wait_quiet(gpsd.watcher(), Duration::from_secs(1)).await?;
     let wall = last.1.duration_since(start);
     let usage = rig::usage(gpsd.pid())?.since(&before);
     drop(link);
@@ -152,11 +152,12 @@ pub async fn flood_gpsd(rec: Arc<Recording>) -> anyhow::Result<FloodResult> {
     })
 }
 
-/// Feeds `gpsd` one cycle of `rec` at a time, `pause` apart, until it has
-/// written at least `min_cycles` and its watcher has a report (it first
-/// identifies the receiver); returns the next cycle to write.
+/// Feeds a gpsd server one cycle of `rec` at a time, `pause` apart, until
+/// it has written at least `min_cycles` and the server's `gpsd` watcher has
+/// a report (gpsd first identifies the receiver); returns the next cycle
+/// to write.
 pub(crate) async fn gpsd_warm_up(
-    gpsd: &Gpsd,
+    gpsd: &Watcher,
     link: &Arc<FloodLink>,
     rec: &Arc<Recording>,
     min_cycles: usize,
@@ -168,7 +169,7 @@ pub(crate) async fn gpsd_warm_up(
     while next < min_cycles || gpsd.tpv_reports() == 0 {
         anyhow::ensure!(
             Instant::now() < until && next < rec.cycles.len() / 2,
-            "gpsd reported nothing in {next} cycles (see its log)"
+            "the gpsd server reported nothing in {next} cycles (see its log)"
         );
         rig::write_cycles(
             link.clone(),
@@ -184,10 +185,10 @@ pub(crate) async fn gpsd_warm_up(
     Ok(next)
 }
 
-/// Waits until `gpsd`'s watcher count has not moved for `quiet`; returns
-/// the count and when it last moved.
+/// Waits until the watcher `gpsd`'s count has not moved for `quiet`;
+/// returns the count and when it last moved.
 pub(crate) async fn gpsd_wait_quiet(
-    gpsd: &Gpsd,
+    gpsd: &Watcher,
     quiet: Duration,
 ) -> anyhow::Result<(u64, Instant)> {
     let until = Instant::now() + DEADLINE;

@@ -115,6 +115,23 @@ pub struct DaemonView {
     pub bus: BusCounters,
     /// Every running sink's counters.
     pub sinks: SinkRoster,
+    /// The configured sensors, as sinks that name devices need them
+    /// (gpsd's `DEVICES`).
+    pub sensors: Vec<SensorInfo>,
+}
+
+/// One configured sensor as a sink describes it to its clients: a gpsd
+/// client asks which device a report came from, at which speed, read how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensorInfo {
+    /// `Frame.sensor` of its frames.
+    pub name: String,
+    /// Its device path (`/dev/ttyACM0`).
+    pub path: String,
+    /// Its protocol's name (`nmea`, `mavlink`).
+    pub protocol: &'static str,
+    /// Its line speed, for a serial device.
+    pub bps: Option<u32>,
 }
 
 /// Everything a starting sink is handed.

@@ -18,10 +18,14 @@
 //! - [`record`]: MCAP flight recording, recovery and replay (`[record]`).
 //! - [`mqtt`]: frames to a fleet broker (`[mqtt]`).
 //! - [`metrics`]: the Prometheus endpoint (`[metrics]`).
+//! - [`gpsd`]: gpsd's JSON protocol for gpsd clients (`[gpsd]`).
+//! - [`chrony`]: GPS time to chronyd's `refclock SOCK` (`[chrony]`).
 
 pub mod accept;
+pub mod chrony;
 pub mod contract;
 pub mod frames;
+pub mod gpsd;
 pub mod metrics;
 pub mod mqtt;
 pub mod payload;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use super::chrony::ChronySink;
 use super::contract::{DaemonView, Endpoint, Sink, SinkContext, SinkError, SinkHandle};
+use super::gpsd::GpsdSink;
 use super::metrics::MetricsSink;
 use super::mqtt::MqttSink;
 use super::record::RecordSink;
@@ -29,6 +31,8 @@ pub static SINKS: &[&dyn RegisteredSink] = &[
     &Entry::<RecordSink>(PhantomData),
     &Entry::<MqttSink>(PhantomData),
     &Entry::<MetricsSink>(PhantomData),
+    &Entry::<GpsdSink>(PhantomData),
+    &Entry::<ChronySink>(PhantomData),
 ];
 
 type Starting<'a> = Pin<Box<dyn Future<Output = Result<SinkHandle, SinkError>> + Send + 'a>>;
@@ -133,6 +137,7 @@ pub async fn start_sink<S: Sink>(
         board: crate::status::StatusBoard::new([]),
         bus: bus.counters(),
         sinks: SinkRoster::default(),
+        sensors: Vec::new(),
     };
     S::start(
         config,

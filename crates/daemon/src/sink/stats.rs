@@ -42,6 +42,25 @@ impl SinkStats {
     }
 }
 
+/// Counts a connected client in its sink's `clients` gauge for as long as
+/// it lives (also when its task is aborted).
+#[derive(Debug)]
+pub struct Connected(Arc<SinkStats>);
+
+impl Connected {
+    /// Counts one more client of `stats`' sink.
+    pub fn new(stats: Arc<SinkStats>) -> Self {
+        SinkStats::add(&stats.clients, 1);
+        Self(stats)
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        SinkStats::sub(&self.0.clients, 1);
+    }
+}
+
 /// The counters of every running sink, by name, for the metrics endpoint:
 /// kept current by start-up and reload, read at each scrape.
 #[derive(Debug, Clone, Default)]

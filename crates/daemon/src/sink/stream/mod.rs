@@ -29,7 +29,7 @@ use crate::config::{Checker, ConfigError};
 use crate::selection::Selection;
 use crate::sink::accept::{accept_loop, Admission, Listener};
 use crate::sink::contract::{ClientSide, Endpoint, Sink, SinkContext, SinkError, SinkHandle};
-use crate::sink::stats::SinkStats;
+use crate::sink::stats::{Connected, SinkStats};
 use client::{serve_client, ClientEnd, ClientLimits};
 pub use config::{RawStream, StreamConfig};
 use quiet_writer::{QuietWriter, Socket};
@@ -229,20 +229,4 @@ fn spawn_client<C: StreamConn>(
             ),
         }
     });
-}
-
-/// Counts a connected client in the sink's gauge while it lives.
-struct Connected(Arc<SinkStats>);
-
-impl Connected {
-    fn new(stats: Arc<SinkStats>) -> Self {
-        SinkStats::add(&stats.clients, 1);
-        Self(stats)
-    }
-}
-
-impl Drop for Connected {
-    fn drop(&mut self) {
-        SinkStats::sub(&self.0.clients, 1);
-    }
 }

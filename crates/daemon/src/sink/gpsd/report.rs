@@ -1,0 +1,611 @@
+//! gpsd's report objects (`gpsd_json(5)`, protocol 3.14 as gpsd 3.22
+//! writes it) made from what the daemon has: `TPV` and `SKY` from a
+//! `GpsFix`, `DEVICE`/`DEVICES` from the configured sensors, `VERSION`,
+//! `WATCH`, `POLL` and `ERROR`. Each object is one line ending in `\r\n`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dronetel_proto::v1::{Constellation, FixMode, FixQuality, GpsFix, SatelliteInfo};
+use serde::Serialize;
+
+use super::request::Policy;
+
+/// `proto_major` of the protocol served.
+pub const PROTO_MAJOR: u32 = 3;
+/// `proto_minor`: the 3.14 objects (gpsd 3.21 and 3.22): `altHAE`,
+/// `altMSL`, `geoidSep`, `nSat`, `uSat`, `gnssid`/`svid`.
+pub const PROTO_MINOR: u32 = 14;
+
+/// gpsd's error model for DOPs without DGPS (metres, 95 %): `eph` is
+/// HDOP × 19, `epv` VDOP × 23, `sep` PDOP × 19, as gpsd reports them.
+const P_UERE: f64 = 19.0;
+const V_UERE: f64 = 23.0;
+/// The same with DGPS corrections.
+const P_UERE_DGPS: f64 = 4.75;
+const V_UERE_DGPS: f64 = 5.75;
+
+/// One device as `DEVICE` objects describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    /// The sensor whose frames it reports.
+    pub sensor: String,
+    /// Its path (the sensor's device).
+    pub path: String,
+    /// gpsd's driver name for its protocol.
+    pub driver: String,
+    /// Line speed.
+    pub bps: Option<u32>,
+}
+
+impl Device {
+    /// gpsd's driver name for a sensor protocol.
+    pub fn driver_for(protocol: &str) -> String {
+        match protocol {
+            "nmea" => "NMEA0183".into(),
+            "mavlink" => "MAVLink GPS_RAW_INT".into(),
+            "ubx" => "u-blox".into(),
+            other => other.into(),
+        }
+    }
+}
+
+/// Appends `value` as one line of JSON.
+fn line(out: &mut Vec<u8>, value: &impl Serialize) {
+    // Serializing these plain structs into a Vec cannot fail.
+    if serde_json::to_writer(&mut *out, value).is_ok() {
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+fn iso8601(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// A protobuf timestamp as gpsd's ISO 8601 time (milliseconds, `Z`).
+fn fix_time(t: &prost_types::Timestamp) -> Option<String> {
+    let secs = u64::try_from(t.seconds).ok()?;
+    let nanos = u32::try_from(t.nanos).ok()?;
+    Some(iso8601(UNIX_EPOCH + Duration::new(secs, nanos)))
+}
+
+/// `x` rounded to `decimals` places, as gpsd prints it.
+fn round(x: f64, decimals: i32) -> f64 {
+    let k = 10f64.powi(decimals);
+    (x * k).round() / k
+}
+
+fn r(x: Option<f64>, decimals: i32) -> Option<f64> {
+    x.map(|v| round(v, decimals))
+}
+
+#[derive(Serialize)]
+struct Version {
+    class: &'static str,
+    release: String,
+    rev: &'static str,
+    proto_major: u32,
+    proto_minor: u32,
+}
+
+/// The `VERSION` object sent on connect and for `?VERSION;`.
+pub fn version(out: &mut Vec<u8>) {
+    line(
+        out,
+        &Version {
+            class: "VERSION",
+            release: format!("dronetel {}", env!("CARGO_PKG_VERSION")),
+            rev: env!("CARGO_PKG_VERSION"),
+            proto_major: PROTO_MAJOR,
+            proto_minor: PROTO_MINOR,
+        },
+    );
+}
+
+#[derive(Serialize)]
+struct ErrorObject<'a> {
+    class: &'static str,
+    message: &'a str,
+}
+
+/// An `ERROR` object.
+pub fn error(out: &mut Vec<u8>, message: &str) {
+    line(
+        out,
+        &ErrorObject {
+            class: "ERROR",
+            message,
+        },
+    );
+}
+
+#[derive(Serialize)]
+struct DeviceObject<'a> {
+    class: &'static str,
+    path: &'a str,
+    driver: &'a str,
+    activated: &'a str,
+    flags: u32,
+    native: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bps: Option<u32>,
+    parity: &'static str,
+    stopbits: u32,
+    cycle: f64,
+}
+
+impl<'a> DeviceObject<'a> {
+    fn new(d: &'a Device, activated: &'a str) -> Self {
+        Self {
+            class: "DEVICE",
+            path: &d.path,
+            driver: &d.driver,
+            activated,
+            // SEEN_GPS: the device delivers fixes.
+            flags: 1,
+            native: 0,
+            bps: d.bps,
+            parity: "N",
+            stopbits: 1,
+            cycle: 1.0,
+        }
+    }
+}
+
+/// A `DEVICE` object for `d`, activated at `activated` (ISO 8601).
+pub fn device(out: &mut Vec<u8>, d: &Device, activated: &str) {
+    line(out, &DeviceObject::new(d, activated));
+}
+
+#[derive(Serialize)]
+struct Devices<'a> {
+    class: &'static str,
+    devices: Vec<DeviceObject<'a>>,
+}
+
+/// The `DEVICES` object listing `devices`.
+pub fn devices(out: &mut Vec<u8>, devices: &[Device], activated: &str) {
+    line(
+        out,
+        &Devices {
+            class: "DEVICES",
+            devices: devices
+                .iter()
+                .map(|d| DeviceObject::new(d, activated))
+                .collect(),
+        },
+    );
+}
+
+#[derive(Serialize)]
+struct Watch<'a> {
+    class: &'static str,
+    enable: bool,
+    json: bool,
+    nmea: bool,
+    raw: u8,
+    scaled: bool,
+    timing: bool,
+    split24: bool,
+    pps: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<&'a str>,
+}
+
+/// The `WATCH` object: the policy in effect.
+pub fn watch(out: &mut Vec<u8>, p: &Policy) {
+    line(
+        out,
+        &Watch {
+            class: "WATCH",
+            enable: p.watcher,
+            json: p.json,
+            nmea: p.nmea,
+            raw: p.raw,
+            scaled: p.scaled,
+            timing: false,
+            split24: p.split24,
+            pps: p.pps,
+            device: p.device.as_deref(),
+        },
+    );
+}
+
+/// A `TPV` object.
+#[derive(Debug, Serialize)]
+pub struct Tpv<'a> {
+    class: &'static str,
+    device: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u8>,
+    mode: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ept: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lon: Option<f64>,
+    #[serde(rename = "altHAE", skip_serializing_if = "Option::is_none")]
+    alt_hae: Option<f64>,
+    #[serde(rename = "altMSL", skip_serializing_if = "Option::is_none")]
+    alt_msl: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alt: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epv: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    track: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speed: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    climb: Option<f64>,
+    #[serde(rename = "geoidSep", skip_serializing_if = "Option::is_none")]
+    geoid_sep: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eph: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sep: Option<f64>,
+}
+
+/// gpsd's `mode`: 0 unknown, 1 no fix, 2 2D, 3 3D.
+pub fn mode(fix: &GpsFix) -> u8 {
+    match FixMode::try_from(fix.mode) {
+        Ok(FixMode::NoFix) => 1,
+        Ok(FixMode::FixMode2d) => 2,
+        Ok(FixMode::FixMode3d) => 3,
+        _ => 0,
+    }
+}
+
+/// gpsd's `status` (3.22 `STATUS_*`), left out for a plain fix as gpsd
+/// does.
+fn status(fix: &GpsFix) -> Option<u8> {
+    match FixQuality::try_from(fix.quality) {
+        Ok(FixQuality::Dgps) => Some(2),
+        Ok(FixQuality::RtkFixed) => Some(3),
+        Ok(FixQuality::RtkFloat) => Some(4),
+        Ok(FixQuality::DeadReckoning) => Some(5),
+        Ok(FixQuality::Manual) => Some(7),
+        Ok(FixQuality::Simulation) => Some(8),
+        Ok(FixQuality::Pps) => Some(9),
+        _ => None,
+    }
+}
+
+fn dgps(fix: &GpsFix) -> bool {
+    matches!(
+        FixQuality::try_from(fix.quality),
+        Ok(FixQuality::Dgps | FixQuality::RtkFixed | FixQuality::RtkFloat)
+    )
+}
+
+impl<'a> Tpv<'a> {
+    /// The TPV of `fix` from `device`.
+    pub fn new(device: &'a str, fix: &GpsFix) -> Self {
+        let (p, v) = if dgps(fix) {
+            (P_UERE_DGPS, V_UERE_DGPS)
+        } else {
+            (P_UERE, V_UERE)
+        };
+        let mode = mode(fix);
+        let time = fix.time.as_ref().and_then(fix_time);
+        Tpv {
+            class: "TPV",
+            device,
+            status: status(fix),
+            mode,
+            ept: time.as_ref().map(|_| 0.005),
+            time,
+            lat: r(fix.latitude_deg, 9),
+            lon: r(fix.longitude_deg, 9),
+            alt_hae: r(fix.altitude_hae_m, 4),
+            alt_msl: r(fix.altitude_msl_m, 4),
+            alt: r(fix.altitude_msl_m, 4),
+            epv: r(fix.vdop.map(|d| d * v), 3),
+            track: r(fix.course_deg, 4),
+            speed: r(fix.speed_mps, 3),
+            climb: r(fix.climb_mps, 3),
+            geoid_sep: r(fix.geoid_separation_m, 3),
+            eph: r(fix.hdop.map(|d| d * p), 3),
+            sep: r(fix.pdop.map(|d| d * p), 3),
+        }
+    }
+}
+
+/// Appends the `TPV` of `fix`.
+pub fn tpv(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
+    line(out, &Tpv::new(device, fix));
+}
+
+#[derive(Serialize)]
+struct Satellite {
+    #[serde(rename = "PRN")]
+    prn: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    el: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    az: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ss: Option<f64>,
+    used: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gnssid: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    svid: Option<u32>,
+}
+
+/// gpsd's PRN, `gnssid` and `svid` for a satellite numbered as NMEA
+/// numbers it (GLONASS 65–96, SBAS 33–64, QZSS 193–202; Galileo and
+/// BeiDou by their own numbers under their talker).
+fn numbering(s: &SatelliteInfo) -> (u32, Option<u8>, Option<u32>) {
+    let n = s.prn;
+    match Constellation::try_from(s.constellation) {
+        Ok(Constellation::Gps) => (n, Some(0), Some(n)),
+        Ok(Constellation::Sbas) if n <= 64 => (n, Some(1), Some(n + 87)),
+        Ok(Constellation::Sbas) => (n, Some(1), Some(n)),
+        Ok(Constellation::Galileo) => {
+            let sv = if n > 300 { n - 300 } else { n };
+            (300 + sv, Some(2), Some(sv))
+        }
+        Ok(Constellation::Beidou) => {
+            let sv = if n > 400 {
+                n - 400
+            } else if n > 200 {
+                n - 200
+            } else {
+                n
+            };
+            (400 + sv, Some(3), Some(sv))
+        }
+        Ok(Constellation::Qzss) if n >= 193 => (n, Some(5), Some(n - 192)),
+        Ok(Constellation::Qzss) => (n, Some(5), Some(n)),
+        Ok(Constellation::Glonass) if (65..=96).contains(&n) => (n, Some(6), Some(n - 64)),
+        Ok(Constellation::Glonass) => (n + 64, Some(6), Some(n)),
+        Ok(Constellation::Navic) => (n, Some(7), Some(n)),
+        _ => (n, None, None),
+    }
+}
+
+#[derive(Serialize)]
+struct Sky<'a> {
+    class: &'static str,
+    device: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hdop: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vdop: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdop: Option<f64>,
+    #[serde(rename = "nSat", skip_serializing_if = "Option::is_none")]
+    n_sat: Option<u32>,
+    #[serde(rename = "uSat", skip_serializing_if = "Option::is_none")]
+    u_sat: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    satellites: Vec<Satellite>,
+}
+
+/// True when `fix` has something a `SKY` reports.
+pub fn has_sky(fix: &GpsFix) -> bool {
+    !fix.sky.is_empty() || fix.hdop.is_some() || fix.pdop.is_some() || fix.vdop.is_some()
+}
+
+/// Appends the `SKY` of `fix`.
+pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
+    let satellites: Vec<Satellite> = fix
+        .sky
+        .iter()
+        .map(|s| {
+            let (prn, gnssid, svid) = numbering(s);
+            Satellite {
+                prn,
+                el: r(s.elevation_deg, 1),
+                az: r(s.azimuth_deg, 1),
+                ss: r(s.snr_dbhz, 1),
+                used: s.used,
+                gnssid,
+                svid,
+            }
+        })
+        .collect();
+    let n_sat = (!fix.sky.is_empty()).then_some(satellites.len() as u32);
+    let u_sat = fix
+        .satellites_used
+        .or_else(|| n_sat.map(|_| satellites.iter().filter(|s| s.used).count() as u32));
+    line(
+        out,
+        &Sky {
+            class: "SKY",
+            device,
+            time: fix.time.as_ref().and_then(fix_time),
+            hdop: r(fix.hdop, 2),
+            vdop: r(fix.vdop, 2),
+            pdop: r(fix.pdop, 2),
+            n_sat,
+            u_sat,
+            satellites,
+        },
+    );
+}
+
+/// One device's last fix, for `?POLL;`.
+pub struct Polled<'a> {
+    /// The device's path.
+    pub device: &'a str,
+    /// Its last fix.
+    pub fix: &'a GpsFix,
+}
+
+#[derive(Serialize)]
+struct Poll<'a> {
+    class: &'static str,
+    time: String,
+    active: usize,
+    tpv: Vec<Tpv<'a>>,
+    gst: [(); 0],
+    sky: Vec<serde_json::Value>,
+}
+
+/// The `POLL` object: the last fix of each device.
+pub fn poll(out: &mut Vec<u8>, last: &[Polled<'_>]) {
+    let sky = last
+        .iter()
+        .filter(|p| has_sky(p.fix))
+        .filter_map(|p| {
+            let mut one = Vec::new();
+            sky(&mut one, p.device, p.fix);
+            serde_json::from_slice(&one).ok()
+        })
+        .collect();
+    line(
+        out,
+        &Poll {
+            class: "POLL",
+            time: iso8601(SystemTime::now()),
+            active: last.len(),
+            tpv: last.iter().map(|p| Tpv::new(p.device, p.fix)).collect(),
+            gst: [],
+            sky,
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::Value;
+
+    fn parse(out: &[u8]) -> Vec<Value> {
+        std::str::from_utf8(out)
+            .unwrap()
+            .split_terminator("\r\n")
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn fix() -> GpsFix {
+        GpsFix {
+            time: Some(prost_types::Timestamp {
+                seconds: 1_419_995_239,
+                nanos: 0,
+            }),
+            mode: FixMode::FixMode3d as i32,
+            quality: FixQuality::Gps as i32,
+            latitude_deg: Some(-37.784_788_333_333),
+            longitude_deg: Some(175.314_896_666_667),
+            altitude_msl_m: Some(59.9),
+            altitude_hae_m: Some(83.6),
+            geoid_separation_m: Some(23.7),
+            speed_mps: Some(0.69 * 0.514_444),
+            course_deg: Some(181.39),
+            hdop: Some(1.1),
+            vdop: Some(1.5),
+            pdop: Some(1.8),
+            satellites_used: Some(8),
+            sky: vec![SatelliteInfo {
+                constellation: Constellation::Glonass as i32,
+                prn: 70,
+                elevation_deg: Some(45.0),
+                azimuth_deg: Some(120.0),
+                snr_dbhz: Some(40.0),
+                used: true,
+                signal_id: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// The values gpsd 3.22 reports for the same sentences (its
+    /// regression output for `bu353s4.log`, second 03:07:19).
+    #[test]
+    fn tpv_carries_what_gpsd_reports() {
+        let mut out = Vec::new();
+        tpv(&mut out, "/dev/gps", &fix());
+        let v = &parse(&out)[0];
+        assert_eq!(v["class"], "TPV");
+        assert_eq!(v["device"], "/dev/gps");
+        assert_eq!(v["mode"], 3);
+        assert!(v.get("status").is_none(), "a plain fix has no status");
+        assert_eq!(v["time"], "2014-12-31T03:07:19.000Z");
+        assert_eq!(v["lat"], -37.784788333);
+        assert_eq!(v["lon"], 175.314896667);
+        assert_eq!(v["altHAE"], 83.6);
+        assert_eq!(v["altMSL"], 59.9);
+        assert_eq!(v["alt"], 59.9);
+        assert_eq!(v["track"], 181.39);
+        assert_eq!(v["speed"], 0.355);
+        assert_eq!(v["geoidSep"], 23.7);
+        assert_eq!(v["eph"], 20.9);
+        assert_eq!(v["epv"], 34.5);
+        assert_eq!(v["sep"], 34.2);
+        assert!(out.ends_with(b"}\r\n"));
+    }
+
+    #[test]
+    fn sky_numbers_satellites_as_gpsd_does() {
+        let mut out = Vec::new();
+        sky(&mut out, "/dev/gps", &fix());
+        let v = &parse(&out)[0];
+        assert_eq!(v["class"], "SKY");
+        assert_eq!(
+            (v["hdop"].clone(), v["uSat"].clone(), v["nSat"].clone()),
+            (1.1.into(), 8.into(), 1.into())
+        );
+        let s = &v["satellites"][0];
+        assert_eq!(
+            (s["PRN"].clone(), s["gnssid"].clone(), s["svid"].clone()),
+            (70.into(), 6.into(), 6.into())
+        );
+        assert_eq!(s["used"], true);
+    }
+
+    #[test]
+    fn poll_lists_each_device_once() {
+        let mut out = Vec::new();
+        let f = fix();
+        poll(
+            &mut out,
+            &[
+                Polled {
+                    device: "/dev/a",
+                    fix: &f,
+                },
+                Polled {
+                    device: "/dev/b",
+                    fix: &f,
+                },
+            ],
+        );
+        let v = &parse(&out)[0];
+        assert_eq!(v["class"], "POLL");
+        assert_eq!(v["active"], 2);
+        assert_eq!(v["tpv"].as_array().unwrap().len(), 2);
+        assert_eq!(v["sky"][1]["device"], "/dev/b");
+    }
+
+    #[test]
+    fn version_watch_and_error_objects() {
+        let mut out = Vec::new();
+        version(&mut out);
+        watch(
+            &mut out,
+            &Policy {
+                watcher: true,
+                json: true,
+                ..Default::default()
+            },
+        );
+        error(&mut out, "Unrecognized request '?FOO'");
+        let v = parse(&out);
+        assert_eq!(v[0]["proto_major"], 3);
+        assert!(v[0]["release"].as_str().unwrap().starts_with("dronetel"));
+        assert_eq!(
+            (v[1]["enable"].clone(), v[1]["nmea"].clone()),
+            (true.into(), false.into())
+        );
+        assert_eq!(v[2]["message"], "Unrecognized request '?FOO'");
+    }
+}

@@ -1,0 +1,409 @@
+//! The `[gpsd]` sink against gpsd clients no one here wrote: `gpspipe -w`
+//! and the Python `gps` module (Debian's `gpsd-clients`, `python3-gps`,
+//! installed when missing) and `cgps -s` under tmux read the real
+//! binary's gpsd port while it reads the simulated GPS receiver and
+//! flight controller on ptys; and
+//! hostile clients (a megabyte without an end, ten thousand polls in one
+//! write, bad JSON, two hundred connections) get gpsd's answers without
+//! disturbing a watcher.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod apt_common;
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{free_port, Harness, Kind, Setup, DEADLINE};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::Command;
+
+const PYTHON: &str = "/usr/bin/python3";
+
+fn ensure_clients() {
+    apt_common::ensure("gpsd-clients", || Path::new("/usr/bin/gpspipe").exists());
+    apt_common::ensure("python3-gps", || {
+        std::process::Command::new(PYTHON)
+            .args(["-c", "import gps"])
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+}
+
+/// The daemon on the simulated GPS and flight controller with `[gpsd]`
+/// on a free port.
+async fn start(tag: &str, max_clients: usize) -> (Harness, u16) {
+    let port = free_port();
+    let h = Harness::start(
+        tag,
+        Setup {
+            sensors: &[Kind::Gps, Kind::Fc],
+            extra_sections: format!(
+                "[gpsd]\nlisten = \"127.0.0.1:{port}\"\nmax_clients = {max_clients}\n"
+            ),
+            ..Setup::default()
+        },
+    )
+    .await;
+    (h, port)
+}
+
+/// A raw gpsd client: one JSON object per line.
+struct Raw {
+    lines: tokio::io::Lines<BufReader<tokio::net::tcp::OwnedReadHalf>>,
+    w: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Raw {
+    async fn connect(port: u16) -> Raw {
+        let t0 = Instant::now();
+        let s = loop {
+            match TcpStream::connect(("127.0.0.1", port)).await {
+                Ok(s) => break s,
+                Err(e) if t0.elapsed() < DEADLINE => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                Err(e) => panic!("connect to the gpsd port: {e}"),
+            }
+        };
+        let (r, w) = s.into_split();
+        Raw {
+            lines: BufReader::new(r).lines(),
+            w,
+        }
+    }
+
+    /// The next object, `None` at the end of the connection.
+    async fn next(&mut self) -> Option<Value> {
+        let line = tokio::time::timeout(DEADLINE, self.lines.next_line())
+            .await
+            .expect("no line within the deadline")
+            .unwrap()?;
+        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")))
+    }
+
+    /// The next object of `class`.
+    async fn until(&mut self, class: &str) -> Value {
+        let t0 = Instant::now();
+        loop {
+            let v = self.next().await.expect("connection ended");
+            if v["class"] == class {
+                return v;
+            }
+            assert!(t0.elapsed() < DEADLINE, "no {class} within {DEADLINE:?}");
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        self.w.write_all(bytes).await.unwrap();
+    }
+}
+
+fn millis(time: &str) -> i64 {
+    let t = humantime::parse_rfc3339(time).unwrap();
+    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpspipe_and_python_gps_read_every_gps_source() {
+    ensure_clients();
+    let (h, port) = start("gpsd-clients", 16).await;
+    let gps_path = h.dir.path().join("dev/gps").display().to_string();
+    let fc_path = h.dir.path().join("dev/fc").display().to_string();
+    // Connected once so the port is known to be up.
+    let mut first = Raw::connect(port).await;
+    assert_eq!(first.next().await.unwrap()["class"], "VERSION");
+    drop(first);
+
+    let out = tokio::time::timeout(
+        DEADLINE * 2,
+        Command::new("gpspipe")
+            .args(["-w", "-n", "60", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("gpspipe did not finish")
+    .unwrap();
+    assert!(out.status.success(), "gpspipe: {out:?}");
+    let objects: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(objects[0]["class"], "VERSION", "{:?}", objects[0]);
+    assert_eq!(objects[0]["proto_major"], 3);
+    let devices = objects.iter().find(|o| o["class"] == "DEVICES").unwrap();
+    let paths: Vec<&str> = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, [gps_path.as_str(), fc_path.as_str()]);
+    assert_eq!(devices["devices"][0]["driver"], "NMEA0183");
+    assert_eq!(devices["devices"][0]["bps"], 115_200);
+    let watch = objects.iter().find(|o| o["class"] == "WATCH").unwrap();
+    assert_eq!(
+        (watch["enable"].clone(), watch["json"].clone()),
+        (true.into(), true.into())
+    );
+
+    // Every TPV of the receiver equals what the simulator sent.
+    let mut compared = 0;
+    for o in objects
+        .iter()
+        .filter(|o| o["class"] == "TPV" && o["device"] == gps_path.as_str())
+    {
+        assert_eq!(o["mode"], 3, "{o}");
+        let truth = h
+            .gps_truth_at(millis(o["time"].as_str().unwrap()))
+            .await
+            .unwrap();
+        let lat = o["lat"].as_f64().unwrap();
+        let lon = o["lon"].as_f64().unwrap();
+        assert!(
+            (lat - truth.latitude_deg.unwrap()).abs() < 1e-7,
+            "{o} vs {truth:?}"
+        );
+        assert!(
+            (lon - truth.longitude_deg.unwrap()).abs() < 1e-7,
+            "{o} vs {truth:?}"
+        );
+        assert!((o["altMSL"].as_f64().unwrap() - truth.altitude_msl_m.unwrap()).abs() < 0.01);
+        compared += 1;
+    }
+    assert!(
+        compared >= 10,
+        "only {compared} receiver TPVs in {objects:?}"
+    );
+    let sky = objects
+        .iter()
+        .find(|o| o["class"] == "SKY" && o["device"] == gps_path.as_str())
+        .unwrap();
+    assert!(sky["satellites"].as_array().unwrap().len() >= 4, "{sky}");
+    assert!(sky["uSat"].as_u64().unwrap() >= 4, "{sky}");
+
+    // The flight controller's GPS is its own device.
+    let mut fc = Raw::connect(port).await;
+    fc.send(
+        format!("?WATCH={{\"enable\":true,\"json\":true,\"device\":\"{fc_path}\"}};").as_bytes(),
+    )
+    .await;
+    let tpv = fc.until("TPV").await;
+    assert_eq!(tpv["device"], fc_path.as_str(), "{tpv}");
+    assert!(tpv["lat"].is_f64(), "{tpv}");
+
+    let script = format!(
+        r#"
+import gps, json
+s = gps.gps(host="127.0.0.1", port="{port}", mode=gps.WATCH_ENABLE | gps.WATCH_JSON)
+tpv = sky = 0
+for _ in range(500):
+    r = s.next()
+    c = r.get("class")
+    if c == "TPV" and r.get("device") == "{gps_path}" and r.get("mode", 0) == 3:
+        tpv += 1
+    if c == "SKY" and len(r.get("satellites", [])) > 0:
+        sky += 1
+    if tpv >= 5 and sky >= 5:
+        break
+print(json.dumps({{"tpv": tpv, "sky": sky, "lat": s.fix.latitude, "lon": s.fix.longitude,
+                  "mode": s.fix.mode, "used": s.satellites_used}}))
+"#
+    );
+    let out = tokio::time::timeout(
+        DEADLINE * 2,
+        Command::new(PYTHON).args(["-c", &script]).output(),
+    )
+    .await
+    .expect("the Python client did not finish")
+    .unwrap();
+    assert!(out.status.success(), "python gps: {out:?}");
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        got["tpv"].as_u64().unwrap() >= 5 && got["sky"].as_u64().unwrap() >= 5,
+        "{got}"
+    );
+    assert_eq!(got["mode"], 3, "{got}");
+    assert!(got["used"].as_u64().unwrap() >= 4, "{got}");
+    let lat = got["lat"].as_f64().unwrap();
+    assert!(lat.abs() > 1.0 && lat.abs() <= 90.0, "{got}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_clients_get_errors_and_a_watcher_is_unaffected() {
+    let (h, port) = start("gpsd-hostile", 16).await;
+    let mut watcher = Raw::connect(port).await;
+    watcher
+        .send(b"?WATCH={\"enable\":true,\"json\":true};")
+        .await;
+    watcher.until("TPV").await;
+
+    // Requests gpsd does not know, bad JSON, a device change.
+    let mut c = Raw::connect(port).await;
+    assert_eq!(c.next().await.unwrap()["class"], "VERSION");
+    c.send(b"?FOO;\n?WATCH={\"enable\":tru};?DEVICE={\"path\":\"/dev/x\",\"bps\":9600};?VERSION;")
+        .await;
+    let e = c.next().await.unwrap();
+    assert_eq!(
+        (e["class"].as_str(), e["message"].as_str()),
+        (Some("ERROR"), Some("Unrecognized request '?FOO'"))
+    );
+    let e = c.next().await.unwrap();
+    assert!(
+        e["message"].as_str().unwrap().starts_with("Invalid WATCH"),
+        "{e}"
+    );
+    let e = c.next().await.unwrap();
+    assert_eq!(e["class"], "ERROR", "{e}");
+    assert_eq!(c.next().await.unwrap()["class"], "VERSION");
+
+    // A megabyte without ';' or newline: one ERROR, the connection lives.
+    let mut big = Raw::connect(port).await;
+    assert_eq!(big.next().await.unwrap()["class"], "VERSION");
+    big.send(&vec![b'x'; 1 << 20]).await;
+    big.send(b";?VERSION;").await;
+    let e = big.next().await.unwrap();
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Request too long"),
+        "{e}"
+    );
+    assert_eq!(big.next().await.unwrap()["class"], "VERSION");
+
+    // Ten thousand polls in one write: ten thousand POLL answers.
+    let mut polls = Raw::connect(port).await;
+    assert_eq!(polls.next().await.unwrap()["class"], "VERSION");
+    let many = "?POLL;".repeat(10_000);
+    let Raw { mut lines, mut w } = polls;
+    let writer = tokio::spawn(async move {
+        w.write_all(many.as_bytes()).await.unwrap();
+        w
+    });
+    let mut answered = 0;
+    while answered < 10_000 {
+        let line = tokio::time::timeout(DEADLINE, lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["class"], "POLL");
+        answered += 1;
+    }
+    let _w = writer.await.unwrap();
+
+    // Two hundred more connections: past max_clients they are closed at
+    // once, and the watcher keeps getting its reports.
+    let mut conns = Vec::new();
+    for _ in 0..200 {
+        conns.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    let mut served = 0;
+    for s in &mut conns {
+        let mut b = [0u8; 16];
+        if let Ok(Ok(n)) = tokio::time::timeout(DEADLINE, s.read(&mut b)).await {
+            served += usize::from(n > 0);
+        }
+    }
+    assert!(served <= 16, "{served} served past max_clients");
+    let t0 = Instant::now();
+    let mut tpvs = 0;
+    while tpvs < 10 {
+        if watcher.next().await.unwrap()["class"] == "TPV" {
+            tpvs += 1;
+        }
+        assert!(t0.elapsed() < DEADLINE);
+    }
+    drop(conns);
+    let pid = h.daemon.id().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let hwm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap();
+    assert!(hwm_kib < 64 * 1024, "peak RSS {hwm_kib} KiB");
+}
+
+/// The number after `label` on a line of `pane` (`Latitude:  47.397 N`).
+fn pane_number(pane: &str, label: &str) -> Option<(f64, String)> {
+    let line = pane.lines().find(|l| l.contains(label))?;
+    let rest = &line[line.find(label)? + label.len()..];
+    let rest = rest.trim_start_matches([':', ' ']);
+    let num: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+        .collect();
+    let hemisphere = rest[num.len()..].trim_start().chars().next()?.to_string();
+    Some((num.parse().ok()?, hemisphere))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cgps_under_tmux_shows_the_simulated_position() {
+    ensure_clients();
+    apt_common::ensure("tmux", || Path::new("/usr/bin/tmux").exists());
+    let (h, port) = start("gpsd-cgps", 16).await;
+    Raw::connect(port).await;
+    let session = format!("dronetel-cgps-{port}");
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &session])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-x",
+        "100",
+        "-y",
+        "40",
+        "-s",
+        &session,
+        &format!("TERM=xterm cgps -s 127.0.0.1:{port}"),
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let t0 = Instant::now();
+    let mut pane;
+    let shown = loop {
+        pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
+            .into_owned();
+        if let (Some(lat), Some(lon)) = (
+            pane_number(&pane, "Latitude"),
+            pane_number(&pane, "Longitude"),
+        ) {
+            break (lat, lon);
+        }
+        if t0.elapsed() > DEADLINE {
+            break ((f64::NAN, String::new()), (f64::NAN, String::new()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    tmux(&["kill-server"]);
+    let ((lat, ns), (lon, ew)) = shown;
+    let truth = h
+        .truth
+        .lock()
+        .unwrap()
+        .values()
+        .next()
+        .cloned()
+        .expect("simulator truth");
+    let (tlat, tlon) = (truth.latitude_deg.unwrap(), truth.longitude_deg.unwrap());
+    let signed_lat = if ns == "S" { -lat } else { lat };
+    let signed_lon = if ew == "W" { -lon } else { lon };
+    // The simulated drone flies within a few hundred metres of home.
+    assert!(
+        (signed_lat - tlat).abs() < 0.05 && (signed_lon - tlon).abs() < 0.05,
+        "cgps shows {lat} {ns} {lon} {ew}, the simulator is at {tlat} {tlon}:\n{pane}"
+    );
+}
