@@ -1,10 +1,18 @@
 //! The output sinks: the stream sink over real sockets, UDP and
 //! per-consumer rates, MCAP recording and replay, MQTT against a real
-//! broker (installed once per run of this binary when missing).
+//! broker (installed once per run of this binary when missing), the gpsd
+//! protocol against gpsd's own clients and gpsd itself, GPS time to a real
+//! chronyd.
 
+mod chrony_refclock;
+mod gpsd_captures;
+mod gpsd_clients;
 mod mqtt;
 mod mqtt_tls;
 mod record;
 mod replay_cli;
 mod stream_sink;
 mod udp_rate;
+
+/// The daemon binary under test.
+const DRONETEL: &str = env!("CARGO_BIN_EXE_dronetel");

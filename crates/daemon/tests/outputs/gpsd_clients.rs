@@ -8,14 +8,13 @@
 //! disturbing a watcher.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod apt_common;
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{free_port, Harness, Kind, Setup, DEADLINE};
+use dronetel_testkit::harness::{Harness, Kind, Setup};
+use dronetel_testkit::ports::free_port;
+use dronetel_testkit::DEADLINE;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -24,8 +23,8 @@ use tokio::process::Command;
 const PYTHON: &str = "/usr/bin/python3";
 
 fn ensure_clients() {
-    apt_common::ensure("gpsd-clients", || Path::new("/usr/bin/gpspipe").exists());
-    apt_common::ensure("python3-gps", || {
+    dronetel_testkit::apt::ensure("gpsd-clients", || Path::new("/usr/bin/gpspipe").exists());
+    dronetel_testkit::apt::ensure("python3-gps", || {
         std::process::Command::new(PYTHON)
             .args(["-c", "import gps"])
             .status()
@@ -38,6 +37,7 @@ fn ensure_clients() {
 async fn start(tag: &str, max_clients: usize) -> (Harness, u16) {
     let port = free_port();
     let h = Harness::start(
+        crate::DRONETEL,
         tag,
         Setup {
             sensors: &[Kind::Gps, Kind::Fc],
@@ -349,7 +349,7 @@ fn pane_number(pane: &str, label: &str) -> Option<(f64, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cgps_under_tmux_shows_the_simulated_position() {
     ensure_clients();
-    apt_common::ensure("tmux", || Path::new("/usr/bin/tmux").exists());
+    dronetel_testkit::apt::ensure("tmux", || Path::new("/usr/bin/tmux").exists());
     let (h, port) = start("gpsd-cgps", 16).await;
     Raw::connect(port).await;
     let session = format!("dronetel-cgps-{port}");

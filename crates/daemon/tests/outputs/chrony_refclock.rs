@@ -5,19 +5,18 @@
 //! its reach register) with samples.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod apt_common;
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Harness, Setup, DEADLINE};
+use dronetel_testkit::harness::{Harness, Setup};
+use dronetel_testkit::ports::free_port;
+use dronetel_testkit::DEADLINE;
 use tokio::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chronyd_takes_gps_time_from_the_sock_refclock() {
-    apt_common::ensure("chrony", || Path::new("/usr/sbin/chronyd").exists());
+    dronetel_testkit::apt::ensure("chrony", || Path::new("/usr/sbin/chronyd").exists());
     let dir = tempfile::Builder::new()
         .prefix("dronetel-chrony-")
         .tempdir()
@@ -25,7 +24,7 @@ async fn chronyd_takes_gps_time_from_the_sock_refclock() {
     let sock = dir.path().join("dronetel.sock");
     // chronyc over UDP on loopback: a command socket in a temporary
     // directory is refused for its permissions.
-    let cmdport = common::free_port().to_string();
+    let cmdport = free_port().to_string();
     let conf = dir.path().join("chrony.conf");
     std::fs::write(
         &conf,
@@ -46,6 +45,7 @@ async fn chronyd_takes_gps_time_from_the_sock_refclock() {
         .spawn()
         .unwrap();
     let h = Harness::start(
+        crate::DRONETEL,
         "chrony",
         Setup {
             extra_sections: format!(

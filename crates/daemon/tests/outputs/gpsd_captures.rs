@@ -11,8 +11,6 @@
 //! line by line, 2 ms apart, to both ptys at once.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod apt_common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -216,7 +214,7 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
     );
     let cfg = dir.join("dronetel.toml");
     std::fs::write(&cfg, config).unwrap();
-    let daemon = Command::new(env!("CARGO_BIN_EXE_dronetel"))
+    let daemon = Command::new(crate::DRONETEL)
         .args(["--allow-root", "run", "--config"])
         .arg(&cfg)
         .env("RUST_LOG", "warn")
@@ -327,8 +325,8 @@ async fn wait_watchers(port: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
-    apt_common::ensure("gpsd", || Path::new("/usr/sbin/gpsd").exists());
-    apt_common::ensure("gpsd-clients", || Path::new("/usr/bin/gpspipe").exists());
+    dronetel_testkit::apt::ensure("gpsd", || Path::new("/usr/sbin/gpsd").exists());
+    dronetel_testkit::apt::ensure("gpsd-clients", || Path::new("/usr/bin/gpspipe").exists());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(CAPTURES);
