@@ -95,6 +95,20 @@ impl Config {
                     ),
                 ));
             }
+            if let Some((other, first)) = checked
+                .iter()
+                .find(|(o, _)| o.transport.shares_with(&sensor.transport))
+            {
+                let line = keys.locate(first.span().start, None).line;
+                return Err(c.err_key(
+                    &format!("sensor[{}].path", checked.len()),
+                    &format!(
+                        "{} is already read by sensor `{}` (line {line}): two sensors cannot share one device",
+                        sensor.transport.device(),
+                        other.name
+                    ),
+                ));
+            }
             checked.push((sensor, name));
         }
         let sinks = SinksConfig::configure(&mut sections, &c)?;

@@ -35,6 +35,9 @@ impl DaemonConfig {
     pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
     /// Default `health_interval`.
     pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+    /// Shortest `health_interval`: health frames are for state, and a
+    /// nanosecond period would flood every client with them.
+    pub const MIN_HEALTH_INTERVAL: Duration = Duration::from_millis(10);
 
     /// Checks `[daemon]`.
     pub fn validate(raw: &RawDaemon, c: &Checker<'_>) -> Result<Self, ConfigError> {
@@ -46,8 +49,11 @@ impl DaemonConfig {
             vehicle_id,
             shutdown_grace: c
                 .duration(raw.shutdown_grace.as_ref(), Self::DEFAULT_SHUTDOWN_GRACE)?,
-            health_interval: c
-                .duration(raw.health_interval.as_ref(), Self::DEFAULT_HEALTH_INTERVAL)?,
+            health_interval: c.duration_at_least(
+                raw.health_interval.as_ref(),
+                Self::DEFAULT_HEALTH_INTERVAL,
+                Self::MIN_HEALTH_INTERVAL,
+            )?,
         })
     }
 }

@@ -459,3 +459,39 @@ fn a_signing_key_file_others_can_read_is_refused_at_its_line() {
     let o = c.sensors[1].protocol.options::<Mavlink>().unwrap();
     assert!(o.signing.is_some());
 }
+
+#[test]
+fn hostile_values_are_config_errors_at_their_key_never_a_panic() {
+    let two_on_one_port = GOOD.replace(
+        "[stream]",
+        "[[sensor]]\nname = \"gps2\"\nkind = \"gps\"\nprotocol = \"nmea\"\npath = \"/dev/serial/by-id/usb-u-blox_GNSS_receiver-if00\"\nbaud = 9600\n\n[stream]",
+    );
+    let cases = [
+        (
+            GOOD.to_owned()
+                + "\n[udp]\ntarget = \"127.0.0.1:14560\"\nmax_rate = { gps = 1e-300 }\n",
+            "udp.max_rate.gps",
+            "rate in Hz",
+        ),
+        (
+            edit(
+                "shutdown_grace = \"3s\"",
+                "shutdown_grace = \"3s\"\nhealth_interval = \"1ns\"",
+            ),
+            "daemon.health_interval",
+            "at least 10ms",
+        ),
+        (
+            two_on_one_port,
+            "sensor[1].path",
+            "already read by sensor `gps`",
+        ),
+    ];
+    for (src, key, why) in cases {
+        let e = err(&src);
+        assert!(
+            e.contains(key) && e.contains(why),
+            "want {key} ({why}): {e}"
+        );
+    }
+}

@@ -116,6 +116,16 @@ impl TransportConfig {
         }
     }
 
+    /// Whether two sensors would fight over the same device: one serial
+    /// path or one local UDP address (TCP clients may share a server).
+    pub fn shares_with(&self, other: &TransportConfig) -> bool {
+        match (self, other) {
+            (TransportConfig::Serial(a), TransportConfig::Serial(b)) => a.path == b.path,
+            (TransportConfig::Udp(a), TransportConfig::Udp(b)) => a.bind == b.bind,
+            _ => false,
+        }
+    }
+
     /// The line speed, for a serial device.
     pub fn baud(&self) -> Option<u32> {
         match self {
