@@ -12,6 +12,8 @@
 //! - [`rate`]: the decimator behind it (latest value wins).
 //! - [`accept`]: the accept loop of the listening sinks.
 //! - [`payload`]: a frame's bytes without the length prefix.
+//! - [`foxglove_schema`]: Foxglove's well-known messages made from frames
+//!   (recording and the Foxglove sink).
 //! - [`stats`]: per-sink counters and the roster metrics read.
 //! - [`stream`]: TCP and Unix socket clients (`[stream]`).
 //! - [`udp`]: datagrams to a ground station (`[udp]`).
@@ -21,6 +23,7 @@
 
 pub mod accept;
 pub mod contract;
+pub mod foxglove_schema;
 pub mod frames;
 pub mod metrics;
 pub mod mqtt;
