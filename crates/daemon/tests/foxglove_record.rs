@@ -12,32 +12,11 @@ mod foxglove_common;
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use dronetel::Received;
-use dronetel_proto::v1::{frame::Body, SensorState};
+use dronetel_proto::v1::SensorState;
+use foxglove_common::wait_state;
 use serde_json::Value;
-
-const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Waits for a health frame of `sensor` in `state`.
-async fn wait_state(rx: &mut dronetel::BusReceiver, sensor: &str, state: SensorState) {
-    let t0 = Instant::now();
-    loop {
-        assert!(t0.elapsed() < DEADLINE, "{sensor} never {state:?}");
-        let got = tokio::time::timeout(DEADLINE, rx.recv()).await.unwrap();
-        let Received::Frame(p) = got else {
-            panic!("bus closed")
-        };
-        if p.frame.sensor == sensor {
-            if let Some(Body::Health(h)) = &p.frame.body {
-                if h.state() == state {
-                    return;
-                }
-            }
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_shows_the_track_and_the_sensor_story_in_python_mcap() {
@@ -48,9 +27,9 @@ async fn a_recording_shows_the_track_and_the_sensor_story_in_python_mcap() {
     wait_state(&mut rx, "gps", SensorState::Online).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     // The receiver goes quiet in flight: STALE, then ONLINE again.
-    f.sim.gps().set_stalled(true);
+    f.sim().gps().set_stalled(true);
     wait_state(&mut rx, "gps", SensorState::Stale).await;
-    f.sim.gps().set_stalled(false);
+    f.sim().gps().set_stalled(false);
     wait_state(&mut rx, "gps", SensorState::Online).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let report = f.daemon.shutdown().await;

@@ -19,10 +19,12 @@
 //! - [`udp`]: datagrams to a ground station (`[udp]`).
 //! - [`record`]: MCAP flight recording, recovery and replay (`[record]`).
 //! - [`mqtt`]: frames to a fleet broker (`[mqtt]`).
+//! - [`foxglove`]: the Foxglove WebSocket server (`[foxglove]`).
 //! - [`metrics`]: the Prometheus endpoint (`[metrics]`).
 
 pub mod accept;
 pub mod contract;
+pub mod foxglove;
 pub mod foxglove_schema;
 pub mod frames;
 pub mod metrics;

@@ -11,6 +11,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::contract::{DaemonView, Endpoint, Sink, SinkContext, SinkError, SinkHandle};
+use super::foxglove::FoxgloveSink;
 use super::metrics::MetricsSink;
 use super::mqtt::MqttSink;
 use super::record::RecordSink;
@@ -28,6 +29,7 @@ pub static SINKS: &[&dyn RegisteredSink] = &[
     &Entry::<UdpSink>(PhantomData),
     &Entry::<RecordSink>(PhantomData),
     &Entry::<MqttSink>(PhantomData),
+    &Entry::<FoxgloveSink>(PhantomData),
     &Entry::<MetricsSink>(PhantomData),
 ];
 

@@ -10,25 +10,33 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use dronetel::{Config, Daemon};
+use dronetel_proto::v1::{frame::Body, SensorState};
 use firmware_sim::{SimOptions, Simulator};
 
 /// Simulator + in-process daemon.
 pub struct Flight {
     pub dir: tempfile::TempDir,
-    pub sim: Simulator,
+    pub sim: Option<Simulator>,
     pub daemon: Daemon,
 }
 
 /// The three simulated sensors (`gps`, `fc`, `tracker`) and a stream on an
 /// ephemeral port, followed by `extra` (`{dir}`: the temp dir).
 pub async fn flight(tag: &str, extra: &str) -> Flight {
+    let mut f = daemon_first(tag, extra).await;
+    f.start_sim().await;
+    f
+}
+
+/// [`flight`] with the daemon started before the simulator: its sensors
+/// are missing (DISCONNECTED, reopened with backoff) until
+/// [`Flight::start_sim`].
+pub async fn daemon_first(tag: &str, extra: &str) -> Flight {
     let dir = tempfile::Builder::new()
         .prefix(&format!("dronetel-fg-{tag}-"))
         .tempdir()
         .unwrap();
-    let mut opts = SimOptions::new(dir.path().join("dev"));
-    opts.gps_rate_hz = 10.0;
-    let sim = Simulator::start(opts).await.unwrap();
+    let dev = dir.path().join("dev");
     let extra = extra.replace("{dir}", &dir.path().display().to_string());
     let text = format!(
         r#"
@@ -40,7 +48,7 @@ shutdown_grace = "5s"
 name = "gps"
 kind = "gps"
 protocol = "nmea"
-path = "{gps}"
+path = "{dev}/gps"
 baud = 115200
 stale_after = "1s"
 
@@ -48,28 +56,80 @@ stale_after = "1s"
 name = "fc"
 kind = "flight_controller"
 protocol = "mavlink"
-path = "{fc}"
+path = "{dev}/fc"
 baud = 115200
 
 [[sensor]]
 name = "tracker"
 kind = "tracking"
 protocol = "tracker"
-path = "{tracker}"
+path = "{dev}/tracker"
 baud = 115200
 
 [stream]
 tcp = "127.0.0.1:0"
 {extra}
 "#,
-        gps = sim.gps().link().display(),
-        fc = sim.fc().link().display(),
-        tracker = sim.tracker().link().display(),
+        dev = dev.display(),
     );
     let config = Config::parse(&text, "test.toml").unwrap();
     let mut daemon = Daemon::new(config);
     daemon.start().await.unwrap();
-    Flight { dir, sim, daemon }
+    Flight {
+        dir,
+        sim: None,
+        daemon,
+    }
+}
+
+impl Flight {
+    /// Starts the simulator (10 Hz GPS) on the daemon's device paths.
+    pub async fn start_sim(&mut self) {
+        let mut opts = SimOptions::new(self.dir.path().join("dev"));
+        opts.gps_rate_hz = 10.0;
+        self.sim = Some(Simulator::start(opts).await.unwrap());
+    }
+
+    /// The running simulator.
+    pub fn sim(&self) -> &Simulator {
+        self.sim.as_ref().unwrap()
+    }
+
+    /// The Foxglove server's address.
+    pub fn foxglove(&self) -> std::net::SocketAddr {
+        self.daemon
+            .sinks()
+            .endpoint::<dronetel::sink::foxglove::FoxgloveSink, _>(|e| match e {
+                dronetel::sink::contract::Endpoint::Tcp(a) => Some(*a),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    /// The stream's address.
+    pub fn tcp(&self) -> std::net::SocketAddr {
+        self.daemon.tcp_addr().unwrap()
+    }
+}
+
+/// Waits (up to 20 s) for a health frame of `sensor` in `state` on `rx`.
+pub async fn wait_state(rx: &mut dronetel::BusReceiver, sensor: &str, state: SensorState) {
+    let deadline = std::time::Duration::from_secs(20);
+    let t0 = std::time::Instant::now();
+    loop {
+        assert!(t0.elapsed() < deadline, "{sensor} never {state:?}");
+        let got = tokio::time::timeout(deadline, rx.recv()).await.unwrap();
+        let dronetel::Received::Frame(p) = got else {
+            panic!("bus closed")
+        };
+        if p.frame.sensor == sensor {
+            if let Some(Body::Health(h)) = &p.frame.body {
+                if h.state() == state {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// A private folder under the target directory (shared by test runs).

@@ -231,11 +231,13 @@ fn spawn_client<C: StreamConn>(
     });
 }
 
-/// Counts a connected client in the sink's gauge while it lives.
-struct Connected(Arc<SinkStats>);
+/// Counts a connected client in the sink's gauge while it lives (also
+/// used by the Foxglove sink).
+pub(crate) struct Connected(Arc<SinkStats>);
 
 impl Connected {
-    fn new(stats: Arc<SinkStats>) -> Self {
+    /// Adds one client to `stats.clients` until dropped.
+    pub(crate) fn new(stats: Arc<SinkStats>) -> Self {
         SinkStats::add(&stats.clients, 1);
         Self(stats)
     }
