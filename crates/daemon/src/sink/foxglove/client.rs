@@ -35,6 +35,12 @@ pub const MAX_SUBSCRIPTIONS: usize = 4096;
 /// Bytes of outgoing messages buffered beyond what the socket takes before
 /// a send fails (the bus queue is where a slow client's frames wait).
 const MAX_WRITE_BUFFER: usize = 4 << 20;
+/// Kernel send buffer of a client socket, bytes (Linux doubles it): a
+/// stalled client holds at most this much in the kernel, about ten seconds
+/// of everything the simulator publishes, instead of the megabytes
+/// autotuning would grow to; past it sends block and `write_timeout`
+/// decides.
+pub const SOCKET_SEND_BUFFER: usize = 128 * 1024;
 /// Longest a closing handshake may take at shutdown.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -91,6 +97,8 @@ pub async fn serve(
     server: Server,
 ) -> (ClientEnd, u64, Option<&'static str>) {
     let _ = tcp.set_nodelay(true);
+    let _ =
+        nix::sys::socket::setsockopt(&tcp, nix::sys::socket::sockopt::SndBuf, &SOCKET_SEND_BUFFER);
     let chosen = Arc::new(OnceLock::new());
     // The signature tungstenite's `Callback` takes (its error is large).
     #[allow(clippy::result_large_err)]
