@@ -49,6 +49,17 @@ impl Daemon {
     /// per-client queue, and no client ever disconnected for lagging (its
     /// losses show as `seq` gaps instead).
     pub fn start(dir: &Path, sensors: &[SensorSpec], max_clients: usize) -> anyhow::Result<Daemon> {
+        Self::start_with(dir, sensors, max_clients, "")
+    }
+
+    /// [`start`](Self::start) with `extra` appended to the configuration
+    /// (more sinks).
+    pub fn start_with(
+        dir: &Path,
+        sensors: &[SensorSpec],
+        max_clients: usize,
+        extra: &str,
+    ) -> anyhow::Result<Daemon> {
         let socket = dir.join("stream.sock");
         let mut toml = String::from(
             "[daemon]\nvehicle_id = \"bench\"\nshutdown_grace = \"3s\"\nhealth_interval = \"1s\"\n",
@@ -68,6 +79,7 @@ impl Daemon {
             "\n[stream]\nunix = \"{}\"\nmax_clients = {max_clients}\nmax_client_drops = 0\nwrite_timeout = \"30s\"\n",
             socket.display()
         );
+        toml.push_str(extra);
         let config = dir.join("dronetel.toml");
         std::fs::write(&config, toml).with_context(|| format!("writing {}", config.display()))?;
         let log = std::fs::File::create(dir.join("dronetel.log")).context("creating the log")?;
