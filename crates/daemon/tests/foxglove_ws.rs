@@ -4,6 +4,8 @@
 //! channels advertised as they appear, subscribes to `gps/fix` and decodes
 //! `foxglove.LocationFix` with protobufjs from the advertised schema alone:
 //! positions equal the stream's `GpsFix` values, over both subprotocols.
+//! A second client written with Python's `websockets` and `protobuf`
+//! (installed by the test into a private venv) decodes the same fixes.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod foxglove_common;
@@ -73,6 +75,62 @@ async fn poll(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// The stream's GPS fixes of sensor `gps` by fix time, read until every
+/// time of `times` was seen.
+async fn stream_fixes(stream: &mut Client, times: &[u64]) -> HashMap<u64, (f64, f64)> {
+    let mut want: HashMap<u64, (f64, f64)> = HashMap::new();
+    let t0 = Instant::now();
+    while !times.iter().all(|t| want.contains_key(t)) {
+        assert!(
+            t0.elapsed() < DEADLINE,
+            "the stream never carried every fix"
+        );
+        let frame = stream.next().await.unwrap();
+        if let (Some(Body::Gps(g)), "gps") = (&frame.body, frame.sensor.as_str()) {
+            if let (Some(t), Some(lat), Some(lon)) = (&g.time, g.latitude_deg, g.longitude_deg) {
+                want.insert(ns(t), (lat, lon));
+            }
+        }
+    }
+    want
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_websockets_client_decodes_the_same_fixes() {
+    let python = foxglove_common::python();
+    let f = foxglove_common::flight("py", CONFIG).await;
+    let url = format!("ws://{}", f.foxglove());
+    let mut stream = Client::connect(f.tcp(), None).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/foxglove_common/ws_client.py"
+    );
+    let child = tokio::process::Command::new(&python)
+        .args([script, &url, "foxglove.sdk.v1", "20", "gps/fix"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let lines = lines_of(child).await;
+    assert_eq!(lines[0]["protocol"], "foxglove.sdk.v1");
+    let fixes: Vec<&Value> = lines.iter().filter(|l| l["event"] == "message").collect();
+    assert_eq!(fixes.len(), 20);
+    let times: Vec<u64> = fixes.iter().map(|l| l["time"].as_u64().unwrap()).collect();
+    let want = stream_fixes(&mut stream, &times).await;
+    for l in fixes {
+        let (lat, lon) = want[&l["time"].as_u64().unwrap()];
+        assert_eq!(
+            (l["lat"].as_f64(), l["lon"].as_f64()),
+            (Some(lat), Some(lon)),
+            "{l}"
+        );
+        assert_eq!(l["frame_id"], "gps");
+    }
+    let report = f.daemon.shutdown().await;
+    assert!(report.aborted.is_empty(), "{:?}", report.aborted);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_client_sees_sensors_arrive_and_decodes_location_fixes() {
     foxglove_common::node_modules();
@@ -105,7 +163,6 @@ async fn the_official_client_sees_sensors_arrive_and_decodes_location_fixes() {
         runs.push(lines_of(c).await);
     }
     // The stream's fixes, by fix time.
-    let mut want: HashMap<u64, (f64, f64)> = HashMap::new();
     let fix_times: Vec<u64> = runs
         .iter()
         .flatten()
@@ -116,19 +173,7 @@ async fn the_official_client_sees_sensors_arrive_and_decodes_location_fixes() {
                 + t["nanos"].as_u64().unwrap()
         })
         .collect();
-    let t0 = Instant::now();
-    while !fix_times.iter().all(|t| want.contains_key(t)) {
-        assert!(
-            t0.elapsed() < DEADLINE,
-            "the stream never carried every fix"
-        );
-        let frame = stream.next().await.unwrap();
-        if let (Some(Body::Gps(g)), "gps") = (&frame.body, frame.sensor.as_str()) {
-            if let (Some(t), Some(lat), Some(lon)) = (&g.time, g.latitude_deg, g.longitude_deg) {
-                want.insert(ns(t), (lat, lon));
-            }
-        }
-    }
+    let want = stream_fixes(&mut stream, &fix_times).await;
 
     for (lines, protocol) in runs
         .iter()
