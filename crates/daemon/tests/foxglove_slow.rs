@@ -281,3 +281,28 @@ async fn fifty_clients_coming_and_going_leave_no_trace() {
     let report = f.daemon.shutdown().await;
     assert!(report.aborted.is_empty(), "{:?}", report.aborted);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_message_over_the_limit_closes_its_connection_only() {
+    let f = foxglove_common::flight(
+        "big",
+        "[foxglove]\nlisten = \"127.0.0.1:0\"\nmax_client_message = 1024\n",
+    )
+    .await;
+    let addr = f.foxglove();
+    let mut good = Ws::connect(addr, None).await;
+    good.subscribe("gps/fix").await;
+    let mut big = Ws::connect(addr, None).await;
+    let text = format!("{{\"op\":\"subscribe\",\"pad\":\"{}\"}}", "x".repeat(2048));
+    big.ws.send(Message::text(text)).await.unwrap();
+    // The server drops the connection: the client's reads end.
+    let t0 = Instant::now();
+    while big.next().await.is_some() {
+        assert!(t0.elapsed() < DEADLINE, "still connected");
+    }
+    // The other client goes on.
+    let (topic, _) = good.next().await.unwrap();
+    assert_eq!(topic, "gps/fix");
+    let report = f.daemon.shutdown().await;
+    assert!(report.aborted.is_empty(), "{:?}", report.aborted);
+}
