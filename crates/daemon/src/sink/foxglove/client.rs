@@ -41,7 +41,8 @@ const MAX_WRITE_BUFFER: usize = 4 << 20;
 /// autotuning would grow to; past it sends block and `write_timeout`
 /// decides.
 pub const SOCKET_SEND_BUFFER: usize = 128 * 1024;
-/// Longest a closing handshake may take at shutdown.
+/// Longest a closing handshake, or a send blocked when shutdown begins,
+/// may take at shutdown.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What every client of one server shares.
@@ -57,6 +58,9 @@ pub struct Server {
     pub write_timeout: Duration,
     /// Largest message a client may send.
     pub max_client_message: usize,
+    /// Cancelled at daemon shutdown: a blocked send then gets at most
+    /// [`CLOSE_TIMEOUT`] more, so shutdown stays within its grace.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// Why a client's connection ended.
@@ -209,7 +213,19 @@ impl Conn {
             }
             ws.flush().await
         };
-        match tokio::time::timeout(self.server.write_timeout, write).await {
+        let write = tokio::time::timeout(self.server.write_timeout, write);
+        tokio::pin!(write);
+        let done = tokio::select! {
+            biased;
+            r = &mut write => r,
+            _ = self.server.shutdown.cancelled() => {
+                match tokio::time::timeout(CLOSE_TIMEOUT, &mut write).await {
+                    Ok(r) => r,
+                    Err(_) => return Err(ClientEnd::WriteTimeout),
+                }
+            }
+        };
+        match done {
             Err(_) => Err(ClientEnd::WriteTimeout),
             Ok(Err(e)) => Err(ClientEnd::Gone(e.to_string())),
             Ok(Ok(())) => Ok(()),

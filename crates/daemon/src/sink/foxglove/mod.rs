@@ -82,6 +82,7 @@ impl Sink for FoxgloveSink {
             max_drops: config.max_client_drops,
             write_timeout: config.write_timeout,
             max_client_message: config.max_client_message,
+            shutdown: cx.clients().shutdown(),
         };
         let admission = Admission::Refuse {
             permits: Arc::new(Semaphore::new(config.max_clients)),
