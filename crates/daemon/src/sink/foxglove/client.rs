@@ -309,10 +309,9 @@ impl Conn {
         };
         match parse_client(text.as_str()) {
             Ok(ClientMessage::Subscribe { subscriptions }) => {
-                let known: HashSet<u32> = self.advertised.clone();
                 let mut refused = Vec::new();
                 for s in subscriptions {
-                    if !known.contains(&s.channel_id) {
+                    if !self.advertised.contains(&s.channel_id) {
                         refused.push(format!("unknown channel {}", s.channel_id));
                     } else if self.subscriptions.contains_key(&s.id) {
                         refused.push(format!("subscription id {} in use", s.id));
@@ -325,7 +324,10 @@ impl Conn {
                 if refused.is_empty() {
                     Ok(())
                 } else {
-                    let msg = format!("subscribe: {}", refused.join(", "));
+                    // A bounded reply, however long the request.
+                    let n = refused.len();
+                    refused.truncate(8);
+                    let msg = format!("subscribe: {n} refused: {}", refused.join(", "));
                     self.status(1, &msg).await
                 }
             }
