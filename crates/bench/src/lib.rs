@@ -10,12 +10,14 @@
 //! - [`client`]: a stream client that notes when each GPS fix arrives.
 //! - [`daemon`]: a release `dronetel` started on a generated configuration.
 //! - [`gpsd`]: gpsd and a `gpspipe -w` watcher on a pty.
+//! - [`foxglove`]: a Foxglove WebSocket client subscribed to everything.
 //! - [`stats`]: percentiles and the result table.
 //! - [`scenario`]: the measured runs (flood, nominal, fan-out, gpsd).
 #![forbid(unsafe_code)]
 
 pub mod client;
 pub mod daemon;
+pub mod foxglove;
 pub mod gpsd;
 pub mod input;
 pub mod procfs;

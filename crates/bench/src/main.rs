@@ -44,6 +44,39 @@ struct Args {
     /// `[gpsd]` port with `gpspipe -w`), without the wake-up floor.
     #[arg(long)]
     paced_only: bool,
+    /// Only the Foxglove rows (one stream client alone, then with a
+    /// Foxglove client subscribed to everything).
+    #[arg(long)]
+    foxglove_only: bool,
+}
+
+/// CPU per frame with one stream client, then with one Foxglove WebSocket
+/// client subscribed to every channel beside it, at the fan-out rate.
+async fn foxglove_rows(t: &mut Table, args: &Args) -> anyhow::Result<()> {
+    for foxglove in [false, true] {
+        let who = if foxglove {
+            "1 stream client + 1 Foxglove client subscribed to everything"
+        } else {
+            "1 stream client"
+        };
+        println!(
+            "{who}, {}x rate, {} s ...",
+            args.fanout_speedup, args.fanout_secs
+        );
+        let r = runs::rates_with(1, args.fanout_speedup, args.fanout_secs, foxglove).await?;
+        t.row(
+            format!("{who} ({}x): CPU per frame", args.fanout_speedup),
+            format!(
+                "{} per frame ({} frames, {:.1} % CPU); {} Foxglove messages; {} frames lost",
+                us(r.cpu_per_frame()),
+                r.frames,
+                r.cpu_percent(),
+                r.foxglove_messages,
+                r.gaps
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -165,7 +198,9 @@ async fn paced(t: &mut Table, args: &Args, wakeups: Option<f64>) -> anyhow::Resu
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let mut t = Table::default();
-    if args.paced_only {
+    if args.foxglove_only {
+        foxglove_rows(&mut t, &args).await?;
+    } else if args.paced_only {
         paced(&mut t, &args, None).await?;
         println!("\n{}", t.markdown());
         return Ok(());
@@ -253,6 +288,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 ),
             );
         }
+        foxglove_rows(&mut t, &args).await?;
     }
     println!("\n{}", t.markdown());
     Ok(())

@@ -219,6 +219,8 @@ pub struct RatesResult {
     pub latency: Latency,
     /// Frames lost by clients (`seq` gaps), over all of them.
     pub gaps: u64,
+    /// Messages the Foxglove client received (0 without one).
+    pub foxglove_messages: u64,
 }
 
 impl RatesResult {
@@ -236,7 +238,18 @@ impl RatesResult {
 /// GPS 10 Hz, flight controller 10 ticks/s, tracker 30 Hz, all `speedup`
 /// times faster, for `secs`, with `n` clients.
 pub async fn rates(n: usize, speedup: u32, secs: u64) -> anyhow::Result<RatesResult> {
-    let scratch = Scratch::new(&format!("rates-{n}-{speedup}"))?;
+    rates_with(n, speedup, secs, false).await
+}
+
+/// [`rates`]; `foxglove`: also a Foxglove WebSocket client subscribed to
+/// every channel (frames and well-known schemas).
+pub async fn rates_with(
+    n: usize,
+    speedup: u32,
+    secs: u64,
+    foxglove: bool,
+) -> anyhow::Result<RatesResult> {
+    let scratch = Scratch::new(&format!("rates-{n}-{speedup}-{foxglove}"))?;
     let devices = [
         (FloodDevice::Gps, Duration::from_millis(100)),
         (FloodDevice::Fc, Duration::from_millis(100)),
@@ -253,7 +266,18 @@ pub async fn rates(n: usize, speedup: u32, secs: u64) -> anyhow::Result<RatesRes
         let rec = Arc::new(record_cycles(d, cycles + WARMUP_CYCLES));
         feeds.push((link, rec, period, cycles));
     }
-    let daemon = Daemon::start(&scratch.0, &specs, n.max(8))?;
+    let port = crate::foxglove::free_port()?;
+    let extra = if foxglove {
+        format!("\n[foxglove]\nlisten = \"127.0.0.1:{port}\"\nmax_client_drops = 0\nwrite_timeout = \"30s\"\n")
+    } else {
+        String::new()
+    };
+    let daemon = Daemon::start_with(&scratch.0, &specs, n.max(8), &extra)?;
+    let fox = if foxglove {
+        Some(crate::foxglove::FoxgloveClient::connect(port).await?)
+    } else {
+        None
+    };
     let (gps_link, gps, _, gps_cycles) = feeds[0].clone();
     let last = gps.cycles[WARMUP_CYCLES + gps_cycles - 1].time;
     let clients = Clients::connect(&daemon, n, last).await?;
@@ -284,6 +308,10 @@ pub async fn rates(n: usize, speedup: u32, secs: u64) -> anyhow::Result<RatesRes
     }
     clients.wait_for(last).await?;
     let received = tokio::time::timeout(DEADLINE, clients.finish()).await??;
+    let foxglove_messages = match fox {
+        Some(f) => f.finish().await?,
+        None => 0,
+    };
     let wall = start.elapsed();
     let usage = rig::usage(daemon.pid())?.since(&before);
     drop(feeds);
@@ -295,5 +323,6 @@ pub async fn rates(n: usize, speedup: u32, secs: u64) -> anyhow::Result<RatesRes
         frames: received[0].frames.saturating_sub(frames_before),
         latency,
         gaps: received.iter().map(|r| r.gaps).sum(),
+        foxglove_messages,
     })
 }

@@ -268,6 +268,12 @@ impl ClientSide {
     pub fn stats(&self) -> &Arc<SinkStats> {
         &self.stats
     }
+
+    /// Cancelled when the daemon shuts down (not on a reload): a client
+    /// blocked in a send stops waiting for it then.
+    pub fn shutdown(&self) -> CancellationToken {
+        self.tasks.token.clone()
+    }
 }
 
 /// A listening address of a running sink.

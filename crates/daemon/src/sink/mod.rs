@@ -12,11 +12,14 @@
 //! - [`rate`]: the decimator behind it (latest value wins).
 //! - [`accept`]: the accept loop of the listening sinks.
 //! - [`payload`]: a frame's bytes without the length prefix.
+//! - [`foxglove_schema`]: Foxglove's well-known messages made from frames
+//!   (recording and the Foxglove sink).
 //! - [`stats`]: per-sink counters and the roster metrics read.
 //! - [`stream`]: TCP and Unix socket clients (`[stream]`).
 //! - [`udp`]: datagrams to a ground station (`[udp]`).
 //! - [`record`]: MCAP flight recording, recovery and replay (`[record]`).
 //! - [`mqtt`]: frames to a fleet broker (`[mqtt]`).
+//! - [`foxglove`]: the Foxglove WebSocket server (`[foxglove]`).
 //! - [`metrics`]: the Prometheus endpoint (`[metrics]`).
 //! - [`gpsd`]: gpsd's JSON protocol for gpsd clients (`[gpsd]`).
 //! - [`chrony`]: GPS time to chronyd's `refclock SOCK` (`[chrony]`).
@@ -24,6 +27,8 @@
 pub mod accept;
 pub mod chrony;
 pub mod contract;
+pub mod foxglove;
+pub mod foxglove_schema;
 pub mod frames;
 pub mod gpsd;
 pub mod metrics;

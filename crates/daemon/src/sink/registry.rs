@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::chrony::ChronySink;
 use super::contract::{DaemonView, Endpoint, Sink, SinkContext, SinkError, SinkHandle};
+use super::foxglove::FoxgloveSink;
 use super::gpsd::GpsdSink;
 use super::metrics::MetricsSink;
 use super::mqtt::MqttSink;
@@ -30,6 +31,7 @@ pub static SINKS: &[&dyn RegisteredSink] = &[
     &Entry::<UdpSink>(PhantomData),
     &Entry::<RecordSink>(PhantomData),
     &Entry::<MqttSink>(PhantomData),
+    &Entry::<FoxgloveSink>(PhantomData),
     &Entry::<MetricsSink>(PhantomData),
     &Entry::<GpsdSink>(PhantomData),
     &Entry::<ChronySink>(PhantomData),

@@ -1,11 +1,11 @@
-//! The `[udp]`, `[record]` and `[mqtt]` sections: defaults, and errors that
-//! name the file, line and key.
+//! The `[udp]`, `[record]`, `[mqtt]` and `[foxglove]` sections: defaults,
+//! and errors that name the file, line and key.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::time::Duration;
 
 use dronetel::selection::Kind;
-use dronetel::sink::{mqtt::MqttSink, record::RecordSink, udp::UdpSink};
+use dronetel::sink::{foxglove::FoxgloveSink, mqtt::MqttSink, record::RecordSink, udp::UdpSink};
 use dronetel::{Config, ConfigError};
 
 const BASE: &str = r#"
@@ -44,6 +44,18 @@ fn sections_get_their_defaults() {
         Duration::from_millis(500)
     );
     assert!(parse("").unwrap().sink::<UdpSink>().is_none());
+    assert!(r.foxglove, "Foxglove's schemas are recorded by default");
+}
+
+#[test]
+fn foxglove_is_off_without_its_section_and_on_loopback_with_it() {
+    assert!(parse("").unwrap().sink::<FoxgloveSink>().is_none());
+    let c = parse("[foxglove]\n").unwrap();
+    let f = c.sink::<FoxgloveSink>().unwrap();
+    assert_eq!(f.listen, "127.0.0.1:8765".parse().unwrap());
+    assert_eq!((f.max_clients, f.max_client_message), (8, 65536));
+    let c = parse("[record]\ndir = \"/r\"\nfoxglove = false\n").unwrap();
+    assert!(!c.sink::<RecordSink>().unwrap().foxglove);
 }
 
 #[test]
@@ -103,6 +115,12 @@ fn bad_values_are_located() {
             "compression",
             "unknown variant",
         ),
+        (
+            "[foxglove]\nmax_clients = 0\n",
+            "max_clients",
+            "between 1 and",
+        ),
+        ("[foxglove]\nlisten = \"nowhere\"\n", "listen", "invalid"),
         (
             "[udp]\ntarget = \"127.0.0.1:1\"\nkinds = [\"sky\"]\n",
             "kinds",

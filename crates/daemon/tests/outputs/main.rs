@@ -2,9 +2,14 @@
 //! per-consumer rates, MCAP recording and replay, MQTT against a real
 //! broker (installed once per run of this binary when missing), the gpsd
 //! protocol against gpsd's own clients and gpsd itself, GPS time to a real
-//! chronyd.
+//! chronyd, Foxglove recordings and the live WebSocket view against
+//! Foxglove's own npm client and Python readers.
 
 mod chrony_refclock;
+mod foxglove_common;
+mod foxglove_record;
+mod foxglove_slow;
+mod foxglove_ws;
 mod gpsd_captures;
 mod gpsd_clients;
 mod mqtt;

@@ -19,6 +19,7 @@ pub struct RawRecord {
     min_free_space: Option<u64>,
     queue: Option<Spanned<usize>>,
     compression: Option<Spanned<RecordCompression>>,
+    foxglove: Option<bool>,
 }
 
 /// `[record]`, checked.
@@ -36,6 +37,9 @@ pub struct RecordConfig {
     pub queue: usize,
     /// How chunks are compressed.
     pub compression: RecordCompression,
+    /// Also record Foxglove's well-known schemas (`<sensor>/fix`,
+    /// `<sensor>/log`, `<sensor>/objects`) beside the frame channels.
+    pub foxglove: bool,
     /// Filter and rates.
     pub selection: Selection,
 }
@@ -103,6 +107,7 @@ impl RecordConfig {
             min_free_space: r.min_free_space.unwrap_or(Self::DEFAULT_MIN_FREE_SPACE),
             queue: c.count(r.queue.as_ref(), Self::DEFAULT_QUEUE, 1 << 20)?,
             compression,
+            foxglove: r.foxglove.unwrap_or(true),
             selection,
         })
     }

@@ -10,8 +10,11 @@ use std::time::SystemTime;
 
 use dronetel_proto::v1::{frame::Body, Frame};
 
+use crate::sink::foxglove_schema::nanos;
+
 use super::config::RecordCompression;
 use crate::selection::Kind;
+use crate::sink::foxglove_schema::{Converter, WellKnown};
 
 /// Name of the schema every channel uses.
 pub const SCHEMA_NAME: &str = "dronetel.v1.Frame";
@@ -43,8 +46,19 @@ pub struct RecordingFile {
     writer: mcap::Writer<BufWriter<File>>,
     schema: u16,
     channels: HashMap<(String, Kind), u16>,
-    /// Messages written.
+    /// Foxglove's well-known messages, when recorded: the converter, the
+    /// schema ids and the channels by topic.
+    foxglove: Option<Foxglove>,
+    /// Messages written (frames and well-known messages).
     pub messages: u64,
+}
+
+/// The well-known side of a recording file.
+#[derive(Default)]
+struct Foxglove {
+    converter: Converter,
+    schemas: HashMap<WellKnown, u16>,
+    channels: HashMap<String, u16>,
 }
 
 impl std::fmt::Debug for RecordingFile {
@@ -55,11 +69,11 @@ impl std::fmt::Debug for RecordingFile {
     }
 }
 
-/// Nanoseconds since the epoch of a protobuf timestamp (0 before 1970).
-fn nanos(t: Option<&prost_types::Timestamp>) -> Option<u64> {
-    let t = t?;
-    let s = u64::try_from(t.seconds).ok()?;
-    Some(s * 1_000_000_000 + u64::try_from(t.nanos).unwrap_or(0))
+fn mc_error(path: &Path, source: mcap::McapError) -> RecordError {
+    RecordError::Mcap {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// `log_time` (received) and `publish_time` (sensor time: the fix time of a
@@ -82,8 +96,13 @@ pub fn file_name(vehicle: &str, at: SystemTime, n: u32) -> String {
 }
 
 impl RecordingFile {
-    /// Creates `path` and writes the header and schema.
-    pub fn create(path: &Path, compression: RecordCompression) -> Result<Self, RecordError> {
+    /// Creates `path` and writes the header and schema; `foxglove`: also
+    /// record Foxglove's well-known messages made from the frames.
+    pub fn create(
+        path: &Path,
+        compression: RecordCompression,
+        foxglove: bool,
+    ) -> Result<Self, RecordError> {
         let io = |source| RecordError::Io {
             path: path.to_path_buf(),
             source,
@@ -116,6 +135,7 @@ impl RecordingFile {
             writer,
             schema,
             channels: HashMap::new(),
+            foxglove: foxglove.then(Foxglove::default),
             messages: 0,
         })
     }
@@ -126,10 +146,7 @@ impl RecordingFile {
     }
 
     fn mc(&self, source: mcap::McapError) -> RecordError {
-        RecordError::Mcap {
-            path: self.path.clone(),
-            source,
-        }
+        mc_error(&self.path, source)
     }
 
     /// Appends one frame (`data` = its encoding) to its sensor/kind channel.
@@ -165,6 +182,55 @@ impl RecordingFile {
         self.writer
             .write_to_known_channel(&header, data)
             .map_err(|e| self.mc(e))?;
+        self.messages += 1;
+        self.write_well_known(frame, log_time)
+    }
+
+    /// Appends the well-known message `frame` makes, if any, on its own
+    /// channel (schema and channel added on first use).
+    fn write_well_known(&mut self, frame: &Frame, log_time: u64) -> Result<(), RecordError> {
+        let Some(fg) = self.foxglove.as_mut() else {
+            return Ok(());
+        };
+        let Some(m) = fg.converter.convert(frame) else {
+            return Ok(());
+        };
+        let channel = match fg.channels.get(&m.topic) {
+            Some(c) => *c,
+            None => {
+                let schema = match fg.schemas.get(&m.schema) {
+                    Some(s) => *s,
+                    None => {
+                        let s = self
+                            .writer
+                            .add_schema(
+                                m.schema.schema_name(),
+                                "protobuf",
+                                m.schema.descriptor_set(),
+                            )
+                            .map_err(|e| mc_error(&self.path, e))?;
+                        fg.schemas.insert(m.schema, s);
+                        s
+                    }
+                };
+                let meta = BTreeMap::from([("sensor".to_string(), frame.sensor.clone())]);
+                let c = self
+                    .writer
+                    .add_channel(schema, &m.topic, "protobuf", &meta)
+                    .map_err(|e| mc_error(&self.path, e))?;
+                fg.channels.insert(m.topic.clone(), c);
+                c
+            }
+        };
+        let header = mcap::records::MessageHeader {
+            channel_id: channel,
+            sequence: frame.seq as u32,
+            log_time,
+            publish_time: m.time_ns,
+        };
+        self.writer
+            .write_to_known_channel(&header, &m.data)
+            .map_err(|e| mc_error(&self.path, e))?;
         self.messages += 1;
         Ok(())
     }

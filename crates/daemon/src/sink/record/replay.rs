@@ -1,6 +1,7 @@
 //! `dronetel replay`: re-publishes a recording on a bus, so every configured
 //! sink (stream clients included) gets its frames again: unchanged (same
 //! `seq`, `received_at` and body), in file order, paced by their log times.
+//! Channels of other schemas (Foxglove's well-known ones) are skipped.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -79,6 +80,11 @@ pub async fn replay(
     let mut n = 0;
     for m in mcap::MessageStream::new(&data).map_err(mc)? {
         let m = m.map_err(mc)?;
+        // Foxglove's well-known channels are made from the frames: only
+        // the frames are re-published.
+        if m.channel.schema.as_ref().map(|s| s.name.as_str()) != Some(super::SCHEMA_NAME) {
+            continue;
+        }
         let frame = Frame::decode(&m.data[..]).map_err(|source| ReplayError::NotAFrame {
             path: path.to_path_buf(),
             index: n,

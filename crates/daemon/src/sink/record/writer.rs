@@ -114,7 +114,7 @@ impl Writer {
             .config
             .dir
             .join(file_name(&self.vehicle, SystemTime::now(), self.files));
-        match RecordingFile::create(&path, self.config.compression) {
+        match RecordingFile::create(&path, self.config.compression, self.config.foxglove) {
             Ok(f) => {
                 tracing::info!(path = %path.display(), "recording to a new file");
                 self.file = Some((f, Instant::now()));
