@@ -57,6 +57,7 @@ fn read_until_stopped(mut client: Client) -> (oneshot::Sender<()>, tokio::task::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_is_dropped_and_the_fast_one_loses_nothing() {
+    let _serial = crate::one_at_a_time().await;
     let port = free_port();
     let h = Harness::start(
         DRONETEL,
@@ -123,6 +124,7 @@ async fn a_client_that_never_reads_is_dropped_and_the_fast_one_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_connect_disconnect_cycles_leak_nothing_and_leave_no_gap() {
+    let _serial = crate::one_at_a_time().await;
     let port = free_port();
     let h = Harness::start(
         DRONETEL,

@@ -62,6 +62,7 @@ struct Delivered {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_percent_corruption_loses_only_the_touched_messages() {
+    let _serial = crate::one_at_a_time().await;
     let h = Harness::start(
         DRONETEL,
         "corruption",

@@ -19,6 +19,7 @@ const NOISE: u64 = 2_000_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_megabytes_of_random_bytes_per_port_leave_the_daemon_reading() {
+    let _serial = crate::one_at_a_time().await;
     let h = Harness::start(
         DRONETEL,
         "noise",

@@ -88,6 +88,7 @@ async fn replug_many(kind: Kind) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_replugs_per_sensor_kind_recover_within_a_second_without_leaks() {
+    let _serial = crate::one_at_a_time().await;
     let results = futures_util::future::join_all(Kind::ALL.iter().map(|&k| replug_many(k))).await;
     for r in results {
         eprintln!("{r}");

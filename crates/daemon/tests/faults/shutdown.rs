@@ -24,6 +24,7 @@ const GRACE: Duration = Duration::from_secs(3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_burst_exits_0_and_delivers_and_records_everything_published() {
+    let _serial = crate::one_at_a_time().await;
     let port = free_port();
     let rec = temp_dir("burst-rec");
     let mut h = Harness::start(

@@ -32,6 +32,7 @@ fn age(t: SystemTime) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clock_jumps_and_week_rollover_keep_data_flowing_with_the_right_dates() {
+    let _serial = crate::one_at_a_time().await;
     let h = Harness::start(
         DRONETEL,
         "time",
