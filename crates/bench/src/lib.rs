@@ -11,7 +11,8 @@
 //! - [`daemon`]: a release `dronetel` started on a generated configuration.
 //! - [`gpsd`]: gpsd and a `gpspipe -w` watcher on a pty.
 //! - [`stats`]: percentiles and the result table.
-//! - [`scenario`]: the measured runs (flood, nominal, fan-out, gpsd).
+//! - [`scenario`]: the measured runs (flood, nominal, fan-out, gpsd, the
+//!   flight controller over serial and UDP).
 #![forbid(unsafe_code)]
 
 pub mod client;
