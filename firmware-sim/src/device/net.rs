@@ -91,7 +91,10 @@ impl Net {
             cancel: cancel.clone(),
         };
         if let Some(dest) = config.udp {
+            // A loopback destination is sent to from loopback: the command
+            // socket is then not reachable from the network.
             let local = addrs.udp_local.unwrap_or_else(|| match dest {
+                d if d.ip().is_loopback() => SocketAddr::new(d.ip(), 0),
                 SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
                 SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
             });
