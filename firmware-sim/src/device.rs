@@ -1,8 +1,16 @@
 //! A simulated device on a pty: the handle tests and the demo hold, and the
-//! task that drives the pty from the receiver model.
+//! task that drives the pty (and the network outputs) from the receiver
+//! model.
+//!
+//! # Layout
+//! - this file: [`Device`], [`DeviceHandle`], [`DeviceStats`], the task.
+//! - `fault_controls`: the fault-injection controls of a handle.
+//! - `net`: the network outputs (UDP, TCP server) beside the pty.
 
 mod fault_controls;
+pub(crate) mod net;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::epochs::Epochs;
 use crate::fault::{self, Faults, Framing};
-use crate::pty::Pty;
+use crate::pty::{Pty, WriteOutcome};
 use crate::Truth;
+use net::{Net, NetAddrs, NetConfig};
 
 /// Truth values buffered per subscriber before the slowest one lags.
 const TRUTH_CAPACITY: usize = 256;
@@ -36,8 +45,12 @@ pub struct DeviceStats {
     pub bytes_dropped: u64,
     /// Cycles the model produced while stalled or unplugged (not sent).
     pub cycles_suppressed: u64,
-    /// Bytes the daemon wrote to the device (read and discarded).
+    /// Bytes the daemon wrote to the device (read and discarded), on the
+    /// pty and the network outputs.
     pub bytes_received: u64,
+    /// MAVLink COMMAND_LONG messages (e.g. SET_MESSAGE_INTERVAL) received
+    /// on the network outputs.
+    pub commands_received: u64,
     /// Times the device was plugged back in.
     pub replugs: u64,
     /// Whether the pty exists (the link is present).
@@ -115,7 +128,7 @@ impl DeviceHandle {
 }
 
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     name: &'static str,
     link: PathBuf,
     stalled: AtomicBool,
@@ -127,8 +140,11 @@ struct Shared {
     bytes_dropped: AtomicU64,
     cycles_suppressed: AtomicU64,
     bytes_received: AtomicU64,
+    commands_received: AtomicU64,
     replugs: AtomicU64,
     faults: Faults,
+    net: NetConfig,
+    net_addrs: std::sync::OnceLock<NetAddrs>,
 }
 
 #[derive(Debug)]
@@ -143,13 +159,26 @@ impl DeviceHandle {
         self.shared.link.clone()
     }
 
+    /// The address the device's TCP server listens at (port 0 resolved),
+    /// for clients to connect to; `None` without one.
+    pub fn tcp_listen_addr(&self) -> Option<SocketAddr> {
+        self.shared.net_addrs.get().and_then(|a| a.tcp_listen)
+    }
+
+    /// The local address the device sends its UDP output from (where
+    /// commands go back to); `None` without UDP output.
+    pub fn udp_local_addr(&self) -> Option<SocketAddr> {
+        self.shared.net_addrs.get().and_then(|a| a.udp_local)
+    }
+
     /// The device's name (`gps`), also the link's file name.
     pub fn name(&self) -> &'static str {
         self.shared.name
     }
 
     /// Pulls the plug: closes both ends of the pty (the daemon's reads fail
-    /// with EIO or EOF) and removes the link. Returns when both are done.
+    /// with EIO or EOF) and removes the link; closes the network outputs
+    /// (TCP listener and clients, UDP socket). Returns when all are done.
     pub async fn unplug(&self) {
         self.request(Control::Unplug).await;
     }
@@ -181,6 +210,7 @@ impl DeviceHandle {
             bytes_dropped: get(&s.bytes_dropped),
             cycles_suppressed: get(&s.cycles_suppressed),
             bytes_received: get(&s.bytes_received),
+            commands_received: get(&s.commands_received),
             replugs: get(&s.replugs),
             plugged: s.plugged.load(Ordering::SeqCst),
             stalled: s.stalled.load(Ordering::SeqCst),
@@ -213,14 +243,15 @@ pub(crate) trait Source: Send + 'static {
     fn messages(&self, out: &[u8]) -> Vec<std::ops::Range<usize>>;
 }
 
-/// Opens the device's pty at `link` and returns its handle and its task,
-/// ready to spawn.
+/// Opens the device's pty at `link` and its network outputs (`net`), and
+/// returns its handle and its task, ready to spawn.
 pub(crate) fn device<S: Source>(
     name: &'static str,
     seed: u64,
     link: &Path,
     source: S,
     period: Duration,
+    net: NetConfig,
     cancel: CancellationToken,
 ) -> Result<(Device<S::Truth>, impl std::future::Future<Output = ()>), crate::SimError> {
     let pty = Pty::open(link)?;
@@ -239,13 +270,24 @@ pub(crate) fn device<S: Source>(
         bytes_dropped: AtomicU64::new(0),
         cycles_suppressed: AtomicU64::new(0),
         bytes_received: AtomicU64::new(0),
+        commands_received: AtomicU64::new(0),
         replugs: AtomicU64::new(0),
         faults: Faults::new(seed ^ name.bytes().fold(0, |h, b| h * 31 + u64::from(b))),
+        net,
+        net_addrs: std::sync::OnceLock::new(),
     });
+    let net = if net.is_off() {
+        None
+    } else {
+        let (n, addrs) = Net::open(net, NetAddrs::default(), &shared)?;
+        tracing::info!(device = name, udp_to = ?net.udp, udp_from = ?addrs.udp_local, tcp_listen = ?addrs.tcp_listen, "network outputs open");
+        let _ = shared.net_addrs.set(addrs);
+        Some(n)
+    };
     let task = run(
         shared.clone(),
         truth.clone(),
-        pty,
+        (pty, net),
         source,
         period,
         control_rx,
@@ -256,15 +298,17 @@ pub(crate) fn device<S: Source>(
 }
 
 /// The device task: one cycle per tick, control requests, draining input.
+/// `outputs` are the open pty and network outputs.
 async fn run<S: Source>(
     shared: Arc<Shared>,
     truth_tx: broadcast::Sender<S::Truth>,
-    pty: Pty,
+    outputs: (Pty, Option<Net>),
     mut receiver: S,
     period: Duration,
     mut control: mpsc::Receiver<Control>,
     cancel: CancellationToken,
 ) {
+    let (pty, mut net) = outputs;
     let mut pty = Some(pty);
     let mut epochs = Epochs::new(period);
     let mut ticker = tokio::time::interval_at(epochs.first_tick(), period);
@@ -278,6 +322,7 @@ async fn run<S: Source>(
             _ = cancel.cancelled() => break,
             Some(c) = control.recv() => match c {
                 Control::Unplug(ack) => {
+                    net = None;
                     if pty.take().is_some() {
                         shared.plugged.store(false, Ordering::SeqCst);
                         receiver.reset_line();
@@ -295,6 +340,13 @@ async fn run<S: Source>(
                                 shared.replugs.fetch_add(1, Ordering::SeqCst);
                             }
                             Err(e) => tracing::warn!(device = name, error = %e, "replug failed"),
+                        }
+                    }
+                    if pty.is_some() && net.is_none() && !shared.net.is_off() {
+                        let addrs = shared.net_addrs.get().copied().unwrap_or_default();
+                        match Net::open(shared.net, addrs, &shared) {
+                            Ok((n, _)) => net = Some(n),
+                            Err(e) => tracing::warn!(device = name, error = %e, "network outputs not reopened"),
                         }
                     }
                     let _ = ack.send(());
@@ -317,7 +369,10 @@ async fn run<S: Source>(
                     None => {
                         shared.cycles_suppressed.fetch_add(1, Ordering::SeqCst);
                     }
-                    Some(p) => send(&shared, p, &mut receiver, &buf, &mut wire, truth, &truth_tx, rate),
+                    Some(p) => {
+                        let line = Line { pty: p, net: net.as_ref() };
+                        send(&shared, &line, &mut receiver, &buf, &mut wire, truth, &truth_tx, rate);
+                    }
                 }
             },
             r = Pty::drain_or_wait(pty.as_ref()) => match r {
@@ -327,23 +382,46 @@ async fn run<S: Source>(
                 Err(e) => {
                     tracing::warn!(device = name, error = %e, "pty read failed; unplugging");
                     pty = None;
+                    net = None;
                     shared.plugged.store(false, Ordering::SeqCst);
                 }
             },
         }
     }
+    drop(net);
     drop(pty);
     shared.plugged.store(false, Ordering::SeqCst);
     tracing::debug!(device = name, "device task stopped");
 }
 
+/// Where a plugged device's bytes go: its pty and its network outputs.
+struct Line<'a> {
+    pty: &'a Pty,
+    net: Option<&'a Net>,
+}
+
+impl Line<'_> {
+    /// Writes `buf` to every output without waiting; counts as written
+    /// whole if any output took all of it (someone may be reading there).
+    fn write_or_drop(&self, buf: &[u8]) -> WriteOutcome {
+        let pty = self.pty.write_or_drop(buf);
+        match self.net.map(|n| n.write_or_drop(buf)) {
+            Some(net) if net.dropped == 0 || pty.dropped == 0 => WriteOutcome {
+                written: buf.len(),
+                dropped: 0,
+            },
+            _ => pty,
+        }
+    }
+}
+
 /// Writes one cycle (`buf`, its truth `truth`) with the faults applied to
-/// the pty, counts it, and publishes its truth if it reached the wire
+/// the pty and the network outputs, counts it, and publishes its truth if it reached the wire
 /// whole and untouched.
 #[allow(clippy::too_many_arguments)]
 fn send<S: Source>(
     shared: &Shared,
-    p: &Pty,
+    p: &Line<'_>,
     receiver: &mut S,
     buf: &[u8],
     wire: &mut Vec<u8>,

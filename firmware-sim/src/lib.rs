@@ -5,7 +5,8 @@
 //! # Layout
 //! - this file: [`SimOptions`], [`Home`], [`Simulator`], [`Truth`], [`SimError`].
 //! - [`device`]: [`Device`], the handle on one simulated device (unplug,
-//!   replug, stall, truth, counters), and the task driving its pty.
+//!   replug, stall, truth, counters), and the task driving its pty and
+//!   network outputs (the flight controller's UDP and TCP, like SITL).
 //! - [`fault`]: fault injection on a device (line noise, truncated and
 //!   spliced messages, foreign bytes, bursts, time jumps, random streams)
 //!   and its counters ([`FaultRates`], [`FaultStats`]).
@@ -39,6 +40,7 @@ mod rng;
 mod sky;
 mod tracker;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -94,6 +96,14 @@ pub struct SimOptions {
     /// Flight time already elapsed when the simulator starts (0: on the
     /// ground before take-off); e.g. 60 s starts in the circuit.
     pub flight_offset: Duration,
+    /// Also send the flight controller's MAVLink (faults included) over
+    /// UDP to this address, from a socket of its own that takes commands
+    /// back (as SITL's UDP output does).
+    pub fc_udp: Option<SocketAddr>,
+    /// Also serve the flight controller's MAVLink to every TCP client of a
+    /// listener bound here (as SITL on 5760); port 0 picks a free port,
+    /// read back with [`DeviceHandle::tcp_listen_addr`].
+    pub fc_tcp_listen: Option<SocketAddr>,
 }
 
 impl SimOptions {
@@ -115,6 +125,8 @@ impl Default for SimOptions {
             home: Home::default(),
             seed: 1,
             flight_offset: Duration::ZERO,
+            fc_udp: None,
+            fc_tcp_listen: None,
         }
     }
 }
@@ -154,6 +166,16 @@ pub enum SimError {
         op: &'static str,
         /// The link the pty was for.
         link: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A network output could not be bound.
+    #[error("{op} failed for {addr}: {source}")]
+    Net {
+        /// The failing operation (udp bind, tcp listen).
+        op: &'static str,
+        /// The address.
+        addr: std::net::SocketAddr,
         /// The cause.
         source: std::io::Error,
     },
@@ -207,6 +229,7 @@ impl Simulator {
             &link("gps"),
             receiver,
             period,
+            device::net::NetConfig::default(),
             cancel.clone(),
         )?;
         tracker.spawn(task);
@@ -217,6 +240,10 @@ impl Simulator {
             &link("fc"),
             autopilot,
             fc::PERIOD,
+            device::net::NetConfig {
+                udp: opts.fc_udp,
+                tcp_listen: opts.fc_tcp_listen,
+            },
             cancel.clone(),
         )?;
         tracker.spawn(task);
@@ -228,6 +255,7 @@ impl Simulator {
             &link("tracker"),
             camera,
             period,
+            device::net::NetConfig::default(),
             cancel.clone(),
         )?;
         tracker.spawn(task);

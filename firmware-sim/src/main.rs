@@ -2,7 +2,8 @@
 //!
 //! `firmware-sim --link-dir DIR [--gps-rate HZ] [--seed N]` simulates;
 //! `firmware-sim --replay FILE --link-dir DIR [--rate HZ] [--lines] [--loop]`
-//! replays. SIGINT or SIGTERM stops cleanly (links removed), exit status 0.
+//! replays. `--fc-udp ADDR` and `--fc-tcp-listen ADDR` also put the flight
+//! controller's MAVLink on the network, as SITL does. SIGINT or SIGTERM stops cleanly (links removed), exit status 0.
 //! Fault flags (`--garbage P`, `--bit-flips P`, `--burst N`, `--noise
 //! BYTES`, `--week-rollover`, …, on the devices named by `--faults-on`)
 //! inject faults from the start; the counts are logged at exit.
@@ -40,6 +41,14 @@ struct Args {
     /// Replay: start over at the end of the capture.
     #[arg(long = "loop", requires = "replay")]
     repeat: bool,
+    /// Also send the flight controller's MAVLink over UDP to ADDR (from a
+    /// socket of its own, which takes commands back), like SITL's UDP out.
+    #[arg(long, value_name = "ADDR", conflicts_with = "replay")]
+    fc_udp: Option<std::net::SocketAddr>,
+    /// Also serve the flight controller's MAVLink to TCP clients on ADDR
+    /// (like SITL on 5760); port 0 picks one, printed as `fc-tcp ADDR`.
+    #[arg(long, value_name = "ADDR", conflicts_with = "replay")]
+    fc_tcp_listen: Option<std::net::SocketAddr>,
     /// Fault injection (simulation only).
     #[command(flatten)]
     faults: FaultArgs,
@@ -174,6 +183,8 @@ async fn main() -> anyhow::Result<()> {
     let opts = SimOptions {
         gps_rate_hz: args.gps_rate,
         seed: args.seed,
+        fc_udp: args.fc_udp,
+        fc_tcp_listen: args.fc_tcp_listen,
         ..SimOptions::new(&args.link_dir)
     };
     let sim = Simulator::start(opts)
@@ -182,11 +193,17 @@ async fn main() -> anyhow::Result<()> {
     args.faults.apply(&sim)?;
     // One write for all the lines (a reader that takes only the first line
     // and closes the pipe must not make a later line fail).
-    let links: String = sim
+    let mut links: String = sim
         .devices()
         .iter()
         .map(|d| format!("{} {}\n", d.name(), d.link().display()))
         .collect();
+    if let Some(addr) = sim.fc().udp_local_addr() {
+        links.push_str(&format!("fc-udp {addr}\n"));
+    }
+    if let Some(addr) = sim.fc().tcp_listen_addr() {
+        links.push_str(&format!("fc-tcp {addr}\n"));
+    }
     {
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();

@@ -16,7 +16,7 @@ pub struct SensorSpec {
     pub kind: &'static str,
     /// `protocol`.
     pub protocol: &'static str,
-    /// The pty link.
+    /// The pty link, or a `udp://` / `tcp://` URL (no baud then).
     pub path: PathBuf,
 }
 
@@ -65,13 +65,18 @@ impl Daemon {
             "[daemon]\nvehicle_id = \"bench\"\nshutdown_grace = \"3s\"\nhealth_interval = \"1s\"\n",
         );
         for s in sensors {
+            let path = s.path.display().to_string();
+            let baud = if path.contains("://") {
+                ""
+            } else {
+                "baud = 115200\n"
+            };
             let _ = write!(
                 toml,
-                "\n[[sensor]]\nname = \"{}\"\nkind = \"{}\"\nprotocol = \"{}\"\npath = \"{}\"\nbaud = 115200\nstale_after = \"5s\"\n",
+                "\n[[sensor]]\nname = \"{}\"\nkind = \"{}\"\nprotocol = \"{}\"\npath = \"{path}\"\n{baud}stale_after = \"5s\"\n",
                 s.name,
                 s.kind,
                 s.protocol,
-                s.path.display()
             );
         }
         let _ = write!(

@@ -12,7 +12,8 @@
 //! - [`gpsd`]: gpsd and a `gpspipe -w` watcher on a pty.
 //! - [`foxglove`]: a Foxglove WebSocket client subscribed to everything.
 //! - [`stats`]: percentiles and the result table.
-//! - [`scenario`]: the measured runs (flood, nominal, fan-out, gpsd).
+//! - [`scenario`]: the measured runs (flood, nominal, fan-out, gpsd, the
+//!   flight controller over serial and UDP).
 #![forbid(unsafe_code)]
 
 pub mod client;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use dronetel_bench::gpsd;
+use dronetel_bench::scenario::fc_net;
 use dronetel_bench::scenario::paced_gps::{self, PacedResult};
 use dronetel_bench::scenario::runs::{self, FloodResult};
 use dronetel_bench::stats::{ms, Table};
@@ -48,6 +49,15 @@ struct Args {
     /// Foxglove client subscribed to everything).
     #[arg(long)]
     foxglove_only: bool,
+    /// Seconds of the flight-controller serial-vs-UDP run.
+    #[arg(long, default_value_t = 20)]
+    fc_net_secs: u64,
+    /// Rate multiplier of the flight controller in that run.
+    #[arg(long, default_value_t = 50)]
+    fc_net_speedup: u32,
+    /// Only the flight-controller serial-vs-UDP run.
+    #[arg(long, conflicts_with = "flood_only")]
+    fc_net_only: bool,
 }
 
 /// CPU per frame with one stream client, then with one Foxglove WebSocket
@@ -196,12 +206,50 @@ async fn paced(t: &mut Table, args: &Args, wakeups: Option<f64>) -> anyhow::Resu
     Ok(())
 }
 
+/// The flight controller at a multiplied rate, pty and UDP side by side.
+async fn fc_net(t: &mut Table, args: &Args) -> anyhow::Result<()> {
+    println!(
+        "flight controller at {}x, pty and UDP side by side, {} s ...",
+        args.fc_net_speedup, args.fc_net_secs
+    );
+    let r = fc_net::fc_pty_vs_udp(args.fc_net_secs, args.fc_net_speedup).await?;
+    for (path, usage) in [("serial (pty)", &r.pty), ("UDP", &r.udp)] {
+        t.row(
+            format!(
+                "FC alone {}x: CPU per MAVLink message via {path}",
+                args.fc_net_speedup
+            ),
+            format!(
+                "{} ({} messages in {:.1} s, {:.2} % CPU)",
+                us(r.cpu_per_message(usage)),
+                r.messages,
+                r.wall.as_secs_f64(),
+                r.cpu_percent(usage)
+            ),
+        );
+    }
+    t.row(
+        "FC alone: CPU per message, UDP / serial",
+        format!(
+            "{:.2}",
+            r.udp.sched.as_secs_f64() / r.pty.sched.as_secs_f64().max(1e-9)
+        ),
+    );
+    Ok(())
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let mut t = Table::default();
-    if args.foxglove_only {
-        foxglove_rows(&mut t, &args).await?;
-    } else if args.paced_only {
-        paced(&mut t, &args, None).await?;
+    if args.foxglove_only || args.fc_net_only || args.paced_only {
+        if args.foxglove_only {
+            foxglove_rows(&mut t, &args).await?;
+        }
+        if args.fc_net_only {
+            fc_net(&mut t, &args).await?;
+        }
+        if args.paced_only {
+            paced(&mut t, &args, None).await?;
+        }
         println!("\n{}", t.markdown());
         return Ok(());
     }
@@ -289,6 +337,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             );
         }
         foxglove_rows(&mut t, &args).await?;
+        fc_net(&mut t, &args).await?;
     }
     println!("\n{}", t.markdown());
     Ok(())

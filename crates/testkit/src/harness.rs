@@ -49,6 +49,23 @@ pub struct Setup {
     pub stream_options: &'static str,
     /// Sections appended to the configuration (`[metrics]`, `[record]`).
     pub extra_sections: String,
+    /// How the daemon reaches the simulated flight controller.
+    pub fc_link: FcLink,
+}
+
+/// How the daemon reaches the simulated flight controller: its pty, or
+/// the simulator's SITL-like network outputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FcLink {
+    /// `DIR/fc`, a serial device.
+    #[default]
+    Pty,
+    /// `udp://127.0.0.1:PORT`: the daemon binds, the simulator sends there
+    /// (`--fc-udp`).
+    Udp,
+    /// `tcp://ADDR`: the daemon connects to the simulator's listener
+    /// (`--fc-tcp-listen`).
+    Tcp,
 }
 
 impl Default for Setup {
@@ -65,6 +82,7 @@ impl Default for Setup {
             daemon_options: "",
             stream_options: "",
             extra_sections: String::new(),
+            fc_link: FcLink::Pty,
         }
     }
 }
@@ -94,17 +112,22 @@ impl Kind {
         }
     }
 
-    /// The `[[sensor]]` section of this kind for the device at `path`.
-    fn section(self, path: &std::path::Path, stale: &str, extra: &str) -> String {
+    /// The `[[sensor]]` section of this kind for the device at `path` (a
+    /// serial device, with a baud, unless it is a `tcp://` or `udp://` URL).
+    fn section(self, path: &str, stale: &str, extra: &str) -> String {
         let (kind, protocol, baud) = match self {
             Kind::Gps => ("gps", "nmea", 115_200),
             Kind::Fc => ("flight_controller", "mavlink", 921_600),
             Kind::Tracker => ("tracking", "tracker", 921_600),
         };
+        let baud = if path.contains("://") {
+            String::new()
+        } else {
+            format!("baud = {baud}\n")
+        };
         format!(
-            "[[sensor]]\nname = \"{}\"\nkind = \"{kind}\"\nprotocol = \"{protocol}\"\npath = \"{}\"\nbaud = {baud}\nstale_after = \"{stale}\"\n{extra}\n\n",
+            "[[sensor]]\nname = \"{}\"\nkind = \"{kind}\"\nprotocol = \"{protocol}\"\npath = \"{path}\"\n{baud}stale_after = \"{stale}\"\n{extra}\n\n",
             self.name(),
-            path.display()
         )
     }
 
@@ -151,7 +174,22 @@ impl Harness {
         let mut opts = SimOptions::new(links.clone());
         opts.gps_rate_hz = setup.gps_rate_hz;
         opts.flight_offset = setup.flight_offset;
+        let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        match setup.fc_link {
+            FcLink::Pty => {}
+            FcLink::Udp => {
+                let free = std::net::UdpSocket::bind(loopback(0)).unwrap();
+                opts.fc_udp = Some(free.local_addr().unwrap());
+            }
+            FcLink::Tcp => opts.fc_tcp_listen = Some(loopback(0)),
+        }
+        let fc_udp = opts.fc_udp;
         let sim = Simulator::start(opts).await.unwrap();
+        let fc_path = match (fc_udp, sim.fc().tcp_listen_addr()) {
+            (Some(udp), _) => format!("udp://{udp}"),
+            (None, Some(tcp)) => format!("tcp://{tcp}"),
+            (None, None) => links.join("fc").display().to_string(),
+        };
         let truth: Arc<Mutex<HashMap<i64, GpsFix>>> = Arc::default();
         let mut rx = sim.gps().subscribe_truth();
         let sink = truth.clone();
@@ -207,7 +245,11 @@ max_clients = {max}
                 .iter()
                 .map(|k| {
                     let extra = if *k == Kind::Fc { setup.fc_options } else { "" };
-                    k.section(&links.join(k.name()), setup.stale_after, extra)
+                    let path = match k {
+                        Kind::Fc => fc_path.clone(),
+                        _ => links.join(k.name()).display().to_string(),
+                    };
+                    k.section(&path, setup.stale_after, extra)
                 })
                 .collect::<String>(),
             unix = unix.display(),

@@ -1,4 +1,5 @@
-//! The `firmware-sim` binary: prints its links, stops cleanly on a signal.
+//! The `firmware-sim` binary: prints its links (and network addresses),
+//! stops cleanly on a signal.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
@@ -145,4 +146,44 @@ fn fault_flags_reject_probabilities_out_of_range() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("sum to at most 1"), "{err}");
+}
+
+/// `--fc-tcp-listen 127.0.0.1:0` prints the bound address as `fc-tcp
+/// ADDR`, and a client connecting there gets the flight controller's
+/// MAVLink (a heartbeat decodes); SIGTERM still exits 0.
+#[test]
+fn fc_tcp_listen_flag_serves_mavlink_at_the_printed_address() {
+    use dronetel_wire::{mavlink::MavlinkDecoder, Reading, SensorDecoder};
+    use std::io::Read as _;
+
+    let dir = Scratch::new("cli-fc-tcp");
+    let link_dir = dir.0.to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firmware-sim"))
+        .args(["--link-dir", link_dir, "--fc-tcp-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let sim = Sim(child);
+    let addr = stdout
+        .lines()
+        .map(Result::unwrap)
+        .find_map(|l| l.strip_prefix("fc-tcp ").map(str::to_owned))
+        .expect("an fc-tcp line");
+    let mut stream = std::net::TcpStream::connect(addr.trim()).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut decoder = MavlinkDecoder::default();
+    let mut buf = bytes::BytesMut::new();
+    let mut chunk = [0u8; 1024];
+    let t0 = Instant::now();
+    let mut readings = Vec::new();
+    while !readings.iter().any(|r| matches!(r, Reading::Vehicle(_))) {
+        assert!(t0.elapsed() < DEADLINE, "no heartbeat over TCP");
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "the simulator closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+        decoder.decode_all(&mut buf, &mut readings);
+    }
+    stop_with(sim, Signal::SIGTERM);
 }

@@ -5,9 +5,12 @@
 //!
 //! - [`rig`]: ptys, daemon, clients, writers and the latency bookkeeping.
 //! - [`runs`]: flood (1 client), nominal rates, fan-out, gpsd.
+//! - [`fc_net`]: the flight controller at a multiplied rate over its pty
+//!   and over UDP, read by two daemons at once.
 //! - [`paced_gps`]: GPS alone at 10 Hz through dronetel and gpsd, and the
 //!   machine's cost of a bare wake-up.
 
+pub mod fc_net;
 pub mod paced_gps;
 pub mod rig;
 pub mod runs;
