@@ -274,7 +274,12 @@ async fn fifty_clients_coming_and_going_leave_no_trace() {
     }
     let (fds, rss) = (open_fds(), rss_kib());
     eprintln!("after 500 clients: fds {fds0} -> {fds}, rss {rss0} -> {rss} KiB");
-    assert!(rss < rss0 + 16 * 1024, "rss grew from {rss0} to {rss} KiB");
+    // The daemon runs in this test process, beside the other tests of the
+    // binary (recordings, brokers, clients) that allocate at the same time:
+    // the bound is for a leak per client (500 clients, each holding a
+    // 128 KiB socket buffer and its queue, would be well over it), not for
+    // the neighbours' peaks (20 MiB seen on a clean CI run).
+    assert!(rss < rss0 + 48 * 1024, "rss grew from {rss0} to {rss} KiB");
     let report = f.daemon.shutdown().await;
     assert!(report.aborted.is_empty(), "{:?}", report.aborted);
 }
