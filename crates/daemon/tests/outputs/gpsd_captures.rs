@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use dronetel_testkit::ports::free_port;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -25,14 +26,6 @@ const CAPTURES: &str = "../shared/testdata/gpsd/nmea";
 const BATCH: usize = 4;
 /// Pause after each line written.
 const LINE_GAP: Duration = Duration::from_millis(2);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn wait_port(port: u16, what: &str) {
     let t0 = Instant::now();
