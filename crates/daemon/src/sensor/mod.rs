@@ -4,8 +4,8 @@
 //! # Layout
 //! - [`kind`]: [`SensorKind`], what a sensor is.
 //! - [`config`]: the `[[sensor]]` table, read and checked.
-//! - [`protocol`]: the protocol registry (NMEA, MAVLink, tracker).
-//! - [`transport`]: how the bytes are reached (serial today).
+//! - [`protocol`]: the protocol registry (NMEA, u-blox, MAVLink, tracker).
+//! - [`transport`]: how the bytes are reached (serial, TCP, UDP).
 //! - [`task`]: the task itself, generic over the decoder and the [`Opener`].
 //! - [`health`]: the state machine and counters behind `SensorHealth`.
 
