@@ -120,12 +120,19 @@ impl Encoder<&Frame> for FrameCodec {
 
 /// Encodes a frame once, with its length prefix, into shareable bytes: the
 /// bus hands the same `Bytes` to every sink and client.
+///
+/// The bytes go into a `Vec` sized exactly from `encoded_len` and become
+/// `Bytes` without a copy. A `Vec` rather than a `BytesMut`: prost writes
+/// varints a byte at a time, and `Vec::push` is a store where
+/// `BytesMut::put_u8` is a capacity check and a `memcpy` call (in the
+/// flood benchmark, encoding fell from 28 % to 14 % of the daemon's
+/// instructions). `encode_raw` rather than
+/// `encode`: the buffer is already large enough, so `encode`'s second
+/// `encoded_len` walk over the message (its space check) is skipped.
 pub fn encode_delimited(frame: &Frame) -> Bytes {
     let len = frame.encoded_len();
-    let mut buf = BytesMut::with_capacity(len + prost::length_delimiter_len(len));
+    let mut buf = Vec::with_capacity(len + prost::length_delimiter_len(len));
     prost::encoding::encode_varint(len as u64, &mut buf);
-    frame
-        .encode(&mut buf)
-        .expect("BytesMut grows on demand, encoding cannot run out of space");
-    buf.freeze()
+    frame.encode_raw(&mut buf);
+    Bytes::from(buf)
 }
