@@ -6,6 +6,8 @@
 #   scripts/bench.sh                 # everything (about 3 minutes of runs)
 #   scripts/bench.sh --flood-only    # flood runs only (dronetel and gpsd)
 #   scripts/bench.sh --fc-net-only   # flight controller: serial vs UDP only
+#   scripts/bench.sh --nominal-only  # the three sensors at nominal rates only
+#   scripts/bench.sh --fanout-only   # the fan-out runs only
 #   BENCH_SKIP_DECODE=1 scripts/bench.sh ...   # skip the divan benches
 #
 # Arguments go to the dronetel-bench binary (see `--help`).

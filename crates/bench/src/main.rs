@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use dronetel_bench::gpsd;
+use dronetel_bench::procfs::Usage;
 use dronetel_bench::scenario::fc_net;
 use dronetel_bench::scenario::paced_gps::{self, PacedResult};
 use dronetel_bench::scenario::runs::{self, FloodResult};
@@ -41,6 +42,12 @@ struct Args {
     /// Only the flood runs (dronetel and gpsd).
     #[arg(long)]
     flood_only: bool,
+    /// Only the nominal-rate run.
+    #[arg(long, conflicts_with = "flood_only")]
+    nominal_only: bool,
+    /// Only the fan-out runs (`--fanout` client counts).
+    #[arg(long, conflicts_with = "flood_only")]
+    fanout_only: bool,
     /// Only the GPS-alone runs (dronetel's stream, gpsd, dronetel's
     /// `[gpsd]` port with `gpspipe -w`), without the wake-up floor.
     #[arg(long)]
@@ -118,6 +125,17 @@ fn flood_rows(t: &mut Table, who: &str, r: &FloodResult) {
     t.row(
         format!("{who} flood: peak RSS (VmHWM)"),
         format!("{:.1} MiB", r.usage.hwm_kib as f64 / 1024.0),
+    );
+    private_row(t, &format!("{who} flood"), &r.usage);
+}
+
+/// The private part of the resident memory (heap, stacks) at the end of a
+/// run: unlike `VmHWM` it leaves out the executable's own pages, which grow
+/// with the binary's size and are shared and reclaimable.
+fn private_row(t: &mut Table, who: &str, u: &Usage) {
+    t.row(
+        format!("{who}: private memory at the end (RssAnon)"),
+        format!("{:.1} MiB", u.anon_kib as f64 / 1024.0),
     );
 }
 
@@ -238,9 +256,86 @@ async fn fc_net(t: &mut Table, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The three sensors at their nominal rates with one client: CPU, wake-ups,
+/// GPS latency, memory. Returns the daemon's own wake-ups per second (the
+/// wake-up floor is measured at that rate).
+async fn nominal(t: &mut Table, args: &Args) -> anyhow::Result<f64> {
+    println!(
+        "nominal rates, 3 sensors, 1 client, {} s ...",
+        args.nominal_secs
+    );
+    let r = runs::rates(1, 1, args.nominal_secs).await?;
+    t.row(
+        "nominal: CPU of one core",
+        format!(
+            "{:.3} % ({:.3} s CPU in {:.1} s; utime+stime {:.2} s)",
+            r.cpu_percent(),
+            r.usage.sched.as_secs_f64(),
+            r.wall.as_secs_f64(),
+            r.usage.cpu.as_secs_f64()
+        ),
+    );
+    t.row(
+        "nominal: wake-ups (context switches) per s",
+        format!(
+            "{:.1} ({:.1} voluntary: the daemon's own; the rest preemptions)",
+            r.usage.switches as f64 / r.wall.as_secs_f64(),
+            r.usage.voluntary as f64 / r.wall.as_secs_f64()
+        ),
+    );
+    t.row(
+        "nominal: GPS latency p50 / p99 / p99.9",
+        r.latency.summary(),
+    );
+    t.row(
+        "nominal: peak RSS (VmHWM)",
+        format!("{:.1} MiB", r.usage.hwm_kib as f64 / 1024.0),
+    );
+    private_row(t, "nominal", &r.usage);
+    Ok(r.usage.voluntary as f64 / r.wall.as_secs_f64())
+}
+
+/// CPU per frame, latency and RSS with each client count of `--fanout`,
+/// at `--fanout-speedup` times the nominal rates.
+async fn fanout(t: &mut Table, args: &Args) -> anyhow::Result<()> {
+    for &n in &args.fanout {
+        println!(
+            "fan-out: {n} clients at {}x rate, {} s ...",
+            args.fanout_speedup, args.fanout_secs
+        );
+        let r = runs::rates(n, args.fanout_speedup, args.fanout_secs).await?;
+        t.row(
+            format!("fan-out {n} clients ({}x): CPU per frame, p99, RSS", args.fanout_speedup),
+            format!(
+                "{} per frame ({} frames, {:.1} % CPU); p99 {:.3} ms (p50 {:.3}, n={}); {:.1} MiB; {} frames lost",
+                us(r.cpu_per_frame()),
+                r.frames,
+                r.cpu_percent(),
+                ms(r.latency.p99),
+                ms(r.latency.p50),
+                r.latency.n,
+                r.usage.hwm_kib as f64 / 1024.0,
+                r.gaps
+            ),
+        );
+    }
+    Ok(())
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let mut t = Table::default();
-    if args.foxglove_only || args.fc_net_only || args.paced_only {
+    if args.foxglove_only
+        || args.fc_net_only
+        || args.paced_only
+        || args.fanout_only
+        || args.nominal_only
+    {
+        if args.nominal_only {
+            nominal(&mut t, &args).await?;
+        }
+        if args.fanout_only {
+            fanout(&mut t, &args).await?;
+        }
         if args.foxglove_only {
             foxglove_rows(&mut t, &args).await?;
         }
@@ -282,60 +377,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         t.row("gpsd", "not run (not installed or --no-gpsd)");
     }
     if !args.flood_only {
-        println!(
-            "nominal rates, 3 sensors, 1 client, {} s ...",
-            args.nominal_secs
-        );
-        let r = runs::rates(1, 1, args.nominal_secs).await?;
-        t.row(
-            "nominal: CPU of one core",
-            format!(
-                "{:.3} % ({:.3} s CPU in {:.1} s; utime+stime {:.2} s)",
-                r.cpu_percent(),
-                r.usage.sched.as_secs_f64(),
-                r.wall.as_secs_f64(),
-                r.usage.cpu.as_secs_f64()
-            ),
-        );
-        t.row(
-            "nominal: wake-ups (context switches) per s",
-            format!(
-                "{:.1} ({:.1} voluntary: the daemon's own; the rest preemptions)",
-                r.usage.switches as f64 / r.wall.as_secs_f64(),
-                r.usage.voluntary as f64 / r.wall.as_secs_f64()
-            ),
-        );
-        t.row(
-            "nominal: GPS latency p50 / p99 / p99.9",
-            r.latency.summary(),
-        );
-        t.row(
-            "nominal: peak RSS (VmHWM)",
-            format!("{:.1} MiB", r.usage.hwm_kib as f64 / 1024.0),
-        );
-        let wakeups = r.usage.voluntary as f64 / r.wall.as_secs_f64();
+        let wakeups = nominal(&mut t, &args).await?;
         paced(&mut t, &args, Some(wakeups)).await?;
-        for &n in &args.fanout {
-            println!(
-                "fan-out: {n} clients at {}x rate, {} s ...",
-                args.fanout_speedup, args.fanout_secs
-            );
-            let r = runs::rates(n, args.fanout_speedup, args.fanout_secs).await?;
-            t.row(
-                format!("fan-out {n} clients ({}x): CPU per frame, p99, RSS", args.fanout_speedup),
-                format!(
-                    "{} per frame ({} frames, {:.1} % CPU); p99 {:.3} ms (p50 {:.3}, n={}); {:.1} MiB; {} frames lost",
-                    us(r.cpu_per_frame()),
-                    r.frames,
-                    r.cpu_percent(),
-                    ms(r.latency.p99),
-                    ms(r.latency.p50),
-                    r.latency.n,
-                    r.usage.hwm_kib as f64 / 1024.0,
-                    r.gaps
-                ),
-            );
-        }
+        fanout(&mut t, &args).await?;
         foxglove_rows(&mut t, &args).await?;
         fc_net(&mut t, &args).await?;
     }

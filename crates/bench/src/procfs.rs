@@ -2,7 +2,9 @@
 //! `/proc/PID/stat`, threads that ended included), on-CPU nanoseconds of the
 //! live threads (`/proc/PID/task/*/schedstat`, finer than clock ticks),
 //! context switches of its threads (voluntary + involuntary: its wake-ups)
-//! and peak resident memory (`VmHWM`).
+//! peak resident memory (`VmHWM`) and the private part of the resident
+//! memory now (`RssAnon`: heap, stacks; without the executable's pages,
+//! which grow with the binary and are shared and reclaimable).
 
 use std::io;
 use std::time::Duration;
@@ -21,6 +23,8 @@ pub struct Usage {
     pub voluntary: u64,
     /// Peak resident set size, KiB.
     pub hwm_kib: u64,
+    /// Private anonymous resident memory at this reading, KiB.
+    pub anon_kib: u64,
 }
 
 impl Usage {
@@ -32,6 +36,7 @@ impl Usage {
             switches: self.switches.saturating_sub(earlier.switches),
             voluntary: self.voluntary.saturating_sub(earlier.voluntary),
             hwm_kib: self.hwm_kib,
+            anon_kib: self.anon_kib,
         }
     }
 }
@@ -44,6 +49,7 @@ pub fn usage(pid: u32) -> io::Result<Usage> {
         .ok_or_else(|| io::Error::other(format!("unexpected {base}/stat: {stat}")))?;
     let status = std::fs::read_to_string(format!("{base}/status"))?;
     let hwm_kib = status_field(&status, "VmHWM:").unwrap_or(0);
+    let anon_kib = status_field(&status, "RssAnon:").unwrap_or(0);
     let mut sched = Duration::ZERO;
     let mut switches = 0;
     let mut voluntary = 0;
@@ -66,6 +72,7 @@ pub fn usage(pid: u32) -> io::Result<Usage> {
         switches,
         voluntary,
         hwm_kib,
+        anon_kib,
     })
 }
 

@@ -179,5 +179,6 @@ fn thread_usage() -> anyhow::Result<Usage> {
         switches: voluntary + preempted,
         voluntary,
         hwm_kib: 0,
+        anon_kib: 0,
     })
 }
