@@ -114,3 +114,37 @@ async fn fc_over_tcp_comes_back_within_a_second_of_the_server() {
     still_running(&mut h);
     assert_no_panic(&h);
 }
+
+/// `udp://` with no datagrams for `stale_after` (1 s): STALE, on the same
+/// timer as a silent serial port, and ONLINE again when they resume.
+#[tokio::test]
+async fn fc_over_udp_goes_stale_when_datagrams_stop() {
+    let mut h = start("net-udp-stale", FcLink::Udp, "").await;
+    let mut client = h.client().await;
+    client
+        .until("ONLINE", |f| health_state(f) == Some(SensorState::Online))
+        .await;
+    h.device(Kind::Fc).set_stalled(true);
+    let stalled = Instant::now();
+    client
+        .until("STALE", |f| health_state(f) == Some(SensorState::Stale))
+        .await;
+    let took = stalled.elapsed();
+    eprintln!("STALE {took:?} after the datagrams stopped (stale_after = 1 s)");
+    // Not before the silence could have lasted stale_after (the last
+    // datagram came at most a few hundred ms before the stall). The upper
+    // bound is generous: real I/O on a loaded machine.
+    assert!(
+        took >= Duration::from_millis(500),
+        "STALE too early: {took:?}"
+    );
+    assert!(took <= Duration::from_secs(5), "STALE after {took:?}");
+    h.device(Kind::Fc).set_stalled(false);
+    client
+        .until("ONLINE again", |f| {
+            health_state(f) == Some(SensorState::Online)
+        })
+        .await;
+    still_running(&mut h);
+    assert_no_panic(&h);
+}
