@@ -308,3 +308,58 @@ async fn a_client_message_over_the_limit_closes_its_connection_only() {
     let report = f.daemon.shutdown().await;
     assert!(report.aborted.is_empty(), "{:?}", report.aborted);
 }
+
+/// A client that reads, but slower than frames arrive, is disconnected by
+/// `max_client_drops`: its sends keep completing (so `write_timeout`, two
+/// minutes here, never fires) while its queue overflows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_is_dropped_past_max_client_drops() {
+    let f = crate::foxglove_common::flight(
+        "slow-reader",
+        "client_queue = 64\n[foxglove]\nlisten = \"127.0.0.1:0\"\nmax_client_drops = 20\nwrite_timeout = \"120s\"\n",
+    )
+    .await;
+    let stats = f.daemon.sinks().get("foxglove").unwrap().stats().clone();
+    let mut slow = Ws::connect(f.foxglove(), Some(4096)).await;
+    for topic in [
+        "gps/gps",
+        "gps/fix",
+        "fc/gps",
+        "fc/battery",
+        "tracker/tracking",
+    ] {
+        slow.subscribe(topic).await;
+    }
+    let started = Instant::now();
+    // Twenty messages a second against the sensors' few dozen frames, until
+    // the sink gives up on the client.
+    let mut read = 0u64;
+    while SinkStats::get(&stats.slow_disconnects) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "still connected after {read} messages read slowly"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        slow.step()
+            .await
+            .expect("closed before the sink counted it");
+        read += 1;
+    }
+    let disconnected = started.elapsed();
+    // What was in flight is still delivered, then the connection ends.
+    while slow.step().await.is_some() {}
+    let dropped = SinkStats::get(&stats.dropped);
+    eprintln!(
+        "slow reader disconnected after {disconnected:?}, {read} messages read slowly, \
+         {dropped} frames dropped"
+    );
+    assert_eq!(SinkStats::get(&stats.slow_disconnects), 1);
+    assert!(dropped > 20, "dropped {dropped}");
+    assert!(read > 0, "the client did read");
+    assert!(
+        disconnected < Duration::from_secs(120),
+        "disconnected by max_client_drops, not by the write timeout"
+    );
+    let report = f.daemon.shutdown().await;
+    assert!(report.aborted.is_empty(), "{:?}", report.aborted);
+}
