@@ -24,6 +24,15 @@ use tokio_tungstenite::WebSocketStream;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
+/// The topics a client subscribing to everything asks for.
+const EVERY_TOPIC: [&str; 5] = [
+    "gps/gps",
+    "gps/fix",
+    "fc/gps",
+    "fc/battery",
+    "tracker/tracking",
+];
+
 /// A raw protocol client: channels by topic, subscriptions by id.
 struct Ws {
     ws: WebSocketStream<TcpStream>,
@@ -169,13 +178,7 @@ async fn a_stalled_client_is_dropped_and_the_reader_loses_nothing() {
 
     // The stalled client takes everything there is, then never reads.
     let mut slow = Ws::connect(addr, Some(4096)).await;
-    for topic in [
-        "gps/gps",
-        "gps/fix",
-        "fc/gps",
-        "fc/battery",
-        "tracker/tracking",
-    ] {
+    for topic in EVERY_TOPIC {
         slow.subscribe(topic).await;
     }
     let stalled_at = Instant::now();
@@ -321,13 +324,7 @@ async fn a_slow_reader_is_dropped_past_max_client_drops() {
     .await;
     let stats = f.daemon.sinks().get("foxglove").unwrap().stats().clone();
     let mut slow = Ws::connect(f.foxglove(), Some(4096)).await;
-    for topic in [
-        "gps/gps",
-        "gps/fix",
-        "fc/gps",
-        "fc/battery",
-        "tracker/tracking",
-    ] {
+    for topic in EVERY_TOPIC {
         slow.subscribe(topic).await;
     }
     let started = Instant::now();
