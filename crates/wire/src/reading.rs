@@ -73,6 +73,12 @@ pub trait SensorDecoder: Decoder<Item = Reading, Error = std::io::Error> + Send 
         None
     }
 
+    /// Outside evidence of today's date (see
+    /// [`crate::nmea::TimeEvidence`]); `None` withdraws it. Decoders of
+    /// protocols whose dates can be GPS week rollovers (NMEA, u-blox) use
+    /// it; the default ignores it.
+    fn set_time_evidence(&mut self, _evidence: Option<crate::nmea::TimeEvidence>) {}
+
     /// Called when the device was (re)opened: the decoder forgets link state
     /// that belongs to the previous connection (e.g. requests already sent).
     fn on_open(&mut self) {}

@@ -384,6 +384,14 @@ macro_rules! decoder_impls {
             fn flush_idle(&mut self) -> Option<Reading> {
                 self.0.flush_idle().map(Reading::Gps)
             }
+
+            /// Passed to the NMEA side: UBX dates come from an absolute
+            /// GPS week and need no evidence.
+            fn set_time_evidence(&mut self, evidence: Option<crate::nmea::TimeEvidence>) {
+                if let Some(n) = &mut self.0.nmea {
+                    n.set_time_evidence(evidence);
+                }
+            }
         }
     };
 }
