@@ -56,7 +56,7 @@ fn now_evidence() -> Option<TimeEvidence> {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
     Some(TimeEvidence {
         unix_seconds: i64::try_from(secs).ok()?,
-        source: TimeSource::HostClockSynchronized,
+        source: TimeSource::HostClock,
     })
 }
 

@@ -44,16 +44,15 @@ const ROLLOVER_DAYS: i64 = 1024 * 7;
 /// Most rollovers (of 1024 weeks) a date is moved by.
 const MAX_ROLLOVERS: i64 = 4;
 
-/// Which clock vouches for today's date.
+/// Which clock vouches for today's date (logged with a correction). On a
+/// u-blox port the UBX week vouches differently: UBX fixes redate the NMEA
+/// fixes of their epochs (`ubx/merge.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeSource {
-    /// The host clock, while the kernel's NTP state says it is synchronized
-    /// (`adjtimex`: not `TIME_ERROR`, `STA_UNSYNC` clear).
-    HostClockSynchronized,
-    /// The flight controller's clock (MAVLink SYSTEM_TIME).
-    FlightController,
-    /// A receiver's absolute GPS week (UBX), free of the 10-bit ambiguity.
-    GpsWeek,
+    /// The host clock, when its owner trusts it (the daemon: by default
+    /// while the kernel's NTP state says it is synchronized, `adjtimex`:
+    /// not `TIME_ERROR`, `STA_UNSYNC` clear; `[daemon] host_clock`).
+    HostClock,
 }
 
 /// A trusted statement of the current time from outside the receiver: the
@@ -152,7 +151,7 @@ mod tests {
     fn host(date: Date) -> Option<TimeEvidence> {
         Some(TimeEvidence {
             unix_seconds: days_from_civil(date) * 86_400 + 43_200,
-            source: TimeSource::HostClockSynchronized,
+            source: TimeSource::HostClock,
         })
     }
 
@@ -201,10 +200,7 @@ mod tests {
         for host_day in [d(2026, 12, 30), d(2026, 12, 31), d(2027, 1, 1)] {
             assert_eq!(
                 corrected_day(d(2007, 5, 17), FLOOR, host(host_day)),
-                (
-                    real,
-                    Correction::Evidence(1, TimeSource::HostClockSynchronized)
-                )
+                (real, Correction::Evidence(1, TimeSource::HostClock))
             );
         }
         // Two days off: not a rollover.

@@ -224,7 +224,7 @@ fn a_rollover_is_corrected_on_evidence_of_a_trusted_clock() {
     // 2007-05-17 (1024 weeks earlier): corrected.
     let evidence = |unix_seconds| TimeEvidence {
         unix_seconds,
-        source: TimeSource::HostClockSynchronized,
+        source: TimeSource::HostClock,
     };
     let mut dec = NmeaDecoder::default();
     dec.set_time_evidence(Some(evidence(1_798_675_200 + 36_000)));

@@ -118,7 +118,7 @@ proptest! {
         if rolled_over {
             d.set_time_evidence(Some(TimeEvidence {
                 unix_seconds: t0,
-                source: TimeSource::HostClockSynchronized,
+                source: TimeSource::HostClock,
             }));
         }
         let got: Vec<GpsFix> = decode_all(&mut d, &bytes, chunk)
