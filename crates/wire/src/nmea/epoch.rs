@@ -31,6 +31,11 @@
 //!   ender is forgotten, the late sentence and the time-less tail before it
 //!   are dropped (they belong to a cycle already published);
 //! - at most [`MAX_ENDERS`] enders are kept.
+//!
+//! Every sentence also goes, in arrival order, to the fix-mode state
+//! machine ([`ModeTracker`], gpsd's rules), whose mode a fix carries when it
+//! is published; dates are corrected as `rollover` decides, with the
+//! evidence the owner hands in ([`Epoch::set_evidence`]).
 
 use std::collections::VecDeque;
 

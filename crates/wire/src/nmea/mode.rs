@@ -23,7 +23,9 @@
 //! - GLL: status empty or `V`, or mode indicator `N`, is no fix; else 3D
 //!   with an altitude in the fix in progress or more than 3 GSA
 //!   satellites, else 2D (unless the fix is already 2D/3D and the previous
-//!   fix had an altitude: then unchanged);
+//!   fix had an altitude: then unchanged; gpsd leaves the mode "not seen"
+//!   there, which a 3D fix survives by the rule below and a 2D one would
+//!   not: the decoder keeps 2D, the one deliberate difference);
 //! - GSA: its mode field, except after a GGA whose time did not advance
 //!   (a receiver that lost lock and repeats itself), and except a `GPGSA`
 //!   once another constellation's GSA (GN, GL, GA, BD/GB, GI, QZ/GQ) has
