@@ -79,6 +79,12 @@ pub trait SensorDecoder: Decoder<Item = Reading, Error = std::io::Error> + Send 
     /// it; the default ignores it.
     fn set_time_evidence(&mut self, _evidence: Option<crate::nmea::TimeEvidence>) {}
 
+    /// Whether [`SensorDecoder::set_time_evidence`] is of any use to this
+    /// decoder (the sensor task asks for evidence only then).
+    fn uses_time_evidence(&self) -> bool {
+        false
+    }
+
     /// Called when the device was (re)opened: the decoder forgets link state
     /// that belongs to the previous connection (e.g. requests already sent).
     fn on_open(&mut self) {}

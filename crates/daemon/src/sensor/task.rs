@@ -241,7 +241,7 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
     /// vouching.
     fn refresh_clock_evidence(&mut self) {
         let now = Instant::now();
-        if now < self.clock_due {
+        if now < self.clock_due || !self.decoder.uses_time_evidence() {
             return;
         }
         self.clock_due = now + host_clock::REFRESH;

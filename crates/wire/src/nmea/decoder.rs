@@ -191,6 +191,10 @@ impl SensorDecoder for NmeaDecoder {
         NmeaDecoder::set_time_evidence(self, evidence);
     }
 
+    fn uses_time_evidence(&self) -> bool {
+        true
+    }
+
     fn idle_gap(&self) -> Option<Duration> {
         Some(self.opts.idle_gap)
     }

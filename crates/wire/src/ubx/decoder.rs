@@ -443,6 +443,11 @@ macro_rules! decoder_impls {
                     n.set_time_evidence(evidence);
                 }
             }
+
+            /// Only the NMEA side of [`UbloxDecoder`] uses it.
+            fn uses_time_evidence(&self) -> bool {
+                self.0.nmea.is_some()
+            }
         }
     };
 }
