@@ -14,11 +14,7 @@ pub fn drive<D: SensorDecoder>(mut d: D, data: &[u8]) {
     for piece in bytes.chunks(chunk) {
         buf.extend_from_slice(piece);
         while let Some(_reading) = d.decode(&mut buf).expect("decode never fails") {}
-        assert!(
-            buf.is_empty(),
-            "decoder left {} bytes in the buffer",
-            buf.len()
-        );
+        assert!(buf.is_empty(), "decoder left {} bytes in the buffer", buf.len());
     }
     while let Some(_reading) = d.decode_eof(&mut buf).expect("decode_eof never fails") {}
     let _ = d.flush_idle();
