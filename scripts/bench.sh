@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The benchmark suite (not part of CI): decoder throughput (divan), then the
+# The benchmark suite (not part of CI): decoder throughput (divan: NMEA,
+# MAVLink, tracker and u-blox UBX; NMEA and UBX also through the nmea and
+# ublox crates), then the
 # whole daemon over real ptys with gpsd side by side. Installs gpsd and
 # gpspipe (Debian packages gpsd, gpsd-clients) when missing.
 #

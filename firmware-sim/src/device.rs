@@ -241,6 +241,9 @@ pub(crate) trait Source: Send + 'static {
     fn reset_line(&mut self) {}
     /// Where the messages in `out` (sentences, frames) are, in order.
     fn messages(&self, out: &[u8]) -> Vec<std::ops::Range<usize>>;
+    /// Bytes the daemon wrote to the device's pty; what the device answers
+    /// goes to `reply` (written at once, no faults). Default: ignored.
+    fn input(&mut self, _bytes: &[u8], _reply: &mut Vec<u8>) {}
 }
 
 /// Opens the device's pty at `link` and its network outputs (`net`), and
@@ -315,6 +318,8 @@ async fn run<S: Source>(
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut buf = Vec::with_capacity(4096);
     let mut wire = Vec::with_capacity(4096);
+    let mut input = [0u8; 512];
+    let mut reply = Vec::new();
     let mut rate = 1;
     let name = shared.name;
     loop {
@@ -375,9 +380,15 @@ async fn run<S: Source>(
                     }
                 }
             },
-            r = Pty::drain_or_wait(pty.as_ref()) => match r {
+            r = Pty::read_or_wait(pty.as_ref(), &mut input) => match r {
                 Ok(n) => {
                     shared.bytes_received.fetch_add(n as u64, Ordering::SeqCst);
+                    reply.clear();
+                    receiver.input(input.get(..n).unwrap_or_default(), &mut reply);
+                    if let (false, Some(p)) = (reply.is_empty(), pty.as_ref()) {
+                        let line = Line { pty: p, net: net.as_ref() };
+                        let _ = line.write_or_drop(&reply);
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(device = name, error = %e, "pty read failed; unplugging");

@@ -89,7 +89,7 @@ pub fn record(device: FloodDevice, opts: &FloodOptions, min_messages: u64) -> Re
     match device {
         FloodDevice::Gps => {
             let period = Duration::from_secs_f64(1.0 / opts.gps_rate_hz.clamp(0.1, 1000.0));
-            let rx = gps::GpsReceiver::new(home, seed, start);
+            let rx = gps::GpsReceiver::new(home, seed, start, crate::GpsProtocol::Nmea);
             record_source(rx, start, period, min_messages)
         }
         FloodDevice::Fc => {
@@ -169,7 +169,8 @@ impl FloodLink {
     /// Waits for and discards what the reader wrote to the device; returns
     /// the bytes read.
     pub async fn drain(&self) -> io::Result<usize> {
-        self.pty.drain().await
+        let mut buf = [0u8; 512];
+        self.pty.read(&mut buf).await
     }
 }
 

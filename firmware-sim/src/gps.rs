@@ -1,17 +1,27 @@
 //! The simulated GPS receiver: turns the flight model and the sky into a
-//! u-blox-like NMEA cycle and the [`Truth`] it carries.
+//! u-blox-like NMEA cycle and/or UBX epoch ([`GpsProtocol`]) and the
+//! [`Truth`] it carries, and answers UBX set-up requests (CFG-MSG,
+//! CFG-VALSET) with ACK-ACK or ACK-NAK.
 
 use std::ops::Range;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dronetel_proto::v1::{Constellation, FixMode, FixQuality, GpsFix};
 use dronetel_wire::nmea::encode::{self, quantize, quantize_coordinate, GstErrors, NmeaStyle};
+use dronetel_wire::ubx::encode::epoch_of_fix;
+use dronetel_wire::ubx::setup::{self, CFG, CFG_MSG, CFG_VALSET};
+use dronetel_wire::ubx::{SYNC1, SYNC2};
 
 use crate::fault::{Foreign, Framing};
 use crate::flight::FlightModel;
 use crate::rng::SplitMix64;
 use crate::sky::Sky;
-use crate::{Home, Truth};
+use crate::{GpsProtocol, Home, Truth};
+
+/// GPS - UTC leap seconds the simulated receiver reports (since 2017).
+const LEAP_SECONDS: i32 = 18;
+/// Most undecoded input kept while waiting for the rest of a request.
+const MAX_INPUT: usize = 4096;
 
 /// Constellations in the order the receiver reports them.
 const SYSTEMS: [Constellation; 4] = [
@@ -62,12 +72,40 @@ impl crate::device::Source for GpsReceiver {
         foreign: Foreign::Mavlink,
     };
 
-    /// A sentence runs from its `$` to the next one.
+    /// A UBX frame runs over its length; a sentence from its `$` to the
+    /// next sentence or frame.
     fn messages(&self, out: &[u8]) -> Vec<Range<usize>> {
-        let starts: Vec<usize> = (0..out.len()).filter(|&i| out[i] == b'$').collect();
-        let ends = starts.iter().skip(1).copied().chain([out.len()]);
-        starts.iter().zip(ends).map(|(&s, e)| s..e).collect()
+        message_ranges(out)
     }
+
+    fn input(&mut self, bytes: &[u8], reply: &mut Vec<u8>) {
+        GpsReceiver::input(self, bytes, reply);
+    }
+}
+
+/// Where the sentences and UBX frames of `out` are.
+fn message_ranges(out: &[u8]) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < out.len() {
+        if out.get(i..i + 2) == Some(&[SYNC1, SYNC2][..]) {
+            let len = out
+                .get(i + 4..i + 6)
+                .map_or(0, |l| usize::from(u16::from_le_bytes([l[0], l[1]])));
+            let end = (i + 8 + len).min(out.len());
+            ranges.push(i..end);
+            i = end;
+        } else if out[i] == b'$' {
+            let end = (i + 1..out.len())
+                .find(|&j| out[j] == b'$' || out[j] == SYNC1)
+                .unwrap_or(out.len());
+            ranges.push(i..end);
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    ranges
 }
 
 /// One receiver: flight, sky and the last cycle it put on the wire.
@@ -79,10 +117,19 @@ pub(crate) struct GpsReceiver {
     start: SystemTime,
     /// Time and altitude of the last cycle actually sent (for climb).
     last_sent: Option<(SystemTime, f64)>,
+    /// What it sends (a set-up request enabling NAV-PVT adds UBX).
+    protocol: GpsProtocol,
+    /// Input not yet complete (a request cut between reads).
+    input: Vec<u8>,
 }
 
 impl GpsReceiver {
-    pub(crate) fn new(home: Home, seed: u64, start: SystemTime) -> GpsReceiver {
+    pub(crate) fn new(
+        home: Home,
+        seed: u64,
+        start: SystemTime,
+        protocol: GpsProtocol,
+    ) -> GpsReceiver {
         let mut rng = SplitMix64::new(seed);
         GpsReceiver {
             flight: FlightModel::new(home, &mut rng),
@@ -90,6 +137,53 @@ impl GpsReceiver {
             geoid_separation_m: home.geoid_separation_m,
             start,
             last_sent: None,
+            protocol,
+            input: Vec::new(),
+        }
+    }
+
+    /// Answers the UBX set-up requests in `bytes`: ACK-ACK for CFG-MSG and
+    /// CFG-VALSET of the messages it can send, ACK-NAK for others (and for
+    /// any other CFG message). Enabling NAV-PVT makes an NMEA receiver
+    /// send both protocols, as a real u-blox does.
+    pub(crate) fn input(&mut self, bytes: &[u8], reply: &mut Vec<u8>) {
+        self.input.extend_from_slice(bytes);
+        for (class, id, payload) in setup::take_frames(&mut self.input, MAX_INPUT) {
+            if class != CFG {
+                continue;
+            }
+            let (known, enables_pvt) = match id {
+                CFG_MSG => match payload.as_slice() {
+                    [c, i, rate, ..] => {
+                        let known = setup::MESSAGES.iter().any(|m| (m.0, m.1) == (*c, *i));
+                        (known, known && (*c, *i) == (0x01, 0x07) && *rate > 0)
+                    }
+                    _ => (false, false),
+                },
+                CFG_VALSET => {
+                    let items = payload.get(4..).unwrap_or_default();
+                    let known = !items.is_empty()
+                        && items.len() % 5 == 0
+                        && items.chunks(5).all(|k| {
+                            let key = u32::from_le_bytes([k[0], k[1], k[2], k[3]]);
+                            setup::VALSET_KEYS.contains(&key)
+                        });
+                    let pvt = items.chunks(5).any(|k| {
+                        let key = u32::from_le_bytes([k[0], k[1], k[2], k[3]]);
+                        matches!(key, 0x2091_0007 | 0x2091_0009) && k[4] > 0
+                    });
+                    (known, known && pvt)
+                }
+                _ => (false, false),
+            };
+            setup::ack(reply, class, id, known);
+            if enables_pvt && self.protocol == GpsProtocol::Nmea {
+                self.protocol = GpsProtocol::Both;
+                tracing::info!(
+                    device = "gps",
+                    "ubx enabled by a set-up request: sending nmea and ubx"
+                );
+            }
         }
     }
 
@@ -97,6 +191,8 @@ impl GpsReceiver {
     /// the resolution of the sentences) into `out` and returns the truth it
     /// carries.
     pub(crate) fn cycle(&self, now: SystemTime, out: &mut Vec<u8>) -> Truth {
+        let nmea = self.protocol != GpsProtocol::Ubx;
+        let ubx = self.protocol != GpsProtocol::Nmea;
         let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
         let time = UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64);
         let t = time
@@ -160,18 +256,25 @@ impl GpsReceiver {
         fix.set_mode(FixMode::FixMode3d);
         fix.set_quality(FixQuality::Gps);
 
-        encode::rmc(out, &STYLE, &fix);
-        encode::vtg(out, &STYLE, &fix);
-        encode::gga(out, &STYLE, &fix);
-        for c in SYSTEMS {
-            encode::gsa(out, &STYLE, &fix, Some(c));
+        if nmea {
+            encode::rmc(out, &STYLE, &fix);
+            encode::vtg(out, &STYLE, &fix);
+            encode::gga(out, &STYLE, &fix);
+            for c in SYSTEMS {
+                encode::gsa(out, &STYLE, &fix, Some(c));
+            }
+            for c in SYSTEMS {
+                encode::gsv(out, &STYLE, &fix, c);
+            }
+            encode::gll(out, &STYLE, &fix);
+            encode::gst(out, &STYLE, &fix, &errors);
+            encode::zda(out, &STYLE, &fix);
         }
-        for c in SYSTEMS {
-            encode::gsv(out, &STYLE, &fix, c);
+        if ubx {
+            // NAV-PVT, NAV-SAT, NAV-DOP, NAV-EOE of the same fix.
+            out.extend(epoch_of_fix(&fix, LEAP_SECONDS));
+            fix.cycle_end = "NAV-EOE".to_string();
         }
-        encode::gll(out, &STYLE, &fix);
-        encode::gst(out, &STYLE, &fix, &errors);
-        encode::zda(out, &STYLE, &fix);
         Truth { time, fix }
     }
 }
@@ -190,7 +293,7 @@ mod tests {
     #[test]
     fn every_cycle_of_a_sortie_decodes_to_its_truth() {
         let start = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let mut rx = GpsReceiver::new(Home::default(), 5, start);
+        let mut rx = GpsReceiver::new(Home::default(), 5, start, GpsProtocol::Nmea);
         let cycles = (2.0 * rx.flight.sortie_s() * 5.0) as u64;
         let mut decoder = NmeaDecoder::default();
         let mut buf = BytesMut::new();

@@ -12,7 +12,9 @@
 //!   and its counters ([`FaultRates`], [`FaultStats`]).
 //! - `epochs`: epoch times of a device's cycles, aligned to the UTC clock.
 //! - `pty`: a raw pty pair with its atomically created link.
-//! - `gps`: the simulated receiver: model → `GpsFix` → u-blox-like NMEA cycle.
+//! - `gps`: the simulated receiver: model → `GpsFix` → u-blox-like NMEA
+//!   and/or UBX epoch ([`GpsProtocol`]), and its answers to UBX set-up
+//!   requests.
 //! - `fc`: the simulated flight controller: model + battery → MAVLink
 //!   ([`FcTruth`]).
 //! - `battery`: the 4S pack drained by the flight.
@@ -104,6 +106,41 @@ pub struct SimOptions {
     /// listener bound here (as SITL on 5760); port 0 picks a free port,
     /// read back with [`DeviceHandle::tcp_listen_addr`].
     pub fc_tcp_listen: Option<SocketAddr>,
+    /// What the simulated GPS speaks: NMEA (default), UBX, or both.
+    pub gps_protocol: GpsProtocol,
+}
+
+/// What the simulated GPS receiver sends each epoch (the same flight in
+/// every case). It answers UBX CFG-MSG / CFG-VALSET requests in every mode
+/// (ACK-ACK for the messages it can send, ACK-NAK otherwise), and a request
+/// enabling NAV-PVT makes an NMEA-only receiver send UBX too, as a real
+/// u-blox does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GpsProtocol {
+    /// A u-blox M9 in NMEA 4.10 mode (RMC, VTG, GGA, GSA, GSV, GLL, GST,
+    /// ZDA).
+    #[default]
+    Nmea,
+    /// UBX only: NAV-PVT, NAV-SAT, NAV-DOP, NAV-EOE.
+    Ubx,
+    /// Both, as a u-blox receiver configured for UBX keeps its default
+    /// NMEA: the NMEA cycle, then NAV-PVT, NAV-SAT, NAV-DOP, NAV-EOE.
+    Both,
+}
+
+impl GpsProtocol {
+    /// The names on the command line, in this order of variants.
+    pub const NAMES: [&'static str; 3] = ["nmea", "ubx", "both"];
+
+    /// The protocol called `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "nmea" => Some(Self::Nmea),
+            "ubx" => Some(Self::Ubx),
+            "both" => Some(Self::Both),
+            _ => None,
+        }
+    }
 }
 
 impl SimOptions {
@@ -127,6 +164,7 @@ impl Default for SimOptions {
             flight_offset: Duration::ZERO,
             fc_udp: None,
             fc_tcp_listen: None,
+            gps_protocol: GpsProtocol::Nmea,
         }
     }
 }
@@ -220,7 +258,7 @@ impl Simulator {
         let start = SystemTime::now()
             .checked_sub(opts.flight_offset)
             .ok_or_else(|| SimError::InvalidOption("flight_offset is too large".into()))?;
-        let receiver = gps::GpsReceiver::new(opts.home, opts.seed, start);
+        let receiver = gps::GpsReceiver::new(opts.home, opts.seed, start, opts.gps_protocol);
         let period = Duration::from_secs_f64(1.0 / opts.gps_rate_hz);
         let link = |name: &str| opts.link_dir.join(name);
         let (gps, task) = device::device(

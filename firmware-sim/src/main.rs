@@ -1,6 +1,7 @@
 //! `firmware-sim`: runs the simulated sensors on ptys, or replays a capture.
 //!
-//! `firmware-sim --link-dir DIR [--gps-rate HZ] [--seed N]` simulates;
+//! `firmware-sim --link-dir DIR [--gps-rate HZ] [--seed N] [--gps-protocol
+//! nmea|ubx|both]` simulates;
 //! `firmware-sim --replay FILE --link-dir DIR [--rate HZ] [--lines] [--loop]`
 //! replays. `--fc-udp ADDR` and `--fc-tcp-listen ADDR` also put the flight
 //! controller's MAVLink on the network, as SITL does. SIGINT or SIGTERM stops cleanly (links removed), exit status 0.
@@ -29,6 +30,11 @@ struct Args {
     /// Seed of the flight and the sky.
     #[arg(long, value_name = "N", default_value_t = 1)]
     seed: u64,
+    /// What the GPS speaks: nmea, ubx (NAV-PVT, NAV-SAT, NAV-DOP,
+    /// NAV-EOE) or both (NMEA and those, as a u-blox configured for UBX).
+    #[arg(long, value_name = "P", default_value = "nmea",
+          value_parser = clap::builder::PossibleValuesParser::new(firmware_sim::GpsProtocol::NAMES))]
+    gps_protocol: String,
     /// Replay this capture on DIR/gps instead of simulating.
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
@@ -181,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let opts = SimOptions {
+        gps_protocol: firmware_sim::GpsProtocol::from_name(&args.gps_protocol).unwrap_or_default(),
         gps_rate_hz: args.gps_rate,
         seed: args.seed,
         fc_udp: args.fc_udp,

@@ -146,24 +146,24 @@ impl Pty {
         Ok(())
     }
 
-    /// [`drain`](Self::drain) of an open pty; waits forever while the
+    /// [`read`](Self::read) of an open pty; waits forever while the
     /// device is unplugged (no pty), so it can sit in a `select!`.
-    pub(crate) async fn drain_or_wait(pty: Option<&Pty>) -> io::Result<usize> {
+    pub(crate) async fn read_or_wait(pty: Option<&Pty>, buf: &mut [u8]) -> io::Result<usize> {
         match pty {
-            Some(p) => p.drain().await,
+            Some(p) => p.read(buf).await,
             None => std::future::pending().await,
         }
     }
 
-    /// Waits for and discards what the daemon wrote to the device; returns
-    /// the number of bytes read (0 never happens while the slave is open).
-    pub(crate) async fn drain(&self) -> io::Result<usize> {
-        let mut buf = [0u8; 512];
+    /// Waits for what the daemon wrote to the device and reads it into
+    /// `buf`; returns the number of bytes read (0 never happens while the
+    /// slave is open).
+    pub(crate) async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let mut guard = self.master.readable().await?;
-            match guard.try_io(|fd| {
-                nix::unistd::read(fd.get_ref().as_fd(), &mut buf).map_err(io::Error::from)
-            }) {
+            match guard
+                .try_io(|fd| nix::unistd::read(fd.get_ref().as_fd(), buf).map_err(io::Error::from))
+            {
                 Ok(r) => return r,
                 Err(_would_block) => continue,
             }

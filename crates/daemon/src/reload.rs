@@ -61,11 +61,13 @@ impl Daemon {
         // Sensors: stop the removed and the changed ones first (a changed
         // one may keep its device path), then start the new ones.
         let interval = new.daemon.health_interval;
+        let host_clock = new.daemon.host_clock;
         let mut stopping: Vec<(String, RunningSensor)> = Vec::new();
         let names: Vec<String> = self.sensors.keys().cloned().collect();
         for name in names {
             let same = new.sensors.iter().find(|s| s.name == name).map(|s| {
-                *s == self.sensors[&name].config && interval == self.sensors[&name].health_interval
+                let r = &self.sensors[&name];
+                *s == r.config && interval == r.health_interval && host_clock == r.host_clock
             });
             match same {
                 Some(true) => sum.kept.push(name),

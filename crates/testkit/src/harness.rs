@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use dronetel_proto::tracker::TrackerReport;
 use dronetel_proto::v1::{frame::Body, Frame, GpsFix};
-use firmware_sim::{DeviceHandle, FcTruth, SimOptions, Simulator};
+use firmware_sim::{DeviceHandle, FcTruth, GpsProtocol, SimOptions, Simulator};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tokio::net::UnixStream;
@@ -43,6 +43,12 @@ pub struct Setup {
     pub flight_offset: Duration,
     /// Extra lines of the flight controller's `[[sensor]]` section.
     pub fc_options: &'static str,
+    /// What the simulated GPS speaks (`--gps-protocol`).
+    pub gps_protocol: GpsProtocol,
+    /// The GPS sensor's `protocol` in the daemon (`"nmea"`, `"ublox"`).
+    pub gps_decoder: &'static str,
+    /// Extra lines of the GPS's `[[sensor]]` section.
+    pub gps_options: &'static str,
     /// Extra lines of the `[daemon]` section.
     pub daemon_options: &'static str,
     /// Extra lines of the `[stream]` section.
@@ -79,6 +85,9 @@ impl Default for Setup {
             sensors: &[Kind::Gps],
             flight_offset: Duration::ZERO,
             fc_options: "",
+            gps_protocol: GpsProtocol::Nmea,
+            gps_decoder: "nmea",
+            gps_options: "",
             daemon_options: "",
             stream_options: "",
             extra_sections: String::new(),
@@ -114,9 +123,9 @@ impl Kind {
 
     /// The `[[sensor]]` section of this kind for the device at `path` (a
     /// serial device, with a baud, unless it is a `tcp://` or `udp://` URL).
-    fn section(self, path: &str, stale: &str, extra: &str) -> String {
+    fn section(self, path: &str, stale: &str, extra: &str, gps_decoder: &str) -> String {
         let (kind, protocol, baud) = match self {
-            Kind::Gps => ("gps", "nmea", 115_200),
+            Kind::Gps => ("gps", gps_decoder, 115_200),
             Kind::Fc => ("flight_controller", "mavlink", 921_600),
             Kind::Tracker => ("tracking", "tracker", 921_600),
         };
@@ -174,6 +183,7 @@ impl Harness {
         let mut opts = SimOptions::new(links.clone());
         opts.gps_rate_hz = setup.gps_rate_hz;
         opts.flight_offset = setup.flight_offset;
+        opts.gps_protocol = setup.gps_protocol;
         let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
         match setup.fc_link {
             FcLink::Pty => {}
@@ -244,12 +254,16 @@ max_clients = {max}
                 .sensors
                 .iter()
                 .map(|k| {
-                    let extra = if *k == Kind::Fc { setup.fc_options } else { "" };
+                    let extra = match k {
+                        Kind::Fc => setup.fc_options,
+                        Kind::Gps => setup.gps_options,
+                        Kind::Tracker => "",
+                    };
                     let path = match k {
                         Kind::Fc => fc_path.clone(),
                         _ => links.join(k.name()).display().to_string(),
                     };
-                    k.section(&path, setup.stale_after, extra)
+                    k.section(&path, setup.stale_after, extra, setup.gps_decoder)
                 })
                 .collect::<String>(),
             unix = unix.display(),

@@ -73,6 +73,18 @@ pub trait SensorDecoder: Decoder<Item = Reading, Error = std::io::Error> + Send 
         None
     }
 
+    /// Outside evidence of today's date (see
+    /// [`crate::nmea::TimeEvidence`]); `None` withdraws it. Decoders of
+    /// protocols whose dates can be GPS week rollovers (NMEA, u-blox) use
+    /// it; the default ignores it.
+    fn set_time_evidence(&mut self, _evidence: Option<crate::nmea::TimeEvidence>) {}
+
+    /// Whether [`SensorDecoder::set_time_evidence`] is of any use to this
+    /// decoder (the sensor task asks for evidence only then).
+    fn uses_time_evidence(&self) -> bool {
+        false
+    }
+
     /// Called when the device was (re)opened: the decoder forgets link state
     /// that belongs to the previous connection (e.g. requests already sent).
     fn on_open(&mut self) {}

@@ -1,5 +1,6 @@
 //! The `firmware-sim` binary: prints its links (and network addresses),
-//! stops cleanly on a signal.
+//! stops cleanly on a signal; `--gps-protocol ubx` and `--week-rollover`
+//! as a decoder sees them.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
@@ -186,4 +187,106 @@ fn fc_tcp_listen_flag_serves_mavlink_at_the_printed_address() {
         decoder.decode_all(&mut buf, &mut readings);
     }
     stop_with(sim, Signal::SIGTERM);
+}
+
+/// Decodes what the device at `reader` sends with `decoder` until `n`
+/// fixes with a time came out.
+async fn fixes<D: dronetel_wire::SensorDecoder>(
+    reader: &mut Reader,
+    mut decoder: D,
+    n: usize,
+) -> Vec<dronetel_proto::v1::GpsFix> {
+    let mut buf = bytes::BytesMut::new();
+    let mut out = Vec::new();
+    while out.len() < n {
+        buf.extend_from_slice(&reader.bytes(64).await);
+        let mut readings = Vec::new();
+        decoder.decode_all(&mut buf, &mut readings);
+        out.extend(
+            readings
+                .into_iter()
+                .filter_map(dronetel_wire::Reading::into_gps)
+                .filter(|f| f.time.is_some()),
+        );
+    }
+    out
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn gps_protocol_flag_makes_the_gps_speak_ubx() {
+    let dir = Scratch::new("cli-ubx");
+    let link = dir.0.join("gps");
+    let (child, first) = spawn(&[
+        "--link-dir",
+        dir.0.to_str().unwrap(),
+        "--gps-rate",
+        "10",
+        "--gps-protocol",
+        "ubx",
+    ]);
+    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let mut reader = Reader::open(&link);
+    let got = fixes(&mut reader, dronetel_wire::ubx::UbxDecoder::default(), 5).await;
+    for f in &got {
+        assert_eq!(f.cycle_end, "NAV-EOE");
+        assert!((f.time.unwrap().seconds - now_secs()).abs() < 5);
+    }
+    stop_with(child, Signal::SIGTERM);
+    let bad = Command::new(env!("CARGO_BIN_EXE_firmware-sim"))
+        .args([
+            "--link-dir",
+            dir.0.to_str().unwrap(),
+            "--gps-protocol",
+            "sirf",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(bad.code(), Some(2), "an unknown protocol is a usage error");
+}
+
+/// `--week-rollover` dates everything 1024 weeks early: the NMEA decoder
+/// reports that date as sent, and corrects it when a trusted clock vouches
+/// for today (crates/wire/NMEA.md, "GPS week rollover").
+#[tokio::test]
+async fn week_rollover_flag_is_corrected_on_evidence_only() {
+    use dronetel_wire::nmea::{NmeaDecoder, TimeEvidence, TimeSource};
+    let dir = Scratch::new("cli-rollover");
+    let link = dir.0.join("gps");
+    let (child, first) = spawn(&[
+        "--link-dir",
+        dir.0.to_str().unwrap(),
+        "--gps-rate",
+        "10",
+        "--faults-on",
+        "gps",
+        "--week-rollover",
+    ]);
+    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let mut reader = Reader::open(&link);
+    let rollover = 1024 * 7 * 86_400;
+    let as_sent = fixes(&mut reader, NmeaDecoder::default(), 3).await;
+    for f in &as_sent {
+        let behind = now_secs() - f.time.unwrap().seconds;
+        assert!((behind - rollover).abs() < 5, "as sent: {f:?}");
+    }
+    let mut trusting = NmeaDecoder::default();
+    trusting.set_time_evidence(Some(TimeEvidence {
+        unix_seconds: now_secs(),
+        source: TimeSource::HostClock,
+    }));
+    for f in &fixes(&mut reader, trusting, 3).await {
+        assert!(
+            (now_secs() - f.time.unwrap().seconds).abs() < 5,
+            "corrected: {f:?}"
+        );
+    }
+    stop_with(child, Signal::SIGTERM);
 }

@@ -8,6 +8,7 @@ use toml::Spanned;
 use super::checker::Checker;
 use super::duration::HumanDuration;
 use super::error::ConfigError;
+use crate::sensor::host_clock::HostClock;
 
 /// `[daemon]` as written.
 #[derive(Debug, Deserialize)]
@@ -16,6 +17,7 @@ pub struct RawDaemon {
     vehicle_id: Spanned<String>,
     shutdown_grace: Option<Spanned<HumanDuration>>,
     health_interval: Option<Spanned<HumanDuration>>,
+    host_clock: Option<Spanned<String>>,
 }
 
 /// `[daemon]`: identity and process-wide timings.
@@ -28,6 +30,9 @@ pub struct DaemonConfig {
     /// Period of the `SensorHealth` frames each sensor sends besides the ones
     /// sent on state changes.
     pub health_interval: Duration,
+    /// When the host clock is evidence of the date for GPS week rollover
+    /// correction (`"ntp"`, `"trusted"`, `"untrusted"`).
+    pub host_clock: HostClock,
 }
 
 impl DaemonConfig {
@@ -45,8 +50,18 @@ impl DaemonConfig {
         if vehicle_id.is_empty() {
             return Err(c.err(&raw.vehicle_id, "must not be empty"));
         }
+        let host_clock = match &raw.host_clock {
+            None => HostClock::default(),
+            Some(v) => HostClock::from_name(v.get_ref()).ok_or_else(|| {
+                c.err(
+                    v,
+                    &format!("must be one of {}", HostClock::NAMES.join(", ")),
+                )
+            })?,
+        };
         Ok(DaemonConfig {
             vehicle_id,
+            host_clock,
             shutdown_grace: c
                 .duration(raw.shutdown_grace.as_ref(), Self::DEFAULT_SHUTDOWN_GRACE)?,
             health_interval: c.duration_at_least(

@@ -8,9 +8,12 @@
 //! - [`transport`]: how the bytes are reached (serial, TCP, UDP).
 //! - [`task`]: the task itself, generic over the decoder and the [`Opener`].
 //! - [`health`]: the state machine and counters behind `SensorHealth`.
+//! - [`host_clock`]: the host clock as evidence of the date for GNSS
+//!   decoders (`[daemon] host_clock`).
 
 pub mod config;
 pub mod health;
+pub mod host_clock;
 pub mod kind;
 pub mod protocol;
 pub mod task;
@@ -21,6 +24,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 pub use config::SensorConfig;
+pub use host_clock::HostClock;
 pub use kind::SensorKind;
 pub use task::{body_of, run_sensor, Opener, PortNews, SensorSettings};
 
@@ -35,11 +39,13 @@ pub fn spawn_configured(
     bus: &Bus,
     sensor: &SensorConfig,
     health_interval: Duration,
+    host_clock: HostClock,
 ) -> JoinHandle<()> {
     let settings = SensorSettings {
         name: sensor.name.clone(),
         stale_after: sensor.stale_after,
         health_interval,
+        host_clock,
         backoff: Backoff::SENSOR,
     };
     sensor.protocol.spawn(

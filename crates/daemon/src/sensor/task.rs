@@ -14,6 +14,7 @@ use tokio::time::{sleep_until, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::health::Health;
+use super::host_clock::{self, HostClock};
 use crate::backoff::Backoff;
 use crate::bus::Bus;
 
@@ -62,6 +63,9 @@ pub struct SensorSettings {
     pub health_interval: Duration,
     /// Reopen delays.
     pub backoff: Backoff,
+    /// When the host clock is evidence of the date for the decoder (GPS
+    /// week rollover correction).
+    pub host_clock: HostClock,
 }
 
 /// Why one open device stopped being read.
@@ -81,6 +85,10 @@ struct SensorTask<D, O> {
     ticker: tokio::time::Interval,
     readings: Vec<Reading>,
     opened_once: bool,
+    /// Whether the host clock vouched for the date at the last look, and
+    /// when to look again.
+    clock_vouches: Option<bool>,
+    clock_due: Instant,
 }
 
 /// Runs a sensor until `token` is cancelled. Never fails: every problem is a
@@ -107,6 +115,8 @@ pub async fn run_sensor<D: SensorDecoder, O: Opener>(
         ticker,
         readings: Vec::new(),
         opened_once: false,
+        clock_vouches: None,
+        clock_due: Instant::now(),
     };
     task.run().await;
 }
@@ -162,7 +172,9 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
         let mut idle_deadline: Option<Instant> = None;
         let mut health_due = false;
         self.decoder.on_open();
+        self.clock_due = Instant::now();
         loop {
+            self.refresh_clock_evidence();
             if let Some(out) = self.decoder.take_output() {
                 if let Some(end) = self.write(&mut port, &out).await {
                     return end;
@@ -222,6 +234,24 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                 tokio::task::yield_now().await;
             }
         }
+    }
+
+    /// Hands the decoder the host clock's evidence of the date, at most
+    /// every [`host_clock::REFRESH`]; logs when the clock starts or stops
+    /// vouching.
+    fn refresh_clock_evidence(&mut self) {
+        let now = Instant::now();
+        if now < self.clock_due || !self.decoder.uses_time_evidence() {
+            return;
+        }
+        self.clock_due = now + host_clock::REFRESH;
+        let evidence = self.s.host_clock.evidence();
+        self.decoder.set_time_evidence(evidence);
+        let vouches = evidence.is_some();
+        if self.clock_vouches != Some(vouches) && self.s.host_clock != HostClock::Untrusted {
+            tracing::info!(sensor = %self.s.name, policy = ?self.s.host_clock, vouches, "host clock as evidence of the date for gps week rollovers");
+        }
+        self.clock_vouches = Some(vouches);
     }
 
     /// Takes in what the port learned: a new peer names the device, refused

@@ -126,6 +126,7 @@ fn start(opener: QueueOpener) -> Rig {
         name: "gps".into(),
         stale_after: Duration::from_secs(2),
         health_interval: Duration::from_secs(1),
+        host_clock: crate::sensor::HostClock::Untrusted,
         backoff: Backoff::SENSOR,
     };
     let task = tokio::spawn(run_sensor(

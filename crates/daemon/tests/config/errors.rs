@@ -47,6 +47,7 @@ fn the_issue_example_loads_with_defaults() {
     assert_eq!(c.daemon.vehicle_id, "sim-1");
     assert_eq!(c.daemon.shutdown_grace, Duration::from_secs(3));
     assert_eq!(c.daemon.health_interval, Duration::from_secs(1));
+    assert_eq!(c.daemon.host_clock, dronetel::sensor::HostClock::Ntp);
     let s = &c.sensors[0];
     assert_eq!(
         (s.name.as_str(), s.kind, s.transport.baud()),
@@ -480,6 +481,14 @@ fn hostile_values_are_config_errors_at_their_key_never_a_panic() {
             ),
             "daemon.health_interval",
             "at least 10ms",
+        ),
+        (
+            edit(
+                "shutdown_grace = \"3s\"",
+                "shutdown_grace = \"3s\"\nhost_clock = \"rtc\"",
+            ),
+            "daemon.host_clock",
+            "must be one of ntp, trusted, untrusted",
         ),
         (
             two_on_one_port,

@@ -267,6 +267,7 @@ fn daemon_config(unix: &Path) -> Config {
             vehicle_id: "test".into(),
             shutdown_grace: Duration::from_secs(3),
             health_interval: Duration::from_secs(1),
+            host_clock: dronetel::sensor::HostClock::default(),
         },
         vec![],
         SinksConfig::default().with::<StreamSink>(stream_config(true, Some(unix.to_path_buf()), 4)),

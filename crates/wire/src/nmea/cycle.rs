@@ -4,6 +4,7 @@
 use dronetel_proto::v1::{FixMode, FixQuality, GpsFix, SatelliteInfo};
 
 use super::field::{Date, TimeOfDay};
+use super::rollover::{Correction, TimeEvidence};
 use super::satellites::{CompletedSet, UsedList};
 use super::update::{Update, KNOTS_TO_MPS};
 
@@ -39,7 +40,6 @@ pub(crate) struct Cycle {
     sd_lat: Option<f64>,
     sd_lon: Option<f64>,
     sd_alt: Option<f64>,
-    gsa_mode: Option<u32>,
     gga_quality: Option<u32>,
     mode_indicator: Option<u8>,
     /// A sentence said the position is valid (RMC/GLL 'A', GGA quality > 0,
@@ -62,6 +62,11 @@ pub(crate) struct Context {
     pub(crate) day: Option<i64>,
     /// Rollover floor from the options.
     pub(crate) floor: Option<(i32, u32, u32)>,
+    /// Outside evidence of today's date, if any (see [`super::rollover`]).
+    pub(crate) evidence: Option<TimeEvidence>,
+    /// gpsd's mode of the cycle (0 not seen, 1 no fix, 2, 3), from
+    /// [`super::mode::ModeTracker`].
+    pub(crate) mode: u8,
 }
 
 fn talker_bytes(talker: &str) -> [u8; 2] {
@@ -101,7 +106,6 @@ impl Cycle {
             }
             Update::Gsa(g) => {
                 self.gsa_seen = true;
-                self.gsa_mode = g.mode.or(self.gsa_mode);
                 self.pdop = g.pdop.or(self.pdop);
                 self.hdop_gsa = g.hdop.or(self.hdop_gsa);
                 self.vdop = g.vdop.or(self.vdop);
@@ -176,30 +180,17 @@ impl Cycle {
         }
     }
 
-    /// Builds the fix. `ctx` supplies the remembered date; the caller fills
-    /// `time` (it needs the date logic), `climb_mps` and `cycle_end`.
-    pub(crate) fn build(self, ctx: Context) -> (GpsFix, Option<i64>) {
+    /// Builds the fix. `ctx` supplies the remembered date and the mode; the
+    /// caller fills `time` (it needs the date logic), `climb_mps` and
+    /// `cycle_end`. Returns the fix, its day number and how its date was
+    /// corrected.
+    pub(crate) fn build(self, ctx: Context) -> (GpsFix, Option<i64>, Correction) {
         let no_fix = self.invalid && !self.valid;
-        let inferred = if self.lat.is_some() && !no_fix {
-            if self.alt_msl.is_some() {
-                FixMode::FixMode3d
-            } else {
-                FixMode::FixMode2d
-            }
-        } else if no_fix {
-            FixMode::NoFix
-        } else {
-            FixMode::Unspecified
-        };
-        let mode = if no_fix {
-            FixMode::NoFix
-        } else {
-            match self.gsa_mode {
-                Some(1) if self.lat.is_none() => FixMode::NoFix,
-                Some(2) => FixMode::FixMode2d,
-                Some(3) => FixMode::FixMode3d,
-                _ => inferred,
-            }
+        let mode = match ctx.mode {
+            1 => FixMode::NoFix,
+            2 => FixMode::FixMode2d,
+            3 => FixMode::FixMode3d,
+            _ => FixMode::Unspecified,
         };
         let quality = match self.gga_quality {
             Some(q) => quality_from_gga(q),
@@ -222,10 +213,13 @@ impl Cycle {
         let mut distinct: Vec<(i32, u32)> = sky.iter().map(|s| (s.constellation, s.prn)).collect();
         distinct.sort_unstable();
         distinct.dedup();
-        let day = self
-            .date
-            .map(|d| super::rollover::corrected_day(d, ctx.floor))
-            .or(ctx.day);
+        let (day, correction) = match self.date {
+            Some(d) => {
+                let (day, how) = super::rollover::corrected_day(d, ctx.floor, ctx.evidence);
+                (Some(day), how)
+            }
+            None => (ctx.day, Correction::None),
+        };
         let h_err = match (self.sd_lat, self.sd_lon) {
             (Some(a), Some(b)) => Some((a * a + b * b).sqrt()),
             _ => None,
@@ -264,7 +258,7 @@ impl Cycle {
             cycle_end: String::new(),
             ..GpsFix::default()
         };
-        (fix, day)
+        (fix, day, correction)
     }
 }
 

@@ -13,7 +13,7 @@ use super::dispatch::{dispatch, Dispatched};
 use super::epoch::Epoch;
 use super::framer::Framer;
 use super::sentence::{Reject, Sentence};
-use super::NmeaOptions;
+use super::{NmeaOptions, TimeEvidence};
 use crate::{Reading, SensorDecoder, Stats};
 
 /// Decodes an NMEA 0183 byte stream into one [`Reading::Gps`] per receiver
@@ -46,6 +46,16 @@ impl NmeaDecoder {
             out: VecDeque::new(),
             opts,
         }
+    }
+
+    /// Hands the decoder outside evidence of today's date (`None`
+    /// withdraws it): a receiver date 1024·k weeks (± 1 day) behind it is
+    /// a GPS week rollover and is corrected. The decoder never reads a
+    /// clock itself; its owner (the daemon's sensor task) feeds this, e.g.
+    /// from the host clock while the kernel says it is NTP-synchronized.
+    /// See `crates/wire/NMEA.md`, "GPS week rollover".
+    pub fn set_time_evidence(&mut self, evidence: Option<TimeEvidence>) {
+        self.epoch.set_evidence(evidence);
     }
 
     /// The options this decoder was built with.
@@ -175,6 +185,14 @@ impl Decoder for NmeaDecoder {
 impl SensorDecoder for NmeaDecoder {
     fn stats(&self) -> Stats {
         self.stats
+    }
+
+    fn set_time_evidence(&mut self, evidence: Option<TimeEvidence>) {
+        NmeaDecoder::set_time_evidence(self, evidence);
+    }
+
+    fn uses_time_evidence(&self) -> bool {
+        true
     }
 
     fn idle_gap(&self) -> Option<Duration> {

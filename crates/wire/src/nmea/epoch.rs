@@ -31,15 +31,21 @@
 //!   ender is forgotten, the late sentence and the time-less tail before it
 //!   are dropped (they belong to a cycle already published);
 //! - at most [`MAX_ENDERS`] enders are kept.
+//!
+//! Every sentence also goes, in arrival order, to the fix-mode state
+//! machine ([`ModeTracker`], gpsd's rules), whose mode a fix carries when it
+//! is published; dates are corrected as `rollover` decides, with the
+//! evidence the owner hands in ([`Epoch::set_evidence`]).
 
 use std::collections::VecDeque;
 
 use dronetel_proto::v1::{FixMode, GpsFix};
-use tracing::debug;
+use tracing::{debug, info};
 
 use super::cycle::{Context, Cycle};
 use super::field::TimeOfDay;
-use super::rollover;
+use super::mode::ModeTracker;
+use super::rollover::{self, Correction, TimeEvidence};
 use super::satellites::GsvSets;
 use super::update::Update;
 
@@ -69,6 +75,12 @@ struct Key {
 #[derive(Debug)]
 pub(crate) struct Epoch {
     floor: Option<(i32, u32, u32)>,
+    /// Outside evidence of today's date (see [`rollover`]).
+    evidence: Option<TimeEvidence>,
+    /// The date correction of the last dated fix, logged when it changes.
+    correction: Correction,
+    /// gpsd's fix mode, fed every sentence.
+    mode: ModeTracker,
     cycle: Cycle,
     sets: GsvSets,
     enders: Vec<Key>,
@@ -91,6 +103,9 @@ impl Epoch {
     pub(crate) fn new(floor: Option<(i32, u32, u32)>) -> Self {
         Self {
             floor,
+            evidence: None,
+            correction: Correction::None,
+            mode: ModeTracker::default(),
             cycle: Cycle::default(),
             sets: GsvSets::default(),
             enders: Vec::new(),
@@ -132,6 +147,8 @@ impl Epoch {
             _ => true,
         };
         self.cycle.apply(talker, u);
+        let dated = self.cycle.date.is_some() || self.last_day.is_some();
+        self.mode.apply(talker, u, dated);
         if !event {
             return;
         }
@@ -250,8 +267,13 @@ impl Epoch {
         let ctx = Context {
             day: remembered,
             floor: self.floor,
+            evidence: self.evidence,
+            mode: self.mode.mode(),
         };
-        let (mut fix, day) = cycle.build(ctx);
+        let (mut fix, day, correction) = cycle.build(ctx);
+        if day.is_some() && correction != self.correction {
+            self.log_correction(correction);
+        }
         if let (Some(day), Some(t)) = (day, tod) {
             fix.time = Some(rollover::timestamp(day, t));
             self.last_day = Some((day, t));
@@ -270,6 +292,28 @@ impl Epoch {
             }
         }
         out.push_back(fix);
+    }
+
+    /// Sets (or withdraws) the outside evidence of today's date.
+    pub(crate) fn set_evidence(&mut self, evidence: Option<TimeEvidence>) {
+        self.evidence = evidence;
+    }
+
+    /// One log event per change of how receiver dates are read.
+    fn log_correction(&mut self, how: Correction) {
+        match how {
+            Correction::None => info!("gps dates used as the receiver sends them"),
+            Correction::Floor(k) => info!(
+                rollovers = k,
+                "gps receiver dates before 2000 are week rollover garbage; moved forward by 1024 weeks each"
+            ),
+            Correction::Evidence(k, source) => info!(
+                rollovers = k,
+                source = ?source,
+                "gps receiver dates are 1024-week rollovers behind a trusted clock; corrected"
+            ),
+        }
+        self.correction = how;
     }
 
     /// End of stream: publish what is pending.

@@ -4,8 +4,8 @@
 //! bytes → `framer` (bounded line framing, resync on junk) → `sentence`
 //! (checksum, address, fields borrowed from the line) → `dispatch` (table
 //! `{tag, min_fields, parse}` → `update` values) → `epoch` (cycle assembly
-//! into one `GpsFix` per receiver cycle, using `cycle`, `satellites` and
-//! `rollover`) → [`NmeaDecoder`] (tokio-util `Decoder` +
+//! into one `GpsFix` per receiver cycle, using `cycle`, `satellites`, `mode`
+//! and `rollover`) → [`NmeaDecoder`] (tokio-util `Decoder` +
 //! [`crate::SensorDecoder`]). See `crates/wire/NMEA.md`.
 //!
 //! # Layout
@@ -13,7 +13,9 @@
 //! - [`decoder`]: [`NmeaDecoder`], the public entry point.
 //! - `framer`, `sentence`, `field`, `dispatch`, `update`: bytes to parsed
 //!   sentences.
-//! - `epoch`, `cycle`, `satellites`, `rollover`: parsed sentences to fixes.
+//! - `epoch`, `cycle`, `satellites`, `mode`, `rollover`: parsed sentences
+//!   to fixes (`mode`: the fix mode as gpsd reports it; `rollover`: which
+//!   dates are GPS week rollovers, and [`TimeEvidence`]).
 //! - [`encode`]: sentence builders with checksums (used by `firmware-sim`).
 
 mod cycle;
@@ -23,6 +25,7 @@ pub mod encode;
 mod epoch;
 pub(crate) mod field;
 mod framer;
+mod mode;
 pub mod options;
 pub(crate) mod rollover;
 mod satellites;
@@ -31,4 +34,4 @@ mod update;
 
 pub use decoder::NmeaDecoder;
 pub use options::NmeaOptions;
-pub use rollover::ROLLOVER_FLOOR;
+pub use rollover::{TimeEvidence, TimeSource, GPS_DATE_FLOOR};

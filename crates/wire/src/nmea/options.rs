@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::rollover::ROLLOVER_FLOOR;
+use super::rollover::GPS_DATE_FLOOR;
 
 /// How an [`super::NmeaDecoder`] treats its input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,10 @@ pub struct NmeaOptions {
     /// yet (default 100 ms).
     pub idle_gap: Duration,
     /// GPS week rollover floor (year, month, day): receiver dates before it
-    /// are moved forward by 1024 weeks. Default [`ROLLOVER_FLOOR`]; `None`
-    /// turns the correction off. See `crates/wire/NMEA.md`.
+    /// are rollover garbage by any reading and are moved forward by 1024
+    /// weeks. Default [`GPS_DATE_FLOOR`] (2000-01-01); `None` turns that
+    /// correction off. Later dates are only corrected on evidence (see
+    /// [`super::NmeaDecoder::set_time_evidence`] and `crates/wire/NMEA.md`).
     pub rollover_floor: Option<(i32, u32, u32)>,
 }
 
@@ -31,7 +33,7 @@ impl Default for NmeaOptions {
             require_checksum: true,
             max_sentence_len: 256,
             idle_gap: Duration::from_millis(100),
-            rollover_floor: Some(ROLLOVER_FLOOR),
+            rollover_floor: Some(GPS_DATE_FLOOR),
         }
     }
 }

@@ -113,6 +113,11 @@ pub(crate) struct Gns {
     pub(crate) lon: Option<f64>,
     /// The most significant mode indicator over all constellations.
     pub(crate) mode: Option<u8>,
+    /// The first mode indicator (GPS's), which gpsd reads alone.
+    pub(crate) lead_mode: Option<u8>,
+    /// NMEA 4.10 navigation status (`S`afe, `C`aution, `U`nsafe, `V`
+    /// not valid), when sent.
+    pub(crate) nav_status: Option<u8>,
     pub(crate) sats_used: Option<u32>,
     pub(crate) hdop: Option<f64>,
     pub(crate) alt_msl: Option<f64>,
@@ -353,6 +358,9 @@ pub(crate) fn gns(s: &Sentence<'_>) -> Result<Update, Malformed> {
         lat: lat(s, 1)?,
         lon: lon(s, 3)?,
         mode,
+        lead_mode: modes.bytes().next(),
+        // Some receivers put other things here: only a letter is a status.
+        nav_status: s.get(12).bytes().next().filter(u8::is_ascii_uppercase),
         sats_used: field::unsigned(s.get(6))?,
         hdop: dop(s.get(7))?,
         alt_msl: field::number(s.get(8))?,

@@ -25,6 +25,7 @@ use super::dispatch::{dispatch, Dispatched};
 use super::epoch::Epoch;
 use super::framer::{Step, UbxFramer, SYNC1};
 use super::merge::Merge;
+use super::setup::{Setup, SetupOutcome, ACK, ACK_ACK, ACK_NAK};
 use super::UbxOptions;
 use crate::nmea::NmeaDecoder;
 use crate::{Reading, SensorDecoder, Stats};
@@ -56,6 +57,9 @@ struct Core {
     staged: VecDeque<GpsFix>,
     out: VecDeque<GpsFix>,
     stats: Stats,
+    /// Receiver set-up (`configure`): its state and the bytes to write.
+    setup: Setup,
+    output: Vec<u8>,
 }
 
 impl Core {
@@ -72,6 +76,8 @@ impl Core {
             staged: VecDeque::new(),
             out: VecDeque::new(),
             stats: Stats::default(),
+            setup: Setup::default(),
+            output: Vec::new(),
             opts,
         }
     }
@@ -157,6 +163,13 @@ impl Core {
             Event::None => {}
             Event::Ubx => {
                 let (class, id, payload) = self.framer.frame();
+                if class == ACK && (id == ACK_ACK || id == ACK_NAK) {
+                    // Answers to the set-up requests (or to another
+                    // program's).
+                    self.stats.messages_ok += 1;
+                    self.setup.answer(id == ACK_ACK, payload);
+                    return;
+                }
                 match dispatch(class, id, payload) {
                     Dispatched::Known(entry, msg) => {
                         self.stats.messages_ok += 1;
@@ -253,6 +266,15 @@ impl Core {
         self.out.pop_front()
     }
 
+    /// Every fix published passes here: the set-up's timeout runs on the
+    /// receiver's time.
+    fn seen(&mut self, fix: Option<GpsFix>) -> Option<GpsFix> {
+        if let Some(f) = &fix {
+            self.setup.fix(f);
+        }
+        fix
+    }
+
     fn stats(&self) -> Stats {
         let mut s = self.stats;
         if let Some(n) = &self.nmea {
@@ -316,6 +338,12 @@ impl UbxDecoder {
     pub fn options(&self) -> &UbxOptions {
         &self.0.opts
     }
+
+    /// How the receiver set-up of this connection ended (`configure`),
+    /// if it has.
+    pub fn setup_outcome(&self) -> Option<SetupOutcome> {
+        self.0.setup.outcome()
+    }
 }
 
 /// Decodes a u-blox receiver's port, where UBX and NMEA are interleaved
@@ -342,6 +370,12 @@ impl UbloxDecoder {
     pub fn options(&self) -> &UbxOptions {
         &self.0.opts
     }
+
+    /// How the receiver set-up of this connection ended (`configure`),
+    /// if it has.
+    pub fn setup_outcome(&self) -> Option<SetupOutcome> {
+        self.0.setup.outcome()
+    }
 }
 
 /// The two public decoders differ only in whether NMEA is decoded.
@@ -352,17 +386,20 @@ macro_rules! decoder_impls {
             type Error = std::io::Error;
 
             fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Reading>, std::io::Error> {
-                Ok(self.0.decode(src).map(Reading::Gps))
+                let f = self.0.decode(src);
+                Ok(self.0.seen(f).map(Reading::Gps))
             }
 
             fn decode_eof(
                 &mut self,
                 src: &mut BytesMut,
             ) -> Result<Option<Reading>, std::io::Error> {
-                if let Some(f) = self.0.decode(src) {
+                let f = self.0.decode(src);
+                if let Some(f) = self.0.seen(f) {
                     return Ok(Some(Reading::Gps(f)));
                 }
-                Ok(self.0.finish().map(Reading::Gps))
+                let f = self.0.finish();
+                Ok(self.0.seen(f).map(Reading::Gps))
             }
         }
 
@@ -382,7 +419,34 @@ macro_rules! decoder_impls {
             }
 
             fn flush_idle(&mut self) -> Option<Reading> {
-                self.0.flush_idle().map(Reading::Gps)
+                let f = self.0.flush_idle();
+                self.0.seen(f).map(Reading::Gps)
+            }
+
+            /// The set-up requests (`configure`), once per connection.
+            fn take_output(&mut self) -> Option<Vec<u8>> {
+                (!self.0.output.is_empty()).then(|| std::mem::take(&mut self.0.output))
+            }
+
+            /// A new connection: with `configure`, the set-up starts again.
+            fn on_open(&mut self) {
+                self.0.output.clear();
+                if self.0.opts.configure {
+                    self.0.setup.start(&mut self.0.output);
+                }
+            }
+
+            /// Passed to the NMEA side: UBX dates come from an absolute
+            /// GPS week and need no evidence.
+            fn set_time_evidence(&mut self, evidence: Option<crate::nmea::TimeEvidence>) {
+                if let Some(n) = &mut self.0.nmea {
+                    n.set_time_evidence(evidence);
+                }
+            }
+
+            /// Only the NMEA side of [`UbloxDecoder`] uses it.
+            fn uses_time_evidence(&self) -> bool {
+                self.0.nmea.is_some()
             }
         }
     };

@@ -28,6 +28,8 @@
 //! - `framer`, `dispatch`, [`message`]: bytes to parsed messages.
 //! - `epoch`, `ecef`, `merge`: parsed messages to fixes.
 //! - [`encode`]: frame builders with checksums.
+//! - [`setup`]: receiver set-up (`configure`): CFG-MSG / CFG-VALSET
+//!   requests and their ACK-ACK / ACK-NAK.
 
 pub mod decoder;
 mod dispatch;
@@ -38,6 +40,7 @@ mod framer;
 mod merge;
 pub mod message;
 pub mod options;
+pub mod setup;
 
 pub use decoder::{UbloxDecoder, UbxDecoder};
 pub use framer::{fletcher, SYNC1, SYNC2};

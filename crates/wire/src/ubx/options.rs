@@ -21,6 +21,12 @@ pub struct UbxOptions {
     /// NAV-TIMEGPS (default 18, the value since 2017-01-01). Only fixes
     /// timed from the GPS week (NAV-SOL receivers) need it.
     pub default_leap_seconds: i32,
+    /// Ask the receiver, on every (re)connection, to send NAV-PVT,
+    /// NAV-SAT, NAV-DOP and NAV-EOE every solution (RAM only, see
+    /// [`super::setup`]); default false: the link stays read-only.
+    /// [`super::UbloxDecoder`] and [`super::UbxDecoder`] queue the requests
+    /// as output and check the answers.
+    pub configure: bool,
     /// Options of the NMEA decoder that [`super::UbloxDecoder`] runs on the
     /// same port (unused by [`super::UbxDecoder`]).
     pub nmea: NmeaOptions,
@@ -32,6 +38,7 @@ impl Default for UbxOptions {
             max_payload: 8192,
             idle_gap: Duration::from_millis(100),
             default_leap_seconds: 18,
+            configure: false,
             nmea: NmeaOptions::default(),
         }
     }

@@ -7,7 +7,7 @@ use crate::common;
 
 use crate::common::{decode_open, sentence};
 use dronetel_proto::v1::{FixMode, FixQuality, GpsFix};
-use dronetel_wire::nmea::{NmeaDecoder, NmeaOptions};
+use dronetel_wire::nmea::{NmeaDecoder, NmeaOptions, TimeEvidence, TimeSource};
 use dronetel_wire::{Reading, SensorDecoder};
 
 /// A GP cycle GGA, GSA, RMC at `hhmmss` with date `ddmmyy`.
@@ -195,23 +195,52 @@ fn cycles_without_a_date_reuse_the_last_date_and_roll_at_midnight() {
 }
 
 #[test]
-fn gps_week_rollover_is_corrected_against_the_floor() {
-    // 2026-12-31 is after the floor: untouched (1798675200 = 2026-12-31).
+fn receiver_dates_are_kept_unless_a_rollover_is_proven() {
+    // 2026-12-31 is reported as sent (1798675200 = 2026-12-31).
     let f = feed_first(&cycle("000000", "311226", 1.0));
     assert_eq!(secs(&f), 1_798_675_200);
-    // A receiver past its rollover reports 2007-05-17 for 2026-12-31.
+    // 2007-05-17 too: without evidence it may be a recording from 2007.
     let f = feed_first(&cycle("000000", "170507", 1.0));
-    assert_eq!(secs(&f), 1_798_675_200);
-    // With the correction off, the receiver's date is kept.
+    assert_eq!(secs(&f), 1_179_360_000);
+    // A date before 2000 is rollover garbage by any reading: 1999-08-22
+    // is 2019-04-07 (1554595200).
+    let f = feed_first(&cycle("000000", "220899", 1.0));
+    assert_eq!(secs(&f), 1_554_595_200);
+    // With the floor off, even that is kept.
     let mut dec = NmeaDecoder::new(NmeaOptions {
         rollover_floor: None,
         ..NmeaOptions::default()
     });
+    feed(&mut dec, &cycle("000000", "220899", 1.0));
+    let Some(Reading::Gps(f)) = dec.flush_idle() else {
+        panic!()
+    };
+    assert_eq!(secs(&f), 935_280_000);
+}
+
+#[test]
+fn a_rollover_is_corrected_on_evidence_of_a_trusted_clock() {
+    // A synchronized host clock says 2026-12-31 10:00; the receiver says
+    // 2007-05-17 (1024 weeks earlier): corrected.
+    let evidence = |unix_seconds| TimeEvidence {
+        unix_seconds,
+        source: TimeSource::HostClock,
+    };
+    let mut dec = NmeaDecoder::default();
+    dec.set_time_evidence(Some(evidence(1_798_675_200 + 36_000)));
     feed(&mut dec, &cycle("000000", "170507", 1.0));
     let Some(Reading::Gps(f)) = dec.flush_idle() else {
         panic!()
     };
-    assert_eq!(secs(&f), 1_179_360_000);
+    assert_eq!(secs(&f), 1_798_675_200);
+    // The evidence withdrawn (clock no longer synchronized): as sent.
+    dec.set_time_evidence(None);
+    let out = feed(&mut dec, &cycle("000001", "170507", 1.0));
+    assert_eq!(secs(&out[0]), 1_179_360_001);
+    // Evidence two days away from 1024 weeks proves nothing.
+    dec.set_time_evidence(Some(evidence(1_798_675_200 + 2 * 86_400)));
+    let out = feed(&mut dec, &cycle("000002", "170507", 1.0));
+    assert_eq!(secs(&out[0]), 1_179_360_002);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use dronetel_proto::v1::{FixMode, FixQuality, GpsFix};
 use dronetel_wire::mavlink::common::{MavMessage, GLOBAL_POSITION_INT_DATA};
 use dronetel_wire::mavlink::{encode as mav, MavlinkDecoder, MavlinkOptions};
 use dronetel_wire::nmea::encode::{self, quantize, quantize_coordinate, NmeaStyle};
-use dronetel_wire::nmea::NmeaDecoder;
+use dronetel_wire::nmea::{NmeaDecoder, TimeEvidence, TimeSource};
 use dronetel_wire::{Reading, SensorDecoder};
 use mavlink::{MavHeader, MavlinkVersion};
 use proptest::prelude::*;
@@ -45,7 +45,7 @@ fn decode_all<D: SensorDecoder>(d: &mut D, bytes: &[u8], chunk: usize) -> Vec<Re
 /// style's decimals), one per second from `t0`.
 fn arb_fix() -> impl Strategy<Value = (i64, u32, f64, f64, f64, f64, f64)> {
     (
-        // From ROLLOVER_FLOOR (2026-11-01) to 2042.
+        // From 2026-11-01 to 2042.
         1_794_000_000i64..2_300_000_000,
         0u32..1000,
         -89.99f64..89.99,
@@ -69,6 +69,8 @@ fn fix_of((secs, ms, lat, lon, alt, speed, course): (i64, u32, f64, f64, f64, f6
         altitude_msl_m: Some(quantize(alt, s.altitude_decimals)),
         speed_mps: Some(knots / KNOTS_PER_MPS),
         course_deg: Some(quantize(course, s.course_decimals)),
+        // A GGA with an altitude from 4 or more satellites is 3D.
+        satellites_used: Some(8),
         ..GpsFix::default()
     };
     f.set_mode(FixMode::FixMode3d);
@@ -100,7 +102,8 @@ proptest! {
             f.time.as_mut().unwrap().seconds = t0 + i as i64;
         }
         // A receiver with the week-rollover bug sends dates 1024 weeks
-        // early; the decoder restores them.
+        // early; the decoder restores them on evidence of a trusted clock
+        // (here one that agrees with the fixes).
         let mut bytes = Vec::new();
         for f in &fixes {
             let mut sent = f.clone();
@@ -112,6 +115,12 @@ proptest! {
             encode::zda(&mut bytes, &s, &sent);
         }
         let mut d = NmeaDecoder::default();
+        if rolled_over {
+            d.set_time_evidence(Some(TimeEvidence {
+                unix_seconds: t0,
+                source: TimeSource::HostClock,
+            }));
+        }
         let got: Vec<GpsFix> = decode_all(&mut d, &bytes, chunk)
             .into_iter()
             .filter_map(Reading::into_gps)

@@ -810,3 +810,64 @@ mod fix_round_trip {
         }
     }
 }
+
+fn configuring() -> UbloxDecoder {
+    UbloxDecoder::new(UbxOptions {
+        configure: true,
+        ..UbxOptions::default()
+    })
+}
+
+#[test]
+fn configure_queues_the_requests_on_open_and_reads_the_answers() {
+    use dronetel_wire::ubx::setup::{self, SetupOutcome, CFG, CFG_MSG, CFG_VALSET};
+    // Off by default: read-only.
+    let mut d = ublox();
+    d.on_open();
+    assert_eq!(d.take_output(), None);
+    // On: the requests once per connection.
+    let mut d = configuring();
+    d.on_open();
+    assert_eq!(d.take_output(), Some(setup::requests()));
+    assert_eq!(d.take_output(), None);
+    // An M8 refuses CFG-VALSET (unknown to it) and takes the CFG-MSG.
+    let mut answers = Vec::new();
+    setup::ack(&mut answers, CFG, CFG_VALSET, false);
+    for _ in 0..4 {
+        setup::ack(&mut answers, CFG, CFG_MSG, true);
+    }
+    answers.extend(epoch(0));
+    assert_eq!(open(&mut d, &answers).len(), 1);
+    assert_eq!(
+        d.setup_outcome(),
+        Some(SetupOutcome::Acknowledged { valset: false })
+    );
+    assert_eq!(d.stats().unknown_messages, 0, "ACKs are used");
+    // Every request refused.
+    d.on_open();
+    let mut answers = Vec::new();
+    setup::ack(&mut answers, CFG, CFG_VALSET, false);
+    for _ in 0..4 {
+        setup::ack(&mut answers, CFG, CFG_MSG, false);
+    }
+    open(&mut d, &answers);
+    assert_eq!(d.setup_outcome(), Some(SetupOutcome::Rejected));
+}
+
+/// A receiver that never answers (NMEA only, another make): the set-up
+/// times out after 3 s of its own fix times, and decoding goes on.
+#[test]
+fn configure_times_out_on_a_receiver_that_never_answers() {
+    use dronetel_wire::ubx::setup::SetupOutcome;
+    let capture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/gpsd/nmea/ublox-neo-m9n-nmea.log"
+    ))
+    .unwrap();
+    let mut d = configuring();
+    d.on_open();
+    assert!(d.take_output().is_some());
+    let fixes = open(&mut d, &capture);
+    assert!(fixes.len() > 50, "{}", fixes.len());
+    assert_eq!(d.setup_outcome(), Some(SetupOutcome::TimedOut));
+}

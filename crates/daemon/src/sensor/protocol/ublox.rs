@@ -1,6 +1,8 @@
 //! `protocol = "ublox"`: a u-blox receiver, UBX binary and NMEA on one port
 //! (u-blox modules interleave both by default): one `GpsFix` per epoch, UBX
-//! values winning where both describe it; NMEA alone works too.
+//! values winning where both describe it; NMEA alone works too. With
+//! `configure = true` the decoder asks the receiver for the UBX messages it
+//! uses on every connection (the sensor task writes the requests).
 
 use std::time::Duration;
 
@@ -22,6 +24,7 @@ pub struct Ublox;
 pub struct RawUblox {
     require_checksum: Option<Spanned<bool>>,
     idle_gap: Option<Spanned<HumanDuration>>,
+    configure: Option<Spanned<bool>>,
 }
 
 /// Options of a `protocol = "ublox"` sensor.
@@ -33,12 +36,16 @@ pub struct UbloxConfig {
     /// Silence after which a held-back epoch is published; `None` keeps the
     /// decoder's default.
     pub idle_gap: Option<Duration>,
+    /// Ask the receiver on every connection to send NAV-PVT, NAV-SAT,
+    /// NAV-DOP and NAV-EOE every solution (RAM only; default false: the
+    /// link stays read-only). See `crates/wire/UBX.md`.
+    pub configure: bool,
 }
 
 impl Protocol for Ublox {
     const NAME: &'static str = "ublox";
     const KINDS: &'static [SensorKind] = &[SensorKind::Gps];
-    const OPTIONS: &'static [&'static str] = &["require_checksum", "idle_gap"];
+    const OPTIONS: &'static [&'static str] = &["require_checksum", "idle_gap", "configure"];
     type Raw = RawUblox;
     type Options = UbloxConfig;
     type Decoder = UbloxDecoder;
@@ -51,12 +58,14 @@ impl Protocol for Ublox {
         Ok(UbloxConfig {
             require_checksum: raw.require_checksum.as_ref().is_none_or(|v| *v.get_ref()),
             idle_gap,
+            configure: raw.configure.as_ref().is_some_and(|v| *v.get_ref()),
         })
     }
 
     fn decoder(o: &UbloxConfig) -> UbloxDecoder {
         let mut opts = UbxOptions::default();
         opts.nmea.require_checksum = o.require_checksum;
+        opts.configure = o.configure;
         if let Some(gap) = o.idle_gap {
             opts.idle_gap = gap;
             opts.nmea.idle_gap = gap;
