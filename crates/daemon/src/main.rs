@@ -36,7 +36,7 @@ fn main() -> ExitCode {
                 }
             },
             Command::CheckConfig(args) => match Config::load(&args.config).and_then(|c| {
-                c.check_devices()?;
+                c.check_environment()?;
                 Ok(c)
             }) {
                 Ok(c) => {
@@ -59,7 +59,7 @@ fn main() -> ExitCode {
 
 async fn run(args: RunArgs) -> ExitCode {
     let config = match Config::load(&args.config).and_then(|c| {
-        c.check_devices()?;
+        c.check_environment()?;
         Ok(c)
     }) {
         Ok(c) => c,

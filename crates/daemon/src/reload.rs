@@ -36,10 +36,12 @@ pub struct ReloadSummary {
 }
 
 impl Daemon {
-    /// Reads and validates `path`, then applies it. An invalid file changes
-    /// nothing and is returned as the error.
+    /// Reads and validates `path` (with the checks of `run`, devices and
+    /// socket directory included), then applies it. An invalid file
+    /// changes nothing and is returned as the error.
     pub async fn reload_from(&mut self, path: &Path) -> Result<ReloadSummary, ConfigError> {
         let new = Config::load(path)?;
+        new.check_environment()?;
         Ok(self.apply(new).await)
     }
 
