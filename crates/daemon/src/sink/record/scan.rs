@@ -332,6 +332,7 @@ pub(crate) fn parse(opcode: u8, body: &[u8]) -> Result<Parsed<'_>, Short> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
