@@ -66,9 +66,11 @@ impl Daemon {
         let mut stopping: Vec<(String, RunningSensor)> = Vec::new();
         let names: Vec<String> = self.sensors.keys().cloned().collect();
         for name in names {
-            let same = new.sensors.iter().find(|s| s.name == name).map(|s| {
-                *s == self.sensors[&name].config && interval == self.sensors[&name].health_interval
-            });
+            let running = self.sensors.get(&name);
+            let same =
+                new.sensors.iter().find(|s| s.name == name).map(|s| {
+                    running.is_some_and(|r| *s == r.config && interval == r.health_interval)
+                });
             match same {
                 Some(true) => sum.kept.push(name),
                 Some(false) => {

@@ -213,7 +213,7 @@ async fn read_head<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<String> {
                 "closed mid-request",
             ));
         }
-        buf.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }

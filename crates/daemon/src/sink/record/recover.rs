@@ -114,15 +114,15 @@ pub fn recover_bytes<W: Write + Seek>(data: &[u8], out: W) -> Result<Recovered, 
         damage: None,
         last_log_time: None,
     };
-    let mut emit = |m: mcap::Message<'_>| -> Result<(), RecoverBytesError> {
-        w.write(&m).map_err(RecoverBytesError::Write)?;
-        kept.messages += 1;
-        kept.last_log_time = Some(m.log_time);
-        Ok(())
+    kept.damage = {
+        let mut emit = |m: mcap::Message<'_>| -> Result<(), RecoverBytesError> {
+            w.write(&m).map_err(RecoverBytesError::Write)?;
+            kept.messages += 1;
+            kept.last_log_time = Some(m.log_time);
+            Ok(())
+        };
+        read_records(body, mcap::MAGIC.len() as u64, &mut links, &mut emit)?
     };
-    let damage = read_records(body, mcap::MAGIC.len() as u64, &mut links, &mut emit)?;
-    drop(emit);
-    kept.damage = damage;
     w.finish().map_err(RecoverBytesError::Write)?;
     Ok(kept)
 }
