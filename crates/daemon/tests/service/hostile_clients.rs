@@ -92,9 +92,14 @@ async fn idle_slow_and_refused_connections_cannot_starve_or_flood() {
     );
 
     // 3. Two clients hold both slots; 500 more are refused.
-    let _second = connect(stream_port).await;
-    // Until the second client is counted, a storm connection could take its slot.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut second = connect(stream_port).await;
+    // Admitted, not refused: its frames come.
+    let mut b = [0u8; 1];
+    let n = tokio::time::timeout(DEADLINE, second.read(&mut b))
+        .await
+        .expect("the second client got no frame")
+        .unwrap();
+    assert_eq!(n, 1, "the second client was refused");
     let before = conn_log_lines(&std::fs::read_to_string(&log).unwrap()).len();
     for _ in 0..500 {
         let mut c = connect(stream_port).await;
