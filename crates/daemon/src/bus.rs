@@ -66,7 +66,11 @@ impl Bus {
     /// Numbers, stamps, encodes and sends one frame; returns its `seq`.
     /// Never waits: with no subscriber the frame is simply not delivered.
     pub fn publish(&self, sensor: &str, body: Body) -> u64 {
-        let mut seq = self.shared.seq.lock().expect("bus seq lock poisoned");
+        let mut seq = self
+            .shared
+            .seq
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *seq += 1;
         let frame = Frame {
             seq: *seq,
@@ -85,7 +89,11 @@ impl Bus {
     /// Sends a frame that already has its `seq` and `received_at` (a
     /// replayed recording) unchanged; the bus's own counter is not touched.
     pub fn republish(&self, frame: Frame) {
-        let _guard = self.shared.seq.lock().expect("bus seq lock poisoned");
+        let _guard = self
+            .shared
+            .seq
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let bytes = dronetel_proto::encode_delimited(&frame);
         let _ = self.tx.send(Published {
             frame: Arc::new(frame),
@@ -130,7 +138,11 @@ impl Bus {
 
     /// Last `seq` published (0 before the first frame).
     pub fn last_seq(&self) -> u64 {
-        *self.shared.seq.lock().expect("bus seq lock poisoned")
+        *self
+            .shared
+            .seq
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The bus's counters, readable after the bus is closed (shutdown report).
@@ -152,7 +164,11 @@ pub struct BusCounters {
 impl BusCounters {
     /// Last `seq` published (0 before the first frame).
     pub fn last_seq(&self) -> u64 {
-        *self.shared.seq.lock().expect("bus seq lock poisoned")
+        *self
+            .shared
+            .seq
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Frames lost by lagging subscribers since the bus was created.

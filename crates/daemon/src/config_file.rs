@@ -156,21 +156,50 @@ impl Config {
         for (i, s) in self.sensors.iter().enumerate() {
             if let Err((key, why)) = s.transport.check_access() {
                 let msg = format!("sensor `{}`: {why}", s.name);
-                let key = format!("sensor[{i}].{key}");
-                return Err(self.error_at_key(&key, &msg).unwrap_or_else(|| {
-                    ConfigError::invalid(
-                        Location {
-                            path: Default::default(),
-                            line: 0,
-                            column: 0,
-                            key,
-                        },
-                        &msg,
-                    )
-                }));
+                return Err(self.key_error(format!("sensor[{i}].{key}"), &msg));
             }
         }
         Ok(())
+    }
+
+    /// Checks what the file names on this machine, as `check-config`,
+    /// `run` and a reload do before anything starts: the sensors' devices
+    /// ([`Self::check_devices`]) and the directory of the stream's Unix
+    /// socket, which must exist (the daemon creates no directories for it:
+    /// with systemd, `RuntimeDirectory=` does).
+    pub fn check_environment(&self) -> Result<(), ConfigError> {
+        self.check_devices()?;
+        let unix = self
+            .sink::<crate::sink::stream::StreamSink>()
+            .and_then(|s| s.unix.as_deref());
+        if let Some(dir) = unix
+            .and_then(Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            if !dir.is_dir() {
+                let msg = format!(
+                    "the socket's directory {} does not exist (create it first; the daemon does not)",
+                    dir.display()
+                );
+                return Err(self.key_error("stream.unix".into(), &msg));
+            }
+        }
+        Ok(())
+    }
+
+    /// An error about `key`, at its place in the file when there is one.
+    fn key_error(&self, key: String, msg: &str) -> ConfigError {
+        self.error_at_key(&key, msg).unwrap_or_else(|| {
+            ConfigError::invalid(
+                Location {
+                    path: Default::default(),
+                    line: 0,
+                    column: 0,
+                    key,
+                },
+                msg,
+            )
+        })
     }
 }
 

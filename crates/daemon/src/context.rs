@@ -58,7 +58,7 @@ impl Drop for Deregister {
         self.registry
             .running
             .lock()
-            .expect("task registry lock poisoned")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&self.id);
     }
 }
@@ -146,7 +146,7 @@ impl TaskContext {
             .registry
             .running
             .lock()
-            .expect("task registry lock poisoned");
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let handle = self.tracker.spawn(async move {
             let _guard = guard;
             let _scope = scope;
@@ -168,7 +168,7 @@ impl TaskContext {
         self.registry
             .running
             .lock()
-            .expect("task registry lock poisoned")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
             .map(|t| t.name.clone())
             .collect()
@@ -187,7 +187,7 @@ impl TaskContext {
             .registry
             .running
             .lock()
-            .expect("task registry lock poisoned")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
             .filter(|t| which(t.scope))
             .map(|t| (t.name.clone(), t.abort.clone()))

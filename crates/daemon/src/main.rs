@@ -1,6 +1,17 @@
 //! The `dronetel` binary: parses the command line, sets up logging and the
 //! runtime, and dispatches to the library.
 #![forbid(unsafe_code)]
+// No panic reachable from input: non-test code reads with `.get()`, `?` and
+// checked arithmetic; an allow names its reason on the smallest item.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod cmd;
 
@@ -36,7 +47,7 @@ fn main() -> ExitCode {
                 }
             },
             Command::CheckConfig(args) => match Config::load(&args.config).and_then(|c| {
-                c.check_devices()?;
+                c.check_environment()?;
                 Ok(c)
             }) {
                 Ok(c) => {
@@ -59,7 +70,7 @@ fn main() -> ExitCode {
 
 async fn run(args: RunArgs) -> ExitCode {
     let config = match Config::load(&args.config).and_then(|c| {
-        c.check_devices()?;
+        c.check_environment()?;
         Ok(c)
     }) {
         Ok(c) => c,

@@ -36,10 +36,12 @@ pub struct ReloadSummary {
 }
 
 impl Daemon {
-    /// Reads and validates `path`, then applies it. An invalid file changes
-    /// nothing and is returned as the error.
+    /// Reads and validates `path` (with the checks of `run`, devices and
+    /// socket directory included), then applies it. An invalid file
+    /// changes nothing and is returned as the error.
     pub async fn reload_from(&mut self, path: &Path) -> Result<ReloadSummary, ConfigError> {
         let new = Config::load(path)?;
+        new.check_environment()?;
         Ok(self.apply(new).await)
     }
 
@@ -65,9 +67,11 @@ impl Daemon {
         let mut stopping: Vec<(String, RunningSensor)> = Vec::new();
         let names: Vec<String> = self.sensors.keys().cloned().collect();
         for name in names {
+            let running = self.sensors.get(&name);
             let same = new.sensors.iter().find(|s| s.name == name).map(|s| {
-                let r = &self.sensors[&name];
-                *s == r.config && interval == r.health_interval && host_clock == r.host_clock
+                running.is_some_and(|r| {
+                    *s == r.config && interval == r.health_interval && host_clock == r.host_clock
+                })
             });
             match same {
                 Some(true) => sum.kept.push(name),

@@ -80,7 +80,7 @@ impl StatusBoard {
     pub fn snapshot(&self) -> BTreeMap<String, SensorEntry> {
         self.sensors
             .read()
-            .expect("status board lock poisoned")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -135,7 +135,9 @@ impl StatusBoard {
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, SensorEntry>> {
-        self.sensors.write().expect("status board lock poisoned")
+        self.sensors
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -18,6 +18,17 @@
 //!   encoding; [`ubx::UbloxDecoder`] decodes UBX and NMEA interleaved on
 //!   one port (`protocol = "ublox"`).
 #![forbid(unsafe_code)]
+// No panic reachable from input: non-test code reads with `.get()`, `?` and
+// checked arithmetic; an allow names its reason on the smallest item.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod contract;
 pub mod mavlink;

@@ -98,15 +98,13 @@ async fn run_daemon_and_view(link_dir: &Path, args: &DemoArgs) -> anyhow::Result
     let addr = daemon
         .tcp_addr()
         .context("the demo daemon has no TCP stream")?;
-    let links: Vec<PathBuf> = ["gps", "fc", "tracker"]
-        .iter()
-        .map(|d| link_dir.join(d))
-        .collect();
+    let links: [PathBuf; 3] = ["gps", "fc", "tracker"].map(|d| link_dir.join(d));
+    let [gps, fc, tracker] = &links;
     note(format_args!(
         "dronetel demo: simulated GPS on {}, flight controller on {}, tracker on {}; stream on tcp://{addr}; Ctrl-C stops.",
-        links[0].display(),
-        links[1].display(),
-        links[2].display()
+        gps.display(),
+        fc.display(),
+        tracker.display()
     ));
     let stream = tokio::net::TcpStream::connect(addr)
         .await

@@ -72,7 +72,7 @@ pub(crate) fn recover(args: &RecoverArgs) -> anyhow::Result<()> {
         r.messages,
         out.display(),
         match &r.damage {
-            Some(d) => format!(" (stopped at damage: {d})"),
+            Some(d) => format!(" (stopped at the damage {d}; every message before it kept)"),
             None => " (no damage found)".into(),
         }
     );

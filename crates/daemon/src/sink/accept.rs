@@ -1,7 +1,8 @@
 //! The one accept loop of every listening sink (stream TCP and Unix
 //! socket, metrics): stops on cancellation, retries failed accepts with
 //! capped backoff, and admits connections through a semaphore whose
-//! permit moves into the connection's task.
+//! permit moves into the connection's task. Refused connections go to the
+//! listener's [`ConnLog`] (one line, then a summary per interval).
 
 use std::future::Future;
 use std::io;
@@ -12,6 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
+use crate::sink::conn_log::{ConnLog, SUMMARY_INTERVAL};
 
 /// A listener the accept loop can drive.
 pub trait Listener: Send + 'static {
@@ -32,7 +34,7 @@ impl Listener for tokio::net::TcpListener {
 /// How connections over the limit are treated.
 #[derive(Debug, Clone)]
 pub enum Admission {
-    /// Closed at once, with a log line (stream clients: a client that is
+    /// Closed at once, noted in the connection log (a client that is
     /// refused retries; one that waits would see nothing).
     Refuse {
         /// One permit per client.
@@ -40,8 +42,6 @@ pub enum Admission {
         /// How many there are (for the log line).
         max: usize,
     },
-    /// Not accepted until a permit is free (scrapes: short-lived).
-    Wait(Arc<Semaphore>),
 }
 
 /// Accepts connections of `listener` until `token` is cancelled, handing
@@ -50,21 +50,34 @@ pub enum Admission {
 pub async fn accept_loop<L: Listener>(
     token: CancellationToken,
     what: &'static str,
+    listener: L,
+    admission: Admission,
+    on_conn: impl FnMut(L::Conn, String, OwnedSemaphorePermit) + Send,
+) {
+    let log = Arc::new(ConnLog::new(what));
+    accept_loop_logged(token, what, listener, admission, log, on_conn).await
+}
+
+/// [`accept_loop`] noting refusals in `log`, which the listener's
+/// connection tasks share (and which this loop flushes every interval).
+pub async fn accept_loop_logged<L: Listener>(
+    token: CancellationToken,
+    what: &'static str,
     mut listener: L,
     admission: Admission,
+    log: Arc<ConnLog>,
     mut on_conn: impl FnMut(L::Conn, String, OwnedSemaphorePermit) + Send,
 ) {
     let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
+    let mut summary = tokio::time::interval(SUMMARY_INTERVAL);
+    summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let waited = match &admission {
-            Admission::Wait(permits) => tokio::select! {
-                _ = token.cancelled() => break,
-                p = permits.clone().acquire_owned() => p.ok(),
-            },
-            Admission::Refuse { .. } => None,
-        };
         let accepted = tokio::select! {
             _ = token.cancelled() => break,
+            _ = summary.tick() => {
+                log.flush(false);
+                continue;
+            }
             r = listener.accept_one() => r,
         };
         let (conn, peer) = match accepted {
@@ -81,21 +94,18 @@ pub async fn accept_loop<L: Listener>(
                 }
             }
         };
-        let permit = match (&admission, waited) {
-            (_, Some(p)) => p,
-            (Admission::Refuse { permits, max }, None) => match permits.clone().try_acquire_owned()
-            {
-                Ok(p) => p,
-                Err(_) => {
-                    tracing::warn!(listener = what, peer = %peer, max_clients = max, "client refused: too many clients");
-                    drop(conn);
-                    continue;
-                }
-            },
-            // The semaphore is never closed.
-            (Admission::Wait(_), None) => continue,
+        let Admission::Refuse { permits, max } = &admission;
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            drop(conn);
+            log.note(
+                "too_many_clients",
+                &peer,
+                &format_args!("refused: {max} connections open"),
+            );
+            continue;
         };
         on_conn(conn, peer, permit);
     }
+    log.flush(true);
     tracing::debug!(listener = what, "listener closed");
 }

@@ -10,7 +10,8 @@
 //! - [`registry`]: the list of sinks, their configuration, the running set.
 //! - [`frames`]: a sink's filtered, rate-limited, loss-counted receiver.
 //! - [`rate`]: the decimator behind it (latest value wins).
-//! - [`accept`]: the accept loop of the listening sinks.
+//! - [`accept`]: the accept loop of the listening sinks;
+//!   [`conn_log`]: its rate-limited log of refused and failed connections.
 //! - [`payload`]: a frame's bytes without the length prefix.
 //! - [`foxglove_schema`]: Foxglove's well-known messages made from frames
 //!   (recording and the Foxglove sink).
@@ -26,6 +27,7 @@
 
 pub mod accept;
 pub mod chrony;
+pub mod conn_log;
 pub mod contract;
 pub mod foxglove;
 pub mod foxglove_schema;

@@ -340,9 +340,31 @@ fn binary_exits_78_for_a_device_path_it_cannot_use() {
         assert!(msg.contains("is a directory"), "{msg}");
     }
     // A missing device is not an error: it may be plugged in later.
-    std::fs::write(&f, GOOD.replace("127.0.0.1:4780", "127.0.0.1:1")).unwrap();
+    let sock = dir.path().join("stream.sock");
+    let text = GOOD
+        .replace("127.0.0.1:4780", "127.0.0.1:1")
+        .replace("/run/dronetel/stream.sock", &sock.display().to_string());
+    std::fs::write(&f, text).unwrap();
     let (code, stderr) = run_binary("check-config", &f);
     assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn binary_exits_78_for_a_unix_socket_in_a_missing_directory_and_creates_none() {
+    let dir = temp_dir();
+    let missing = dir.path().join("no").join("such");
+    let f = dir.path().join("sock.toml");
+    let text = GOOD.replace(
+        "/run/dronetel/stream.sock",
+        &missing.join("stream.sock").display().to_string(),
+    );
+    let line = 1 + text.lines().position(|l| l.starts_with("unix =")).unwrap();
+    std::fs::write(&f, &text).unwrap();
+    for sub in ["check-config", "run"] {
+        let msg = assert_config_exit(sub, &f, line, "stream.unix");
+        assert!(msg.contains("does not exist"), "{msg}");
+        assert!(!dir.path().join("no").exists(), "{sub} created directories");
+    }
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! reload (in the binary and through `Daemon::apply`), logging to the
 //! journal, the Prometheus endpoint, and the shipped unit file.
 
+mod hostile_clients;
 mod journal_log;
 mod metrics_http;
 mod reload;

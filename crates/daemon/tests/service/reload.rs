@@ -252,3 +252,103 @@ async fn sighup_adds_and_removes_sensors_without_losing_a_frame_and_refuses_bad_
     assert!(text.contains("configuration reloaded"), "{text}");
     let _ = Duration::ZERO;
 }
+
+/// Every defective file the hostile-input review found, each sent with
+/// SIGHUP to a running daemon: refused at its key (file:line), the daemon
+/// alive, its stream client getting every frame (contiguous seq), its
+/// sensor never restarted, and the running configuration kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_with_each_defective_file_keeps_the_daemon_its_clients_and_its_configuration() {
+    let dir = tempfile::Builder::new()
+        .prefix("dronetel-reload-bad-")
+        .tempdir()
+        .unwrap();
+    let sim = Simulator::start(SimOptions::new(dir.path().join("dev")))
+        .await
+        .unwrap();
+    let gps = sim.gps().link();
+    let port = free_port();
+    let good = config(port, &[("gps", &gps)]);
+    let cfg = dir.path().join("dronetel.toml");
+    std::fs::write(&cfg, &good).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut notify = NotifySocket::bind(dir.path());
+    let mut daemon = spawn_daemon(
+        DRONETEL,
+        &cfg,
+        &log,
+        &[("NOTIFY_SOCKET", notify.path.display().to_string())],
+    );
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    notify.until("READY=1", |n| n.has("READY=1")).await;
+    let mut client = Client::connect(port).await;
+    client
+        .until("gps ONLINE", |f| {
+            f.sensor == "gps" && state(f) == Some(SensorState::Online)
+        })
+        .await;
+
+    let udp = |rate: &str| {
+        format!("{good}\n[udp]\ntarget = \"127.0.0.1:9\"\nmax_rate = {{ gps = {rate} }}\n")
+    };
+    let missing = dir.path().join("no-such-dir").join("s.sock");
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("max_rate 1e-300", udp("1e-300"), "udp.max_rate.gps"),
+        ("max_rate 5e-324", udp("5e-324"), "udp.max_rate.gps"),
+        (
+            "health_interval 1ns",
+            good.replace("health_interval = \"300ms\"", "health_interval = \"1ns\""),
+            "daemon.health_interval",
+        ),
+        (
+            "duplicate device path",
+            config(port, &[("gps", &gps), ("gps2", &gps)]),
+            "sensor[1].path",
+        ),
+        (
+            "unix socket in a missing directory",
+            format!("{good}unix = \"{}\"\n", missing.display()),
+            "stream.unix",
+        ),
+    ];
+    for (i, (what, text, key)) in cases.iter().enumerate() {
+        std::fs::write(&cfg, text).unwrap();
+        signal(&daemon, Signal::SIGHUP);
+        notify.until("RELOADING=1", |n| n.has("RELOADING=1")).await;
+        notify
+            .until("READY=1 after the refusal", |n| n.has("READY=1"))
+            .await;
+        let all = log_text();
+        let refusals: Vec<&str> = all
+            .lines()
+            .filter(|l| l.contains("reload refused"))
+            .collect();
+        assert_eq!(refusals.len(), i + 1, "{what}: not refused:\n{all}");
+        let line = refusals[i];
+        assert!(
+            line.contains(&format!("{}:", cfg.display())) && line.contains(&format!("`{key}`")),
+            "{what}: {line}"
+        );
+        assert!(daemon.try_wait().unwrap().is_none(), "{what}: daemon died");
+        client.read(20).await;
+        client.assert_contiguous();
+        eprintln!("{what}: {line}");
+    }
+    assert!(
+        !missing.parent().unwrap().exists(),
+        "a directory was created"
+    );
+    // The running configuration is the first one: a new client gets gps
+    // and nothing else, and the sensor never restarted.
+    let mut fresh = Client::connect(port).await;
+    fresh
+        .until("gps from a new client", |f| {
+            f.sensor == "gps" && state(f).is_none()
+        })
+        .await;
+    assert!(fresh.all.iter().all(|f| f.sensor == "gps"));
+    client.assert_never_restarted("gps");
+    signal(&daemon, Signal::SIGTERM);
+    let status = exit_status(&mut daemon).await;
+    assert!(status.success(), "exit {status}; log:\n{}", log_text());
+}

@@ -332,7 +332,10 @@ impl Decoder for MavlinkDecoder {
                         return Ok(None);
                     }
                     let n = src.len().min(FEED_CHUNK);
-                    self.reader.get_mut().0.extend(&src[..n]);
+                    self.reader
+                        .get_mut()
+                        .0
+                        .extend(src.get(..n).unwrap_or_default());
                     src.advance(n);
                     self.stats.bytes += n as u64;
                 }

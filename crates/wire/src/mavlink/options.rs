@@ -2,9 +2,6 @@
 
 use std::time::Duration;
 
-use super::common::MavMessage;
-use mavlink::Message;
-
 /// One message rate to ask the autopilot for with
 /// `MAV_CMD_SET_MESSAGE_INTERVAL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,23 +50,23 @@ impl MavlinkOptions {
     /// SYS_STATUS 2 Hz, BATTERY_STATUS 1 Hz, GPS_RAW_INT and
     /// GLOBAL_POSITION_INT 5 Hz (HEARTBEAT is always sent at 1 Hz).
     pub fn default_rate_requests() -> Vec<RateRequest> {
-        let id = |name: &str| MavMessage::message_id_from_name(name).expect("common message");
+        use mavlink::MessageData;
         let ms = Duration::from_millis;
         vec![
             RateRequest {
-                message_id: id("SYS_STATUS"),
+                message_id: super::common::SYS_STATUS_DATA::ID,
                 interval: ms(500),
             },
             RateRequest {
-                message_id: id("BATTERY_STATUS"),
+                message_id: super::common::BATTERY_STATUS_DATA::ID,
                 interval: ms(1000),
             },
             RateRequest {
-                message_id: id("GPS_RAW_INT"),
+                message_id: super::common::GPS_RAW_INT_DATA::ID,
                 interval: ms(200),
             },
             RateRequest {
-                message_id: id("GLOBAL_POSITION_INT"),
+                message_id: super::common::GLOBAL_POSITION_INT_DATA::ID,
                 interval: ms(200),
             },
         ]

@@ -156,7 +156,7 @@ impl Decoder for NmeaDecoder {
             let mut used = 0;
             let mut line = false;
             while used < src.len() {
-                used += self.framer.push_run(&src[used..]);
+                used += self.framer.push_run(src.get(used..).unwrap_or_default());
                 if let Some(&b) = src.get(used) {
                     used += 1;
                     if self.framer.push(b, &mut self.stats) {

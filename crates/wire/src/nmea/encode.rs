@@ -101,10 +101,10 @@ impl<'a, B: BufMut> SentenceWriter<'a, B> {
     fn put_fmt(&mut self, args: std::fmt::Arguments<'_>) {
         let mut buf = [0u8; 64];
         let mut rest = &mut buf[..];
-        rest.write_fmt(args)
-            .expect("an NMEA field fits in 64 bytes");
+        // A longer field (none is) would be cut, never a panic.
+        let _ = rest.write_fmt(args);
         let n = 64 - rest.len();
-        self.put(&buf[..n]);
+        self.put(buf.get(..n).unwrap_or_default());
     }
 
     /// Adds a field given as raw bytes (must not contain `,`, `*` or `$`).
@@ -214,8 +214,8 @@ impl<'a, B: BufMut> SentenceWriter<'a, B> {
         let sum = self.sum;
         self.out.put_slice(&[
             b'*',
-            HEX[usize::from(sum >> 4)],
-            HEX[usize::from(sum & 0xF)],
+            HEX.get(usize::from(sum >> 4)).copied().unwrap_or(b'0'),
+            HEX.get(usize::from(sum & 0xF)).copied().unwrap_or(b'0'),
             b'\r',
             b'\n',
         ]);

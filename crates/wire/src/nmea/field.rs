@@ -76,7 +76,7 @@ pub(crate) fn time_of_day(s: &str) -> FieldResult<TimeOfDay> {
     if !frac.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Malformed);
     }
-    let d = |i: usize| u64::from(whole.as_bytes()[i] - b'0');
+    let d = |i: usize| whole.as_bytes().get(i).map_or(0, |b| u64::from(b - b'0'));
     let (h, m, sec) = (d(0) * 10 + d(1), d(2) * 10 + d(3), d(4) * 10 + d(5));
     // 60 is a leap second.
     if h > 23 || m > 59 || sec > 60 {

@@ -73,7 +73,8 @@ impl Framer {
         // `push` appends while `line.len() + 1 < max_len`.
         let room = (self.max_len - 1).saturating_sub(self.line.len());
         let n = run.min(room);
-        self.line.extend_from_slice(&bytes[..n]);
+        self.line
+            .extend_from_slice(bytes.get(..n).unwrap_or_default());
         n
     }
 

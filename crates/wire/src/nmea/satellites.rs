@@ -110,12 +110,12 @@ impl GsvSets {
         let i = idx
             .filter(|_| g.msg_num != 1)
             .unwrap_or(self.pending.len() - 1);
-        let set = &mut self.pending[i];
+        let set = self.pending.get_mut(i)?;
         if set.next_msg != g.msg_num || set.total_msgs != g.total_msgs {
             self.pending.remove(i);
             return None;
         }
-        for s in &g.sats[..g.count] {
+        for s in g.sats.get(..g.count).unwrap_or_default() {
             set.sats.push(SatelliteInfo {
                 constellation: constellation(talker, None, s.prn) as i32,
                 prn: s.prn,
@@ -147,7 +147,7 @@ pub(crate) struct UsedList {
 impl UsedList {
     /// Adds the satellites of one GSA sentence.
     pub(crate) fn add(&mut self, talker: &str, g: &Gsa) {
-        for &prn in &g.prns[..g.count] {
+        for &prn in g.prns.get(..g.count).unwrap_or_default() {
             let c = constellation(talker, g.system, prn);
             if self.sats.len() < MAX_USED && !self.sats.contains(&(c, prn)) {
                 self.sats.push((c, prn));

@@ -57,10 +57,10 @@ impl<'a> Sentence<'a> {
                 continue;
             }
             match start {
-                None => address = &body[..i],
+                None => address = body.get(..i).unwrap_or_default(),
                 Some(from) => {
-                    if len < MAX_FIELDS {
-                        fields[len] = &body[from..i];
+                    if let Some(f) = fields.get_mut(len) {
+                        *f = body.get(from..i).unwrap_or_default();
                     }
                     len += 1;
                 }
@@ -68,8 +68,8 @@ impl<'a> Sentence<'a> {
             start = Some(i + 1);
         }
         if let Some(from) = start {
-            if len < MAX_FIELDS {
-                fields[len] = &body[from..];
+            if let Some(f) = fields.get_mut(len) {
+                *f = body.get(from..).unwrap_or_default();
             }
             len += 1;
         }
@@ -91,7 +91,7 @@ impl<'a> Sentence<'a> {
     /// the sentence is shorter.
     pub(crate) fn get(&self, i: usize) -> &'a str {
         if i < self.len {
-            self.fields[i]
+            self.fields.get(i).copied().unwrap_or_default()
         } else {
             ""
         }

@@ -233,8 +233,8 @@ pub(crate) fn gsa(s: &Sentence<'_>) -> Result<Update, Malformed> {
     };
     for i in 2..2 + GSA_SLOTS {
         if let Some(prn) = field::unsigned(s.get(i))? {
-            if prn != 0 {
-                g.prns[g.count] = prn;
+            if let Some(slot) = g.prns.get_mut(g.count).filter(|_| prn != 0) {
+                *slot = prn;
                 g.count += 1;
             }
         }
@@ -283,13 +283,16 @@ pub(crate) fn gsv(s: &Sentence<'_>) -> Result<Update, Malformed> {
         if prn == 0 {
             continue;
         }
-        g.sats[g.count] = GsvSat {
+        let sat = GsvSat {
             prn,
             elevation: field::number(s.get(base + 1))?,
             azimuth: field::number(s.get(base + 2))?,
             snr: field::number(s.get(base + 3))?,
         };
-        g.count += 1;
+        if let Some(slot) = g.sats.get_mut(g.count) {
+            *slot = sat;
+            g.count += 1;
+        }
     }
     Ok(Update::Gsv(g))
 }

@@ -133,12 +133,10 @@ impl SensorClock {
         }
         let done = || self.buckets.iter().take(complete);
         let n = complete as f64;
-        let t0 = self.buckets[0].at_us;
+        let first = self.buckets.front()?;
+        let t0 = first.at_us;
         let xs = done().map(|b| (b.at_us - t0) as f64);
-        let ys = done().map(|b| {
-            b.min_offset_us
-                .saturating_sub(self.buckets[0].min_offset_us) as f64
-        });
+        let ys = done().map(|b| b.min_offset_us.saturating_sub(first.min_offset_us) as f64);
         let (mx, my) = (xs.clone().sum::<f64>() / n, ys.clone().sum::<f64>() / n);
         let (mut sxy, mut sxx) = (0.0, 0.0);
         for (x, y) in xs.zip(ys) {

@@ -73,8 +73,8 @@ impl TrackerDecoder {
                 return None;
             }
         };
-        let (body, crc) = raw.split_at(raw.len() - 4);
-        let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+        let (body, crc) = raw.split_last_chunk::<4>()?;
+        let crc = u32::from_le_bytes(*crc);
         if CRC32.checksum(body) != crc {
             self.stats.checksum_errors += 1;
             return None;

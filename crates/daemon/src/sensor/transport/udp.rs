@@ -122,7 +122,11 @@ impl AsyncRead for UdpPort {
         loop {
             if this.start < this.end {
                 let n = out.remaining().min(this.end - this.start);
-                out.put_slice(&this.datagram[this.start..this.start + n]);
+                out.put_slice(
+                    this.datagram
+                        .get(this.start..this.start + n)
+                        .unwrap_or_default(),
+                );
                 this.start += n;
                 return Poll::Ready(Ok(()));
             }

@@ -237,11 +237,11 @@ impl Client {
             }
             let room = requests.room().clamp(1, READ_CHUNK);
             tokio::select! {
-                read = rd.read(&mut chunk[..room]) => match read {
+                read = rd.read(chunk.get_mut(..room).unwrap_or_default()) => match read {
                     Ok(0) => return End::Closed,
                     Err(e) => return End::Gone(e),
                     Ok(n) => {
-                        requests.push(&chunk[..n]);
+                        requests.push(chunk.get(..n).unwrap_or_default());
                         while let Next::Request(r) = requests.next_request() {
                             self.answer(r);
                             if self.out.len() >= MAX_BATCH {

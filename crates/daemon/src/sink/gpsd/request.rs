@@ -147,7 +147,8 @@ impl Requests {
     /// Appends bytes read from the client (at most [`room`](Self::room)).
     pub fn push(&mut self, bytes: &[u8]) {
         let n = bytes.len().min(self.room());
-        self.buf.extend_from_slice(&bytes[..n]);
+        self.buf
+            .extend_from_slice(bytes.get(..n).unwrap_or_default());
     }
 
     /// The next complete request, if any. A request that fills the buffer
@@ -199,7 +200,7 @@ fn parse(buf: &[u8]) -> Option<(Request, usize)> {
         .iter()
         .position(|b| !(b.is_ascii_alphanumeric() || *b == b'?'))
         .unwrap_or(buf.len());
-    let name = &buf[..name_end];
+    let name = buf.get(..name_end).unwrap_or_default();
     let simple = |r: Request| -> Option<(Request, usize)> {
         match buf.get(name_end) {
             Some(b';') => Some((r, name_end + 1)),
@@ -228,7 +229,7 @@ fn parse(buf: &[u8]) -> Option<(Request, usize)> {
     }
     // Not (or not yet) a request gpsd knows: complete at its end.
     let end = end?;
-    let text = String::from_utf8_lossy(&buf[..end]);
+    let text = String::from_utf8_lossy(buf.get(..end).unwrap_or_default());
     let used = end + 1;
     Some((
         Request::Invalid(format!("Unrecognized request '{}'", text.trim_end())),
@@ -246,7 +247,8 @@ fn json_args<T: serde::de::DeserializeOwned>(
     name: &str,
     make: impl FnOnce(T) -> Request,
 ) -> Option<(Request, usize)> {
-    let mut values = serde_json::Deserializer::from_slice(&buf[at..]).into_iter::<T>();
+    let mut values =
+        serde_json::Deserializer::from_slice(buf.get(at..).unwrap_or_default()).into_iter::<T>();
     match values.next() {
         Some(Ok(args)) => {
             let mut used = at + values.byte_offset();
@@ -255,7 +257,16 @@ fn json_args<T: serde::de::DeserializeOwned>(
             }
             Some((make(args), used))
         }
-        Some(Err(e)) if e.is_eof() && buf[at..].iter().all(|b| *b != b'\n') => None,
+        Some(Err(e))
+            if e.is_eof()
+                && buf
+                    .get(at..)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(|b| *b != b'\n') =>
+        {
+            None
+        }
         None => None,
         Some(Err(e)) => {
             let skip = match end {

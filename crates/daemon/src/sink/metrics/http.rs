@@ -1,34 +1,66 @@
 //! A deliberately small HTTP/1.1 server for scrapes: `GET /metrics` gets the
 //! encoded registry, anything else a 404 or 405; one request per connection.
-//! Request heads are bounded (8 KiB) and must arrive within 5 s; at most 8
-//! scrapes run at once (more wait for a permit).
+//!
+//! A scraper always gets through: request heads are bounded (8 KiB) and
+//! must arrive within [`READ_TIMEOUT`] (2 s); at most [`MAX_CONNECTIONS`]
+//! connections are open at once, and when the last one is taken the oldest
+//! connection still waiting for its request head is closed, so idle or
+//! slow connections can only ever push each other out, never a scrape
+//! whose request arrives promptly. Closed connections are logged through
+//! the listener's [`ConnLog`] (rate-limited).
 
+use std::collections::VecDeque;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::sink::accept::{accept_loop, Admission};
+use crate::sink::accept::{accept_loop_logged, Admission};
+use crate::sink::conn_log::ConnLog;
 use crate::sink::contract::ClientSide;
 
 /// Largest request head read.
 const MAX_HEAD: usize = 8 * 1024;
-/// Longest a client may take to send its request.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Scrapes served at once.
-const MAX_SCRAPES: usize = 8;
+/// Longest a client may take to send its request head.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// Connections open at once (waiting for their request or being served).
+pub const MAX_CONNECTIONS: usize = 16;
 /// Content type of the OpenMetrics text `prometheus-client` encodes.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// Connections still waiting for their request head, oldest first, each
+/// with the token that closes it and its connection slot: closing the
+/// oldest frees its slot at once, for the connection that just came.
+#[derive(Default)]
+struct Waiting {
+    next: u64,
+    queue: VecDeque<(u64, CancellationToken, OwnedSemaphorePermit)>,
+}
+
+impl Waiting {
+    fn push(&mut self, token: CancellationToken, permit: OwnedSemaphorePermit) -> u64 {
+        self.next = self.next.wrapping_add(1);
+        self.queue.push_back((self.next, token, permit));
+        self.next
+    }
+
+    /// Takes connection `id` out (its request head is in, or it ended),
+    /// handing back its slot.
+    fn take(&mut self, id: u64) -> Option<OwnedSemaphorePermit> {
+        let i = self.queue.iter().position(|(i, _, _)| *i == id)?;
+        self.queue.remove(i).map(|(_, _, p)| p)
+    }
+}
+
 /// Serves scrapes of `registry` on `listener` until `token` is cancelled,
 /// each on its own task (`metrics scrape <peer>`), at most
-/// [`MAX_SCRAPES`] at once (more wait to be accepted).
+/// [`MAX_CONNECTIONS`] at once (the oldest idle one is closed for a new one).
 pub(crate) async fn serve_scrapes(
     token: CancellationToken,
     listener: TcpListener,
@@ -36,44 +68,101 @@ pub(crate) async fn serve_scrapes(
     scrapes: ClientSide,
 ) {
     let registry = Arc::new(registry);
-    let admission = Admission::Wait(Arc::new(Semaphore::new(MAX_SCRAPES)));
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let admission = Admission::Refuse {
+        permits: permits.clone(),
+        max: MAX_CONNECTIONS,
+    };
+    let waiting: Arc<Mutex<Waiting>> = Arc::default();
+    let log = Arc::new(ConnLog::new("metrics http"));
     let stop = token.clone();
-    accept_loop(
+    let conn_log = log.clone();
+    accept_loop_logged(
         token,
         "metrics http",
         listener,
         admission,
+        log,
         move |conn, peer, permit| {
             let registry = registry.clone();
-            let token = stop.clone();
+            let log = conn_log.clone();
+            let mine = stop.child_token();
+            let stopping = stop.clone();
+            let waiting = waiting.clone();
+            let Ok(mut w) = waiting.lock() else {
+                return;
+            };
+            let id = w.push(mine.clone(), permit);
+            // The last slot was just taken: free one for the next
+            // connection by closing the oldest that is still idle.
+            if permits.available_permits() == 0 {
+                if let Some((_, t, slot)) = w.queue.pop_front() {
+                    t.cancel();
+                    drop(slot);
+                }
+            }
+            drop(w);
             scrapes.spawn(format!("metrics scrape {peer}"), async move {
-                let _permit = permit;
+                // The slot moves here once the request head is in.
+                let slot = Mutex::new(None);
+                let head_read = || {
+                    if let (Ok(mut w), Ok(mut s)) = (waiting.lock(), slot.lock()) {
+                        *s = w.take(id);
+                    }
+                };
                 tokio::select! {
-                    _ = token.cancelled() => {}
-                    r = serve(conn, &registry) => if let Err(e) = r {
-                        tracing::debug!(peer = %peer, error = %e, "metrics request failed");
+                    _ = mine.cancelled() => if !stopping.is_cancelled() {
+                        log.note("idle_evicted", &peer, &format_args!(
+                            "closed before its request: {MAX_CONNECTIONS} connections open"
+                        ));
+                    },
+                    r = serve_notify(conn, &registry, head_read) => if let Err(e) = r {
+                        log.note(cause(&e), &peer, &e);
                     },
                 }
+                if let Ok(mut w) = waiting.lock() {
+                    w.take(id);
+                }
+                drop(slot);
             });
         },
     )
     .await;
 }
 
+/// The log cause of a failed request.
+fn cause(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::TimedOut => "request_timeout",
+        io::ErrorKind::InvalidData => "bad_request",
+        _ => "reset",
+    }
+}
+
 /// Reads one request head and answers it.
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: S,
+    registry: &Registry,
+) -> io::Result<()> {
+    serve_notify(conn, registry, || {}).await
+}
+
+/// [`serve`], calling `head_read` once the request head is in.
+async fn serve_notify<S: AsyncRead + AsyncWrite + Unpin>(
     mut conn: S,
     registry: &Registry,
+    head_read: impl FnOnce(),
 ) -> io::Result<()> {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut conn)).await {
         Ok(r) => r?,
         Err(_) => {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "request head timed out",
+                format!("request head not received within {READ_TIMEOUT:?}"),
             ))
         }
     };
+    head_read();
     let (status, ctype, body) = respond(&head, registry);
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -124,7 +213,7 @@ async fn read_head<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<String> {
                 "closed mid-request",
             ));
         }
-        buf.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }

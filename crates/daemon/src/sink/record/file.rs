@@ -95,6 +95,19 @@ pub fn file_name(vehicle: &str, at: SystemTime, n: u32) -> String {
     format!("{vehicle}-{stamp}-{n:03}.mcap")
 }
 
+/// Creates (or truncates) `path` with mode 0600: a recording holds the
+/// vehicle's positions, readable by the daemon's user only (the umask can
+/// only remove bits from that).
+pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
 impl RecordingFile {
     /// Creates `path` and writes the header and schema; `foxglove`: also
     /// record Foxglove's well-known messages made from the frames.
@@ -111,7 +124,7 @@ impl RecordingFile {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::create(path).map_err(io)?;
+        let file = create_private(path).map_err(io)?;
         let mut writer = mcap::WriteOptions::new()
             .compression(match compression {
                 RecordCompression::None => None,

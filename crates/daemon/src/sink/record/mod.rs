@@ -12,13 +12,15 @@
 //! - [`config`]: the `[record]` section.
 //! - [`file`]: one MCAP file (schema, channels, chunks, finish).
 //! - `writer`: the writer thread (chunk timer, rotation, free space).
-//! - [`recover`]: rebuilds a finished file from one cut by a crash.
+//! - [`recover`]: rebuilds a finished file from one cut by a crash;
+//!   `scan`: the bounded record reader it uses.
 //! - [`replay`]: re-publishes a recording on a bus.
 
 pub mod config;
 pub mod file;
 pub mod recover;
 pub mod replay;
+mod scan;
 mod writer;
 
 use std::sync::mpsc::{sync_channel, TrySendError};

@@ -27,7 +27,8 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Checker, ConfigError};
 use crate::selection::Selection;
-use crate::sink::accept::{accept_loop, Admission, Listener};
+use crate::sink::accept::{accept_loop_logged, Admission, Listener};
+use crate::sink::conn_log::ConnLog;
 use crate::sink::contract::{ClientSide, Endpoint, Sink, SinkContext, SinkError, SinkHandle};
 use crate::sink::stats::{Connected, SinkStats};
 use client::{serve_client, ClientEnd, ClientLimits};
@@ -94,6 +95,9 @@ impl Sink for StreamSink {
             max_drops: config.max_client_drops,
             write_timeout: config.write_timeout,
         };
+        // One log for both listeners: refusals, and clients that fail
+        // before their first frame (reset, bad or slow subscribe).
+        let log = Arc::new(ConnLog::new("stream"));
         let mut endpoints = Vec::new();
         if let Some(l) = tcp {
             let addr = l
@@ -105,11 +109,20 @@ impl Sink for StreamSink {
             }
             endpoints.push(Endpoint::Tcp(addr));
             let clients = cx.clients();
-            let on_conn =
-                move |conn, peer, permit| spawn_client(&clients, conn, peer, permit, limits);
+            let conn_log = log.clone();
+            let on_conn = move |conn, peer, permit| {
+                spawn_client(&clients, conn, peer, permit, limits, conn_log.clone())
+            };
             cx.spawn(
                 "stream tcp",
-                accept_loop(cx.token(), "stream tcp", l, admission.clone(), on_conn),
+                accept_loop_logged(
+                    cx.token(),
+                    "stream tcp",
+                    l,
+                    admission.clone(),
+                    log.clone(),
+                    on_conn,
+                ),
             );
         }
         if let Some((listener, file)) = unix {
@@ -121,11 +134,13 @@ impl Sink for StreamSink {
                 n: 0,
             };
             let clients = cx.clients();
-            let on_conn =
-                move |conn, peer, permit| spawn_client(&clients, conn, peer, permit, limits);
+            let conn_log = log.clone();
+            let on_conn = move |conn, peer, permit| {
+                spawn_client(&clients, conn, peer, permit, limits, conn_log.clone())
+            };
             cx.spawn(
                 "stream unix",
-                accept_loop(cx.token(), "stream unix", acc, admission, on_conn),
+                accept_loop_logged(cx.token(), "stream unix", acc, admission, log, on_conn),
             );
         }
         Ok(cx.into_handle(endpoints))
@@ -174,17 +189,19 @@ impl StreamConn for tokio::net::UnixStream {
 }
 
 /// Starts one admitted client's task: its optional `Subscribe`, then its
-/// frames until the bus closes or it fails.
+/// frames until the bus closes or it fails. A client that fails before
+/// its frames start (reset, a bad or slow `Subscribe`) goes to `log`
+/// (rate-limited), one that gets them is logged on connect and disconnect.
 fn spawn_client<C: StreamConn>(
     clients: &ClientSide,
     mut conn: C,
     peer: String,
     permit: tokio::sync::OwnedSemaphorePermit,
     limits: ClientLimits,
+    log: Arc<ConnLog>,
 ) {
     // Subscribed before waiting, so nothing published meanwhile is lost.
     let frames = clients.frames(&peer, Selection::default());
-    tracing::info!(peer = %peer, "stream client connected");
     let stats = clients.stats().clone();
     let connected = Connected::new(stats.clone());
     clients.spawn(format!("stream client {peer}"), async move {
@@ -192,12 +209,15 @@ fn spawn_client<C: StreamConn>(
         let _connected = connected;
         let selection = match read_subscribe(&mut conn, SUBSCRIBE_WAIT).await {
             Ok(Some(sel)) => {
-                tracing::info!(peer = %peer, selection = ?sel, "stream client subscribed");
+                tracing::info!(peer = %peer, selection = ?sel, "stream client connected, subscribed");
                 sel
             }
-            Ok(None) => Selection::default(),
+            Ok(None) => {
+                tracing::info!(peer = %peer, "stream client connected");
+                Selection::default()
+            }
             Err(e) => {
-                tracing::warn!(peer = %peer, error = %e, "stream client refused: bad subscribe");
+                log.note(e.cause(), &peer, &e);
                 return;
             }
         };
@@ -205,7 +225,7 @@ fn spawn_client<C: StreamConn>(
         let conn = match conn.into_std() {
             Ok(c) => QuietWriter::new(c),
             Err(e) => {
-                tracing::warn!(peer = %peer, error = %e, "stream client dropped: socket unusable");
+                log.note("socket_unusable", &peer, &e);
                 return;
             }
         };

@@ -13,6 +13,9 @@ use crate::selection::{Selection, SelectionError};
 /// How long a new client has to send its `Subscribe`.
 pub const SUBSCRIBE_WAIT: Duration = Duration::from_millis(200);
 
+/// How long the rest of a `Subscribe` may take once its first byte came.
+pub const SUBSCRIBE_REST: Duration = Duration::from_secs(2);
+
 /// Largest `Subscribe` accepted.
 pub const MAX_SUBSCRIBE_LEN: usize = 4096;
 
@@ -28,12 +31,27 @@ pub enum SubscribeError {
     /// The client closed after part of a message.
     #[error("connection closed inside the subscribe message")]
     Truncated,
+    /// The client sent the start of a message but not the rest in time
+    /// (a slowloris holding a client slot).
+    #[error("subscribe message not completed within {} s", SUBSCRIBE_REST.as_secs())]
+    TooSlow,
     /// The bytes are not a `Subscribe`.
     #[error("invalid subscribe message: {0}")]
     Decode(#[from] prost::DecodeError),
     /// The values are not usable.
     #[error(transparent)]
     Invalid(#[from] SelectionError),
+}
+
+impl SubscribeError {
+    /// A short key for the connection log.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            SubscribeError::Io(_) => "reset",
+            SubscribeError::TooSlow => "slow_subscribe",
+            _ => "bad_subscribe",
+        }
+    }
 }
 
 /// Reads the optional `Subscribe`, waiting at most `wait` for its first
@@ -78,9 +96,9 @@ pub async fn read_subscribe<R: AsyncRead + Unpin>(
         let s = Subscribe::decode(&buf[..])?;
         Ok(Some(Selection::from_subscribe(&s)?))
     };
-    match tokio::time::timeout(Duration::from_secs(2), rest).await {
+    match tokio::time::timeout(SUBSCRIBE_REST, rest).await {
         Ok(r) => r,
-        Err(_) => Err(SubscribeError::Truncated),
+        Err(_) => Err(SubscribeError::TooSlow),
     }
 }
 
@@ -138,6 +156,17 @@ mod tests {
             assert!(sel.sensors.contains("gps0") && sel.kinds.contains(&Kind::Gps));
             assert_eq!(sel.min_interval[&Kind::Gps], Duration::from_millis(500));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_subscribe_that_never_completes_is_named_as_too_slow() {
+        let (mut a, mut b) = tokio::io::duplex(64);
+        // A length of 5, then two bytes, then nothing: the connection stays open.
+        b.write_all(&[5, 1, 2]).await.unwrap();
+        let e = read_subscribe(&mut a, SUBSCRIBE_WAIT).await.unwrap_err();
+        assert_eq!(e.to_string(), "subscribe message not completed within 2 s");
+        assert_eq!(e.cause(), "slow_subscribe");
+        drop(b);
     }
 
     #[tokio::test]

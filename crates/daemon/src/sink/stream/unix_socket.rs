@@ -55,9 +55,8 @@ pub fn bind(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
+    // The directory must exist (checked with the configuration): nothing
+    // is created here that shutdown would have to remove.
     let listener = UnixListener::bind(path)?;
     let file = SocketFile {
         path: path.to_path_buf(),
