@@ -6,6 +6,7 @@
 #   scripts/bench.sh                 # everything (about 3 minutes of runs)
 #   scripts/bench.sh --flood-only    # flood runs only (dronetel and gpsd)
 #   scripts/bench.sh --fc-net-only   # flight controller: serial vs UDP only
+#   scripts/bench.sh --gpsd-only     # gpsd vs dronetel's [gpsd] port: CPU per TPV
 #   BENCH_SKIP_DECODE=1 scripts/bench.sh ...   # skip the divan benches
 #
 # Arguments go to the dronetel-bench binary (see `--help`).

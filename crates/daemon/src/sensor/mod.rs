@@ -8,11 +8,14 @@
 //! - [`transport`]: how the bytes are reached (serial, TCP, UDP).
 //! - [`task`]: the task itself, generic over the decoder and the [`Opener`].
 //! - [`health`]: the state machine and counters behind `SensorHealth`.
+//! - [`raw`]: [`raw::RawTap`], the sensors' input as read, for sinks that
+//!   pass it on.
 
 pub mod config;
 pub mod health;
 pub mod kind;
 pub mod protocol;
+pub mod raw;
 pub mod task;
 pub mod transport;
 
@@ -27,20 +30,24 @@ pub use task::{body_of, run_sensor, Opener, PortNews, SensorSettings};
 use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::context::TaskContext;
+use raw::RawTap;
 
 /// Spawns the task of one configured sensor on `ctx` (named
-/// `sensor <name>`), publishing to `bus`.
+/// `sensor <name>`), publishing to `bus`; an NMEA source (`nmea`,
+/// `ublox`) also hands its input to `raw`.
 pub fn spawn_configured(
     ctx: &TaskContext,
     bus: &Bus,
     sensor: &SensorConfig,
     health_interval: Duration,
+    raw: &RawTap,
 ) -> JoinHandle<()> {
     let settings = SensorSettings {
         name: sensor.name.clone(),
         stale_after: sensor.stale_after,
         health_interval,
         backoff: Backoff::SENSOR,
+        raw: matches!(sensor.protocol.name(), "nmea" | "ublox").then(|| raw.clone()),
     };
     sensor.protocol.spawn(
         &sensor.transport,

@@ -14,6 +14,7 @@ use tokio::time::{sleep_until, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::health::Health;
+use super::raw::RawTap;
 use crate::backoff::Backoff;
 use crate::bus::Bus;
 
@@ -62,6 +63,9 @@ pub struct SensorSettings {
     pub health_interval: Duration,
     /// Reopen delays.
     pub backoff: Backoff,
+    /// Where the bytes read go as well, for sinks that pass input on
+    /// (copied only while one listens).
+    pub raw: Option<RawTap>,
 }
 
 /// Why one open device stopped being read.
@@ -81,6 +85,8 @@ struct SensorTask<D, O> {
     ticker: tokio::time::Interval,
     readings: Vec<Reading>,
     opened_once: bool,
+    /// The sensor's name as raw chunks carry it.
+    raw_name: std::sync::Arc<str>,
 }
 
 /// Runs a sensor until `token` is cancelled. Never fails: every problem is a
@@ -97,6 +103,7 @@ pub async fn run_sensor<D: SensorDecoder, O: Opener>(
         settings.health_interval,
     );
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let raw_name = std::sync::Arc::from(settings.name.as_str());
     let mut task = SensorTask {
         health: Health::new(opener.device()),
         token,
@@ -107,6 +114,7 @@ pub async fn run_sensor<D: SensorDecoder, O: Opener>(
         ticker,
         readings: Vec::new(),
         opened_once: false,
+        raw_name,
     };
     task.run().await;
 }
@@ -157,6 +165,10 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
     /// Reads one open device until it fails or the task is cancelled.
     async fn read_port(&mut self, mut port: O::Port, backoff: &mut Backoff) -> PortEnd {
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        // Reads land in bytes that are already initialized, then join the
+        // decoder's buffer: reading into the buffer's spare capacity made
+        // tokio-serial zero all of it (4 KiB) on every read.
+        let mut chunk = vec![0u8; READ_CHUNK];
         let opened_at = Instant::now();
         let idle_gap = self.decoder.idle_gap();
         let mut idle_deadline: Option<Instant> = None;
@@ -177,17 +189,19 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                 self.health.state,
                 SensorState::Starting | SensorState::Online
             );
-            if buf.capacity() - buf.len() < READ_CHUNK {
-                buf.reserve(READ_CHUNK);
-            }
             let published = self.health.readings_published;
             tokio::select! {
                 biased;
                 _ = self.token.cancelled() => return PortEnd::Cancelled,
-                r = port.read_buf(&mut buf) => match r {
+                r = port.read(&mut chunk) => match r {
                     Ok(0) => return PortEnd::Failed("end of file".to_owned()),
                     Ok(n) => {
                         self.health.bytes_read += n as u64;
+                        let read = chunk.get(..n).unwrap_or_default();
+                        buf.extend_from_slice(read);
+                        if let Some(tap) = &self.s.raw {
+                            tap.send(&self.raw_name, read);
+                        }
                         self.absorb(O::news(&mut port));
                         let read_at = Instant::now();
                         if let Err(e) = self.decode(&mut buf, backoff) {

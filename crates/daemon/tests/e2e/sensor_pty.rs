@@ -49,7 +49,13 @@ async fn start() -> Rig {
         }),
         stale_after: STALE_AFTER,
     };
-    dronetel::sensor::spawn_configured(&ctx, &bus, &sensor, Duration::from_secs(1));
+    dronetel::sensor::spawn_configured(
+        &ctx,
+        &bus,
+        &sensor,
+        Duration::from_secs(1),
+        &dronetel::sensor::raw::RawTap::default(),
+    );
     Rig {
         sim,
         rx,

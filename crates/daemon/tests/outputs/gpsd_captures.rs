@@ -8,7 +8,8 @@
 //! exactly 1024 GPS weeks later: the daemon's rollover floor is newer than
 //! gpsd 3.22's, see crates/wire/NMEA.md), mode, lat/lon (1e-7°),
 //! altHAE/altMSL (1 mm), speed and track (0.01). The captures are written
-//! line by line, 2 ms apart, to both ptys at once.
+//! line by line, 2 ms apart, to both ptys at once. The error fields
+//! (`epx`, `epy`, `eps`, `epc`) are counted, not asserted.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -182,6 +183,9 @@ struct Compared {
     matched: usize,
     /// Of the matched, those whose date the daemon moved by 1024 weeks.
     rolled: usize,
+    /// Of the matched where gpsd reports error fields (`epx`, `epy`,
+    /// `eps`, `epc`): how many, and how many the daemon reports alike.
+    errors: (usize, usize),
     /// Why the others differ.
     misses: Vec<String>,
 }
@@ -282,6 +286,14 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
                 None => {
                     c.matched += 1;
                     c.rolled += usize::from(o.is_some_and(|o| o["time"] != t["time"]));
+                    if let Some(o) = o {
+                        for k in ["epx", "epy", "eps", "epc"] {
+                            if t.get(k).is_some() {
+                                c.errors.0 += 1;
+                                c.errors.1 += usize::from(close(o, t, k, 0.01));
+                            }
+                        }
+                    }
                 }
                 Some(why) => c.misses.push(format!("{}: {why}", t["time"])),
             }
@@ -335,6 +347,7 @@ async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
         root.display()
     );
     let (mut fixes, mut matched, mut rolled, mut geoid) = (0, 0, 0, 0);
+    let mut errors = (0, 0);
     let mut report = String::new();
     for chunk in captures.chunks(BATCH) {
         let dir = tempfile::Builder::new()
@@ -344,6 +357,8 @@ async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
         for (name, c) in batch(dir.path(), chunk).await {
             fixes += c.fixes;
             matched += c.matched;
+            errors.0 += c.errors.0;
+            errors.1 += c.errors.1;
             rolled += c.rolled;
             geoid += c
                 .misses
@@ -361,31 +376,35 @@ async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
         }
     }
     let rate = matched as f64 / fixes.max(1) as f64;
-    let without_geoid = matched as f64 / (fixes - geoid).max(1) as f64;
     eprintln!(
         "{report}total: {matched}/{fixes} = {:.2} %, {rolled} of them dated 1024 weeks later; \
-         {geoid} differ first by the altHAE of gpsd's geoid model; without them {:.2} %",
+         {geoid} differ first by the altHAE of gpsd's geoid model; \
+         error fields (epx/epy/eps/epc) alike in {} of {} reported by gpsd",
         rate * 100.0,
-        without_geoid * 100.0
+        errors.1,
+        errors.0
     );
     assert!(
         fixes > 500,
         "gpsd reported only {fixes} epochs with a fix:\n{report}"
     );
-    // The issue's target is 99 %. Measured on 2026-12-01: 87.75 % (573 of
-    // 653); 68 of the 80 misses are epochs whose GGA has no geoid
-    // separation, where gpsd computes altHAE from its own geoid model and
-    // the daemon leaves it out (README "Replacing gpsd"); without those
-    // 97.9 %, the same in three runs. These floors, a dozen epochs below,
-    // keep what is reached from regressing.
+    // The issue's target is 99 %. Measured on 2026-12-01: 87.75 % before
+    // gpsd's geoid model and its speed from successive positions were
+    // ported (68 misses were the altHAE of a GGA without geoid
+    // separation, 36 a speed of rst39.log's 10 Hz GGA-only epochs);
+    // 98.16 % (641 of 653) with them. What remains: hemi.log's 6, where
+    // gpsd's last TPV of the second drops the speed its earlier TPV of the
+    // same second had (the daemon keeps the receiver's); mode 2 vs 3 at
+    // fractional seconds (sl869, tomtom-mkII: 4, the NMEA mode rules);
+    // two epochs without a TPV (bt451; hp58534a has no checksums). The
+    // floor, a few epochs below, keeps what is reached from regressing.
     assert!(
-        rate >= 0.86,
+        rate >= 0.975,
         "{:.2} % of gpsd's epochs matched:\n{report}",
         rate * 100.0
     );
-    assert!(
-        without_geoid >= 0.96,
-        "{:.2} % of gpsd's epochs matched, the geoid-model ones aside:\n{report}",
-        without_geoid * 100.0
+    assert_eq!(
+        geoid, 0,
+        "altHAE differs from gpsd's geoid model:\n{report}"
     );
 }

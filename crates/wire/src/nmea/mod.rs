@@ -15,6 +15,8 @@
 //!   sentences.
 //! - `epoch`, `cycle`, `satellites`, `rollover`: parsed sentences to fixes.
 //! - [`encode`]: sentence builders with checksums (used by `firmware-sim`).
+//! - [`lines`]: [`lines::SentenceLines`], whole checked sentences cut out of
+//!   raw input unchanged (gpsd's `"nmea":true`).
 
 mod cycle;
 pub mod decoder;
@@ -23,6 +25,7 @@ pub mod encode;
 mod epoch;
 pub(crate) mod field;
 mod framer;
+pub mod lines;
 pub mod options;
 pub(crate) mod rollover;
 mod satellites;
