@@ -9,7 +9,8 @@
 //! gpsd 3.22's, see crates/wire/NMEA.md), mode, lat/lon (1e-7°),
 //! altHAE/altMSL (1 mm), speed and track (0.01). The captures are written
 //! line by line, 2 ms apart, to both ptys at once. The error fields
-//! (`epx`, `epy`, `eps`, `epc`) are counted, not asserted.
+//! (`epx`, `epy`, `eps`, `epc`, within 0.01) of the matched epochs are
+//! counted, with a floor.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -402,6 +403,15 @@ async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
         rate >= 0.975,
         "{:.2} % of gpsd's epochs matched:\n{report}",
         rate * 100.0
+    );
+    // Error fields: 806 of gpsd's 1300 alike (2026-12-01); gpsd computes
+    // them per sentence from what it has merged so far, the daemon once
+    // per cycle.
+    assert!(
+        errors.1 * 100 >= errors.0 * 60,
+        "error fields alike in only {} of {}:\n{report}",
+        errors.1,
+        errors.0
     );
     assert_eq!(
         geoid, 0,

@@ -14,7 +14,7 @@
 //!   fix (Vincenty on the WGS-84 ellipsoid, gpsd's `earth_distance()`)
 //!   ÷ that time.
 
-use dronetel_proto::v1::GpsFix;
+use dronetel_proto::v1::{GpsFix, SatelliteInfo};
 
 /// `H_UERE_NO_DGPS` and `H_UERE_WITH_DGPS`, metres (95 %).
 const H_UERE: f64 = 15.0;
@@ -49,11 +49,14 @@ pub struct Errors {
     pub speed: Option<f64>,
 }
 
-/// `fix`'s error fields as gpsd computes them, given its gpsd `mode`,
-/// `epv` (as reported), whether it is a DGPS fix, and the device's
-/// previous fix; with what the next fix of the device needs.
+/// `fix`'s error fields as gpsd computes them, given the device's sky
+/// view (the fix's, or the last one it sent: gpsd keeps it between the
+/// cycles without GSV), its gpsd `mode`, `epv` (as reported), whether it
+/// is a DGPS fix, and the device's previous fix; with what the next fix
+/// of the device needs.
 pub fn errors(
     fix: &GpsFix,
+    sky: &[SatelliteInfo],
     mode: u8,
     epv: Option<f64>,
     dgps: bool,
@@ -66,7 +69,7 @@ pub fn errors(
     let mut e = Errors::default();
     if mode >= 2 && fix.hdop.is_some() {
         let uere = if dgps { H_UERE_DGPS } else { H_UERE };
-        if let Some((xdop, ydop)) = horizontal_dops(fix) {
+        if let Some((xdop, ydop)) = horizontal_dops(sky) {
             e.epx = Some(xdop * uere);
             e.epy = Some(ydop * uere);
         }
@@ -157,10 +160,10 @@ fn earth_distance(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> Option<f64> {
 
 /// xdop and ydop of the used satellites' geometry (`fill_dop()`): `None`
 /// with fewer than 4 usable satellites or a singular geometry.
-fn horizontal_dops(fix: &GpsFix) -> Option<(f64, f64)> {
+fn horizontal_dops(sky: &[SatelliteInfo]) -> Option<(f64, f64)> {
     let mut prod = [[0.0f64; 4]; 4];
     let mut n = 0;
-    for s in fix.sky.iter().filter(|s| s.used && s.prn >= 1) {
+    for s in sky.iter().filter(|s| s.used && s.prn >= 1) {
         let (Some(az), Some(el)) = (s.azimuth_deg, s.elevation_deg) else {
             continue;
         };
@@ -232,7 +235,6 @@ fn invert(m: [[f64; 4]; 4]) -> Option<[[f64; 4]; 4]> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use dronetel_proto::v1::SatelliteInfo;
 
     fn sat(prn: u32, el: f64, az: f64, used: bool) -> SatelliteInfo {
         SatelliteInfo {
@@ -300,22 +302,22 @@ mod tests {
             ],
             ..Default::default()
         };
-        let (xdop, ydop) = horizontal_dops(&fix).unwrap();
+        let (xdop, ydop) = horizontal_dops(&fix.sky).unwrap();
         assert!((xdop - ydop).abs() < 1e-9 && xdop > 0.0, "{xdop} {ydop}");
-        let (e1, prev) = errors(&fix, 3, Some(10.0), false, None);
+        let (e1, prev) = errors(&fix, &fix.sky, 3, Some(10.0), false, None);
         assert!((e1.epx.unwrap() - xdop * 15.0).abs() < 1e-9);
         assert_eq!((e1.eps, e1.epc), (None, None), "no previous fix");
         fix.time = Some(prost_types::Timestamp {
             seconds: 102,
             nanos: 0,
         });
-        let (e2, _) = errors(&fix, 3, Some(12.0), false, prev.as_ref());
+        let (e2, _) = errors(&fix, &fix.sky, 3, Some(12.0), false, prev.as_ref());
         let m = e1.epx.unwrap().max(e1.epy.unwrap());
         assert!((e2.eps.unwrap() - 2.0 * m / 2.0).abs() < 1e-9);
         assert!((e2.epc.unwrap() - 11.0).abs() < 1e-9);
         for s in &mut fix.sky[1..] {
             s.used = false;
         }
-        assert_eq!(errors(&fix, 3, None, false, None).0.epx, None);
+        assert_eq!(errors(&fix, &fix.sky, 3, None, false, None).0.epx, None);
     }
 }

@@ -36,7 +36,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use dronetel_proto::v1::frame::Body;
-use dronetel_proto::v1::{Frame, GpsFix};
+use dronetel_proto::v1::{Frame, GpsFix, SatelliteInfo};
 use dronetel_wire::nmea::lines::SentenceLines;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
@@ -154,6 +154,9 @@ struct Reports {
     recent: VecDeque<Encoded>,
     /// Each sensor's last encoded fix (`seq`, what the next one needs).
     previous: HashMap<String, (u64, error_model::Previous)>,
+    /// Each sensor's last sky view, for the error model of the cycles
+    /// without one (gpsd keeps its sky between GSV sentences).
+    skies: HashMap<String, Vec<SatelliteInfo>>,
 }
 
 /// One fix's reports as every watcher receives them.
@@ -208,7 +211,19 @@ impl Shared {
             .get(&frame.sensor)
             .filter(|(seq, _)| *seq < frame.seq)
             .map(|(_, p)| *p);
-        let (errors, next) = report::errors(fix, previous.as_ref());
+        let sky = match r.skies.get(&frame.sensor) {
+            Some(last) if fix.sky.is_empty() => last.as_slice(),
+            _ => fix.sky.as_slice(),
+        };
+        let (errors, next) = report::errors(fix, sky, previous.as_ref());
+        if !fix.sky.is_empty() {
+            match r.skies.get_mut(&frame.sensor) {
+                Some(last) => last.clone_from(&fix.sky),
+                None => {
+                    r.skies.insert(frame.sensor.clone(), fix.sky.clone());
+                }
+            }
+        }
         let mut out = Vec::with_capacity(2048);
         let reports = self.with_device(&frame.sensor, |device, _| {
             report::fix_reports(&mut out, device, fix, errors)

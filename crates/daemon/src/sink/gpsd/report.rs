@@ -307,10 +307,15 @@ fn epv(fix: &GpsFix) -> Option<f64> {
     fix.vdop.filter(|_| mode(fix) >= 3).map(|d| d * v)
 }
 
-/// gpsd's error fields of `fix` after the device's `previous` fix
-/// ([`error_model`]), and what the device's next fix needs of this one.
-pub fn errors(fix: &GpsFix, previous: Option<&Previous>) -> (Errors, Option<Previous>) {
-    error_model::errors(fix, mode(fix), epv(fix), dgps(fix), previous)
+/// gpsd's error fields of `fix` with the device's sky view `sky` after
+/// its `previous` fix ([`error_model`]), and what the device's next fix
+/// needs of this one.
+pub fn errors(
+    fix: &GpsFix,
+    sky: &[SatelliteInfo],
+    previous: Option<&Previous>,
+) -> (Errors, Option<Previous>) {
+    error_model::errors(fix, sky, mode(fix), epv(fix), dgps(fix), previous)
 }
 
 impl<'a> Tpv<'a> {
@@ -715,7 +720,7 @@ pub fn poll(out: &mut Vec<u8>, last: &[Polled<'_>]) {
             active: last.len(),
             tpv: last
                 .iter()
-                .map(|p| Tpv::new(p.device, p.fix, errors(p.fix, None).0))
+                .map(|p| Tpv::new(p.device, p.fix, errors(p.fix, &p.fix.sky, None).0))
                 .collect(),
             gst: last
                 .iter()
@@ -783,7 +788,7 @@ mod tests {
     fn tpv_carries_what_gpsd_reports() {
         let mut out = Vec::new();
         let f = fix();
-        tpv(&mut out, "/dev/gps", &f, errors(&f, None).0);
+        tpv(&mut out, "/dev/gps", &f, errors(&f, &f.sky, None).0);
         let v = &parse(&out)[0];
         assert_eq!(v["class"], "TPV");
         assert_eq!(v["device"], "/dev/gps");
@@ -821,7 +826,10 @@ mod tests {
         f.longitude_error_m = Some(7.2);
         f.vertical_error_m = Some(14.0);
         let mut out = Vec::new();
-        assert_eq!(fix_reports(&mut out, "/dev/gps", &f, errors(&f, None).0), 3);
+        assert_eq!(
+            fix_reports(&mut out, "/dev/gps", &f, errors(&f, &f.sky, None).0),
+            3
+        );
         let v = parse(&out);
         let sep = dronetel_wire::geoid::wgs84_separation(-37.784_788_333_333, 175.314_896_666_667)
             .unwrap();
