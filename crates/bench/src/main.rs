@@ -52,6 +52,10 @@ struct Args {
     /// `[gpsd]` port with `gpspipe -w`), without the wake-up floor.
     #[arg(long)]
     paced_only: bool,
+    /// Only gpsd and dronetel's `[gpsd]` port, each with one `gpspipe -w`
+    /// at 10 Hz: the CPU per TPV delivered row.
+    #[arg(long)]
+    gpsd_only: bool,
     /// Only the Foxglove rows (one stream client alone, then with a
     /// Foxglove client subscribed to everything).
     #[arg(long)]
@@ -152,6 +156,42 @@ fn paced_row(t: &mut Table, what: String, r: &PacedResult, unit: &str) {
     );
 }
 
+/// gpsd, then dronetel's `[gpsd]` port, each with one `gpspipe -w` on
+/// the same GPS stream at 10 Hz: their rows and the CPU per TPV
+/// delivered; gpsd's run, for the caller's comparisons.
+async fn gpsd_rows(t: &mut Table, args: &Args) -> anyhow::Result<PacedResult> {
+    println!("GPS alone at 10 Hz, gpsd, {} s ...", args.paced_secs);
+    let g = paced_gps::gps_gpsd(args.paced_secs).await?;
+    paced_row(
+        t,
+        "GPS alone 10 Hz, gpspipe -w: gpsd CPU of one core".into(),
+        &g,
+        "TPV reports",
+    );
+    println!(
+        "GPS alone at 10 Hz, dronetel's [gpsd] port with gpspipe -w, {} s ...",
+        args.paced_secs
+    );
+    let p = paced_gps::gps_dronetel_gpsd_port(args.paced_secs).await?;
+    paced_row(
+        t,
+        "GPS alone 10 Hz, gpspipe -w on dronetel's [gpsd] port: dronetel CPU of one core".into(),
+        &p,
+        "TPV reports",
+    );
+    let per_tpv = |r: &PacedResult| r.usage.sched / r.reports.max(1) as u32;
+    t.row(
+        "GPS alone 10 Hz: CPU per TPV delivered, dronetel [gpsd] / gpsd",
+        format!(
+            "{:.2} ({} / {})",
+            per_tpv(&p).as_secs_f64() / per_tpv(&g).as_secs_f64(),
+            us(per_tpv(&p)),
+            us(per_tpv(&g))
+        ),
+    );
+    Ok(g)
+}
+
 /// GPS alone at 10 Hz through both daemons, then (with `wakeups`) a bare
 /// thread waking as often as dronetel did at nominal rates (`wakeups` per
 /// second).
@@ -165,39 +205,10 @@ async fn paced(t: &mut Table, args: &Args, wakeups: Option<f64>) -> anyhow::Resu
         "frames",
     );
     if !args.no_gpsd && gpsd::available() {
-        println!("GPS alone at 10 Hz, gpsd, {} s ...", args.paced_secs);
-        let g = paced_gps::gps_gpsd(args.paced_secs).await?;
-        paced_row(
-            t,
-            "GPS alone 10 Hz, gpspipe -w: gpsd CPU of one core".into(),
-            &g,
-            "TPV reports",
-        );
+        let g = gpsd_rows(t, args).await?;
         t.row(
             "GPS alone 10 Hz: CPU, dronetel / gpsd",
             format!("{:.2}", d.cpu_percent() / g.cpu_percent()),
-        );
-        println!(
-            "GPS alone at 10 Hz, dronetel's [gpsd] port with gpspipe -w, {} s ...",
-            args.paced_secs
-        );
-        let p = paced_gps::gps_dronetel_gpsd_port(args.paced_secs).await?;
-        paced_row(
-            t,
-            "GPS alone 10 Hz, gpspipe -w on dronetel's [gpsd] port: dronetel CPU of one core"
-                .into(),
-            &p,
-            "TPV reports",
-        );
-        let per_tpv = |r: &PacedResult| r.usage.sched / r.reports.max(1) as u32;
-        t.row(
-            "GPS alone 10 Hz: CPU per TPV delivered, dronetel [gpsd] / gpsd",
-            format!(
-                "{:.2} ({} / {})",
-                per_tpv(&p).as_secs_f64() / per_tpv(&g).as_secs_f64(),
-                us(per_tpv(&p)),
-                us(per_tpv(&g))
-            ),
         );
     }
     let Some(wakeups) = wakeups else {
@@ -324,6 +335,11 @@ async fn fanout(t: &mut Table, args: &Args) -> anyhow::Result<()> {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let mut t = Table::default();
+    if args.gpsd_only {
+        gpsd_rows(&mut t, &args).await?;
+        println!("\n{}", t.markdown());
+        return Ok(());
+    }
     if args.foxglove_only
         || args.fc_net_only
         || args.paced_only

@@ -98,6 +98,7 @@ impl Daemon {
         self.board
             .set_sensors(new.sensors.iter().map(|s| s.name.as_str()));
         let old = std::mem::replace(&mut self.config, new.clone());
+        self.publish_sensor_list();
         for s in &new.sensors {
             if !self.sensors.contains_key(&s.name) {
                 if !sum.restarted.contains(&s.name) {

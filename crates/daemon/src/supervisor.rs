@@ -30,8 +30,10 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -39,6 +41,7 @@ use crate::bus::{Bus, BusReceiver};
 use crate::config_file::Config;
 use crate::context::TaskContext;
 use crate::notify::Notifier;
+use crate::sensor::raw::RawTap;
 use crate::sensor::{self, HostClock, SensorConfig};
 use crate::sink::contract::{DaemonView, Endpoint, SensorInfo, SinkError};
 use crate::sink::metrics::MetricsSink;
@@ -91,6 +94,10 @@ pub struct Daemon {
     pub(crate) sensors: BTreeMap<String, RunningSensor>,
     /// The running sinks.
     pub(crate) sinks: RunningSinks,
+    /// The configured sensors as sinks see them, replaced on reload.
+    sensor_list: watch::Sender<Arc<Vec<SensorInfo>>>,
+    /// The sensors' input, for sinks that pass it on.
+    pub(crate) raw: RawTap,
 }
 
 /// One running sensor: what it was started with and how to stop it alone.
@@ -120,6 +127,7 @@ impl Daemon {
     pub fn new(config: Config) -> Self {
         let bus = Bus::new(config.sinks.bus_queue().unwrap_or(Bus::DEFAULT_QUEUE));
         let board = StatusBoard::new(config.sensors.iter().map(|s| s.name.as_str()));
+        let sensor_list = watch::channel(Arc::new(sensor_infos(&config.sensors))).0;
         Self {
             config,
             ctx: TaskContext::new(),
@@ -130,6 +138,8 @@ impl Daemon {
             status_task: None,
             sensors: BTreeMap::new(),
             sinks: RunningSinks::default(),
+            sensor_list,
+            raw: RawTap::default(),
         }
     }
 
@@ -194,17 +204,8 @@ impl Daemon {
                 board: self.board.clone(),
                 bus: self.bus.counters(),
                 sinks: roster,
-                sensors: self
-                    .config
-                    .sensors
-                    .iter()
-                    .map(|s| SensorInfo {
-                        name: s.name.clone(),
-                        path: s.transport.device(),
-                        protocol: s.protocol.name(),
-                        bps: s.transport.baud(),
-                    })
-                    .collect(),
+                sensors: self.sensor_list.subscribe(),
+                raw: self.raw.clone(),
             },
         }
     }
@@ -235,8 +236,14 @@ impl Daemon {
         let ctx = self.ctx.child();
         let health_interval = self.config.daemon.health_interval;
         let host_clock = self.config.daemon.host_clock;
-        let handle =
-            sensor::spawn_configured(&ctx, &self.bus, &config, health_interval, host_clock);
+        let handle = sensor::spawn_configured(
+            &ctx,
+            &self.bus,
+            &config,
+            health_interval,
+            host_clock,
+            &self.raw,
+        );
         self.sensors.insert(
             config.name.clone(),
             RunningSensor {
@@ -263,6 +270,12 @@ impl Daemon {
             Some(sink) => Err(format!("a task of the {sink} sink has stopped")),
             None => Ok(()),
         }
+    }
+
+    /// Tells the sinks the sensors now configured (after a reload).
+    pub(crate) fn publish_sensor_list(&self) {
+        self.sensor_list
+            .send_replace(Arc::new(sensor_infos(&self.config.sensors)));
     }
 
     /// The board of sensor states the status line and metrics read.
@@ -317,4 +330,17 @@ impl Daemon {
             last_seq,
         }
     }
+}
+
+/// The configured sensors as sinks describe them.
+fn sensor_infos(sensors: &[SensorConfig]) -> Vec<SensorInfo> {
+    sensors
+        .iter()
+        .map(|s| SensorInfo {
+            name: s.name.clone(),
+            path: s.transport.device(),
+            protocol: s.protocol.name(),
+            bps: s.transport.baud(),
+        })
+        .collect()
 }

@@ -9,6 +9,8 @@
 //! - [`contract`]: the value contract, the valid range of every field of
 //!   every reading, and [`contract::enforce`], which the daemon applies to
 //!   each reading of any protocol before publishing it.
+//! - [`geoid`]: gpsd's geoid model, the geoid separation at a position
+//!   for receivers that send none (what gpsd reports in their place).
 //! - [`nmea`]: NMEA 0183 framing, sentence parsing, epoch assembly, encoding.
 //! - [`mavlink`]: the flight-controller link: the `mavlink` crate's parser
 //!   behind the decoder contract, messages → battery, GPS, vehicle status.
@@ -31,6 +33,7 @@
 )]
 
 pub mod contract;
+pub mod geoid;
 pub mod mavlink;
 pub mod nmea;
 pub mod reading;

@@ -10,12 +10,15 @@
 //! - [`health`]: the state machine and counters behind `SensorHealth`.
 //! - [`host_clock`]: the host clock as evidence of the date for GNSS
 //!   decoders (`[daemon] host_clock`).
+//! - [`raw`]: [`raw::RawTap`], the sensors' input as read, for sinks that
+//!   pass it on.
 
 pub mod config;
 pub mod health;
 pub mod host_clock;
 pub mod kind;
 pub mod protocol;
+pub mod raw;
 pub mod task;
 pub mod transport;
 
@@ -31,15 +34,18 @@ pub use task::{body_of, run_sensor, Opener, PortNews, SensorSettings};
 use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::context::TaskContext;
+use raw::RawTap;
 
 /// Spawns the task of one configured sensor on `ctx` (named
-/// `sensor <name>`), publishing to `bus`.
+/// `sensor <name>`), publishing to `bus`; an NMEA source (`nmea`,
+/// `ublox`) also hands its input to `raw`.
 pub fn spawn_configured(
     ctx: &TaskContext,
     bus: &Bus,
     sensor: &SensorConfig,
     health_interval: Duration,
     host_clock: HostClock,
+    raw: &RawTap,
 ) -> JoinHandle<()> {
     let settings = SensorSettings {
         name: sensor.name.clone(),
@@ -47,6 +53,7 @@ pub fn spawn_configured(
         health_interval,
         host_clock,
         backoff: Backoff::SENSOR,
+        raw: matches!(sensor.protocol.name(), "nmea" | "ublox").then(|| raw.clone()),
     };
     sensor.protocol.spawn(
         &sensor.transport,

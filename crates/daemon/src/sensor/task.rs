@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::health::Health;
 use super::host_clock::{self, HostClock};
+use super::raw::RawTap;
 use crate::backoff::Backoff;
 use crate::bus::Bus;
 
@@ -66,6 +67,9 @@ pub struct SensorSettings {
     /// When the host clock is evidence of the date for the decoder (GPS
     /// week rollover correction).
     pub host_clock: HostClock,
+    /// Where the bytes read go as well, for sinks that pass input on
+    /// (copied only while one listens).
+    pub raw: Option<RawTap>,
 }
 
 /// Why one open device stopped being read.
@@ -89,6 +93,8 @@ struct SensorTask<D, O> {
     /// when to look again.
     clock_vouches: Option<bool>,
     clock_due: Instant,
+    /// The sensor's name as raw chunks carry it.
+    raw_name: std::sync::Arc<str>,
 }
 
 /// Runs a sensor until `token` is cancelled. Never fails: every problem is a
@@ -105,6 +111,7 @@ pub async fn run_sensor<D: SensorDecoder, O: Opener>(
         settings.health_interval,
     );
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let raw_name = std::sync::Arc::from(settings.name.as_str());
     let mut task = SensorTask {
         health: Health::new(opener.device()),
         token,
@@ -117,6 +124,7 @@ pub async fn run_sensor<D: SensorDecoder, O: Opener>(
         opened_once: false,
         clock_vouches: None,
         clock_due: Instant::now(),
+        raw_name,
     };
     task.run().await;
 }
@@ -167,6 +175,10 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
     /// Reads one open device until it fails or the task is cancelled.
     async fn read_port(&mut self, mut port: O::Port, backoff: &mut Backoff) -> PortEnd {
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        // Reads land in bytes that are already initialized, then join the
+        // decoder's buffer: reading into the buffer's spare capacity made
+        // tokio-serial zero all of it (4 KiB) on every read.
+        let mut chunk = vec![0u8; READ_CHUNK];
         let opened_at = Instant::now();
         let idle_gap = self.decoder.idle_gap();
         let mut idle_deadline: Option<Instant> = None;
@@ -189,17 +201,19 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                 self.health.state,
                 SensorState::Starting | SensorState::Online
             );
-            if buf.capacity() - buf.len() < READ_CHUNK {
-                buf.reserve(READ_CHUNK);
-            }
             let published = self.health.readings_published;
             tokio::select! {
                 biased;
                 _ = self.token.cancelled() => return PortEnd::Cancelled,
-                r = port.read_buf(&mut buf) => match r {
+                r = port.read(&mut chunk) => match r {
                     Ok(0) => return PortEnd::Failed("end of file".to_owned()),
                     Ok(n) => {
                         self.health.bytes_read += n as u64;
+                        let read = chunk.get(..n).unwrap_or_default();
+                        buf.extend_from_slice(read);
+                        if let Some(tap) = &self.s.raw {
+                            tap.send(&self.raw_name, read);
+                        }
                         self.absorb(O::news(&mut port));
                         let read_at = Instant::now();
                         if let Err(e) = self.decode(&mut buf, backoff) {

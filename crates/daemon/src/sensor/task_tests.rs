@@ -123,6 +123,7 @@ fn start(opener: QueueOpener) -> Rig {
     let rx = bus.subscribe();
     let token = CancellationToken::new();
     let settings = SensorSettings {
+        raw: None,
         name: "gps".into(),
         stale_after: Duration::from_secs(2),
         health_interval: Duration::from_secs(1),

@@ -21,6 +21,7 @@ use crate::config::{Checker, ConfigError};
 use crate::consumers::ConsumerId;
 use crate::context::TaskContext;
 use crate::selection::Selection;
+use crate::sensor::raw::RawTap;
 use crate::sink::frames::SinkFrames;
 use crate::sink::stats::{SinkRoster, SinkStats};
 use crate::status::StatusBoard;
@@ -116,9 +117,15 @@ pub struct DaemonView {
     /// Every running sink's counters.
     pub sinks: SinkRoster,
     /// The configured sensors, as sinks that name devices need them
-    /// (gpsd's `DEVICES`).
-    pub sensors: Vec<SensorInfo>,
+    /// (gpsd's `DEVICES`), current after every reload.
+    pub sensors: SensorList,
+    /// The sensors' input as read, for sinks that pass it on (gpsd's
+    /// `"nmea":true`).
+    pub raw: RawTap,
 }
+
+/// The configured sensors, replaced whole when a reload changes them.
+pub type SensorList = tokio::sync::watch::Receiver<Arc<Vec<SensorInfo>>>;
 
 /// One configured sensor as a sink describes it to its clients: a gpsd
 /// client asks which device a report came from, at which speed, read how.

@@ -139,7 +139,8 @@ pub async fn start_sink<S: Sink>(
         board: crate::status::StatusBoard::new([]),
         bus: bus.counters(),
         sinks: SinkRoster::default(),
-        sensors: Vec::new(),
+        sensors: tokio::sync::watch::channel(std::sync::Arc::default()).1,
+        raw: crate::sensor::raw::RawTap::default(),
     };
     S::start(
         config,

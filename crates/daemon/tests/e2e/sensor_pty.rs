@@ -55,6 +55,7 @@ async fn start() -> Rig {
         &sensor,
         Duration::from_secs(1),
         dronetel::sensor::HostClock::default(),
+        &dronetel::sensor::raw::RawTap::default(),
     );
     Rig {
         sim,

@@ -9,7 +9,10 @@
 //! forward by 1024 weeks, the daemon keeps the receiver's date, see
 //! crates/wire/NMEA.md), mode, lat/lon (1e-7°),
 //! altHAE/altMSL (1 mm), speed and track (0.01). The captures are written
-//! line by line, 2 ms apart, to both ptys at once.
+//! line by line, 2 ms apart, to both ptys at once. The error fields
+//! (`epx`, `epy`, `eps`, `epc`, within 0.01) of the matched epochs are
+//! counted, with a floor; every `GST` of gpsd's must have the daemon's
+//! alike (all members within 0.01; 92 of 92 on 2026-12-01, floor 95 %).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -57,7 +60,7 @@ fn watch(port: u16) -> (Child, tokio::task::JoinHandle<Vec<Value>>) {
         let mut all = Vec::new();
         while let Ok(Some(l)) = lines.next_line().await {
             if let Ok(v) = serde_json::from_str::<Value>(&l) {
-                if v["class"] == "TPV" {
+                if v["class"] == "TPV" || v["class"] == "GST" {
                     all.push(v);
                 }
             }
@@ -78,11 +81,11 @@ fn millis(time: &str) -> Option<i64> {
     Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64)
 }
 
-/// The last TPV of each time, per device, keyed by the time modulo 1024
+/// The last report of `class` (`TPV`, `GST`) of each time, per device, keyed by the time modulo 1024
 /// GPS weeks (the dates are compared apart, see [`ROLLOVER_MS`]).
-fn epochs(tpvs: &[Value]) -> BTreeMap<(String, i64), Value> {
+fn epochs(reports: &[Value], class: &str) -> BTreeMap<(String, i64), Value> {
     let mut m = BTreeMap::new();
-    for t in tpvs {
+    for t in reports.iter().filter(|r| r["class"] == class) {
         let time = t["time"].as_str().and_then(millis);
         if let (Some(d), Some(ms)) = (t["device"].as_str(), time) {
             m.insert((d.to_owned(), ms.rem_euclid(ROLLOVER_MS)), t.clone());
@@ -183,8 +186,14 @@ struct Compared {
     matched: usize,
     /// Of the matched, those whose date the daemon moved by 1024 weeks.
     rolled: usize,
+    /// Of the matched where gpsd reports error fields (`epx`, `epy`,
+    /// `eps`, `epc`): how many, and how many the daemon reports alike.
+    errors: (usize, usize),
     /// Why the others differ.
     misses: Vec<String>,
+    /// gpsd's GST reports, and those the daemon reported alike (every
+    /// member within 0.01).
+    gst: (usize, usize),
 }
 
 /// One batch: the daemon and gpsd on the same captures at once; per
@@ -268,7 +277,9 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
     // The last cycle is published after the line has been idle a while.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let _ = (p1.kill().await, p2.kill().await);
-    let (ours, theirs) = (epochs(&l1.await.unwrap()), epochs(&l2.await.unwrap()));
+    let (l1, l2) = (l1.await.unwrap(), l2.await.unwrap());
+    let (ours, theirs) = (epochs(&l1, "TPV"), epochs(&l2, "TPV"));
+    let (ours_gst, theirs_gst) = (epochs(&l1, "GST"), epochs(&l2, "GST"));
     drop(kept);
     let mut out = Vec::new();
     for (name, ours_path, gpsd_path) in names {
@@ -283,9 +294,26 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
                 None => {
                     c.matched += 1;
                     c.rolled += usize::from(o.is_some_and(|o| o["time"] != t["time"]));
+                    if let Some(o) = o {
+                        for k in ["epx", "epy", "eps", "epc"] {
+                            if t.get(k).is_some() {
+                                c.errors.0 += 1;
+                                c.errors.1 += usize::from(close(o, t, k, 0.01));
+                            }
+                        }
+                    }
                 }
                 Some(why) => c.misses.push(format!("{}: {why}", t["time"])),
             }
+        }
+        for ((_, key), t) in theirs_gst.iter().filter(|((d, _), _)| *d == gpsd_path) {
+            c.gst.0 += 1;
+            let alike = ours_gst.get(&(ours_path.clone(), *key)).is_some_and(|o| {
+                ["rms", "major", "minor", "orient", "lat", "lon", "alt"]
+                    .iter()
+                    .all(|k| close(o, t, k, 0.01))
+            });
+            c.gst.1 += usize::from(alike);
         }
         out.push((name, c));
     }
@@ -336,6 +364,8 @@ async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
         root.display()
     );
     let (mut fixes, mut matched, mut rolled, mut geoid) = (0, 0, 0, 0);
+    let mut errors = (0, 0);
+    let mut gst = (0, 0);
     let mut report = String::new();
     for chunk in captures.chunks(BATCH) {
         let dir = tempfile::Builder::new()
@@ -345,6 +375,10 @@ async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
         for (name, c) in batch(dir.path(), chunk).await {
             fixes += c.fixes;
             matched += c.matched;
+            errors.0 += c.errors.0;
+            errors.1 += c.errors.1;
+            gst.0 += c.gst.0;
+            gst.1 += c.gst.1;
             rolled += c.rolled;
             geoid += c
                 .misses
@@ -362,32 +396,53 @@ async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
         }
     }
     let rate = matched as f64 / fixes.max(1) as f64;
-    let without_geoid = matched as f64 / (fixes - geoid).max(1) as f64;
     eprintln!(
         "{report}total: {matched}/{fixes} = {:.2} %, {rolled} of them dated 1024 weeks later; \
-         {geoid} differ first by the altHAE of gpsd's geoid model; without them {:.2} %",
+         {geoid} differ first by the altHAE of gpsd's geoid model; \
+         error fields (epx/epy/eps/epc) alike in {} of {} reported by gpsd; \
+         GST alike in {} of {}",
         rate * 100.0,
-        without_geoid * 100.0
+        errors.1,
+        errors.0,
+        gst.1,
+        gst.0
     );
     assert!(
         fixes > 500,
         "gpsd reported only {fixes} epochs with a fix:\n{report}"
     );
-    // The issue's target is 99 %. Measured on 2026-12-01: 88.36 % (577 of
-    // 653; 87.75 % before the NMEA decoder took gpsd's fix-mode rules); 68 of
-    // the 76 misses are epochs whose GGA has no geoid
-    // separation, where gpsd computes altHAE from its own geoid model and
-    // the daemon leaves it out (README "Replacing gpsd"); without those
-    // 98.6 % (97.9 % before). These floors, a dozen epochs below,
-    // keep what is reached from regressing.
+    // The issue's target is 99 %. Measured on 2026-12-01: 87.75 % before
+    // gpsd's geoid model and its speed from successive positions were
+    // ported (68 misses were the altHAE of a GGA without geoid
+    // separation, 36 a speed of rst39.log's 10 Hz GGA-only epochs);
+    // 98.16 % (641 of 653) with them. What remains: hemi.log's 6, where
+    // gpsd's last TPV of the second drops the speed its earlier TPV of the
+    // same second had (the daemon keeps the receiver's); mode 2 vs 3 at
+    // fractional seconds (sl869, tomtom-mkII: 4, the NMEA mode rules);
+    // two epochs without a TPV (bt451; hp58534a has no checksums). The
+    // floor, a few epochs below, keeps what is reached from regressing.
     assert!(
-        rate >= 0.86,
+        rate >= 0.975,
         "{:.2} % of gpsd's epochs matched:\n{report}",
         rate * 100.0
     );
+    // Error fields: 806 of gpsd's 1300 alike (2026-12-01); gpsd computes
+    // them per sentence from what it has merged so far, the daemon once
+    // per cycle.
     assert!(
-        without_geoid >= 0.96,
-        "{:.2} % of gpsd's epochs matched, the geoid-model ones aside:\n{report}",
-        without_geoid * 100.0
+        errors.1 * 100 >= errors.0 * 60,
+        "error fields alike in only {} of {}:\n{report}",
+        errors.1,
+        errors.0
+    );
+    assert!(
+        gst.0 > 50 && gst.1 * 100 >= gst.0 * 95,
+        "GST alike in only {} of {}:\n{report}",
+        gst.1,
+        gst.0
+    );
+    assert_eq!(
+        geoid, 0,
+        "altHAE differs from gpsd's geoid model:\n{report}"
     );
 }

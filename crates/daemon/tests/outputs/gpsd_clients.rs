@@ -2,7 +2,7 @@
 //! and the Python `gps` module (Debian's `gpsd-clients`, `python3-gps`,
 //! installed when missing) and `cgps -s` under tmux read the real
 //! binary's gpsd port while it reads the simulated GPS receiver and
-//! flight controller on ptys; and
+//! flight controller on ptys (`gpspipe -r` its sentences as received); and
 //! hostile clients (a megabyte without an end, ten thousand polls in one
 //! write, bad JSON, two hundred connections) get gpsd's answers without
 //! disturbing a watcher.
@@ -103,6 +103,22 @@ impl Raw {
     }
 }
 
+/// What `gpspipe FLAG -n 60` on `port` printed.
+async fn gpspipe(flag: &str, port: u16) -> String {
+    let out = tokio::time::timeout(
+        DEADLINE * 2,
+        Command::new("gpspipe")
+            .args([flag, "-n", "60", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("gpspipe did not finish")
+    .unwrap();
+    assert!(out.status.success(), "gpspipe {flag}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn millis(time: &str) -> i64 {
     let t = humantime::parse_rfc3339(time).unwrap();
     t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
@@ -119,19 +135,8 @@ async fn gpspipe_and_python_gps_read_every_gps_source() {
     assert_eq!(first.next().await.unwrap()["class"], "VERSION");
     drop(first);
 
-    let out = tokio::time::timeout(
-        DEADLINE * 2,
-        Command::new("gpspipe")
-            .args(["-w", "-n", "60", &format!("127.0.0.1:{port}")])
-            .stdin(Stdio::null())
-            .output(),
-    )
-    .await
-    .expect("gpspipe did not finish")
-    .unwrap();
-    assert!(out.status.success(), "gpspipe: {out:?}");
-    let objects: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let objects: Vec<Value> = gpspipe("-w", port)
+        .await
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
@@ -233,6 +238,74 @@ print(json.dumps({{"tpv": tpv, "sky": sky, "lat": s.fix.latitude, "lon": s.fix.l
     assert!(got["used"].as_u64().unwrap() >= 4, "{got}");
     let lat = got["lat"].as_f64().unwrap();
     assert!(lat.abs() > 1.0 && lat.abs() <= 90.0, "{got}");
+}
+
+/// True when `line` is `$...*hh` with `hh` the XOR of what is between.
+fn checksum_ok(line: &str) -> bool {
+    let Some((body, sum)) = line.strip_prefix('$').and_then(|l| l.rsplit_once('*')) else {
+        return false;
+    };
+    let xor = body.bytes().fold(0u8, |a, b| a ^ b);
+    u8::from_str_radix(sum.trim_end(), 16) == Ok(xor)
+}
+
+/// `gpspipe -r` (`"nmea":true`) prints the receiver's sentences as
+/// received: whole, checksums intact, the simulated position in its GGA;
+/// nothing of the flight controller's binary MAVLink.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpspipe_r_prints_the_sentences_as_received() {
+    ensure_clients();
+    let (h, port) = start("gpsd-raw", 16).await;
+    let mut first = Raw::connect(port).await;
+    assert_eq!(first.next().await.unwrap()["class"], "VERSION");
+    drop(first);
+    let text = gpspipe("-r", port).await;
+    let sentences: Vec<&str> = text.lines().filter(|l| !l.starts_with('{')).collect();
+    assert!(sentences.len() >= 40, "{text}");
+    for s in &sentences {
+        assert!(checksum_ok(s), "not a whole sentence: {s:?}\n{text}");
+    }
+    let gga: Vec<&&str> = sentences
+        .iter()
+        .filter(|s| s.get(3..6) == Some("GGA"))
+        .collect();
+    assert!(!gga.is_empty() && sentences.iter().any(|s| s.get(3..6) == Some("RMC")));
+    // The GGA latitude (ddmm.mmmm) is the simulator's.
+    let f: Vec<&str> = gga[0].split(',').collect();
+    let ddmm: f64 = f[2].parse().unwrap();
+    let lat = (ddmm / 100.0).trunc() + (ddmm % 100.0) / 60.0;
+    let lat = if f[3] == "S" { -lat } else { lat };
+    let truth = h.truth.lock().unwrap().values().next().cloned().unwrap();
+    assert!(
+        (lat - truth.latitude_deg.unwrap()).abs() < 0.05,
+        "{lat} vs {truth:?}"
+    );
+
+    // JSON and sentences together on one connection.
+    let mut both = Raw::connect(port).await;
+    both.send(b"?WATCH={\"enable\":true,\"json\":true,\"nmea\":true};")
+        .await;
+    let watch = both.until("WATCH").await;
+    assert_eq!(
+        (watch["nmea"].clone(), watch["json"].clone()),
+        (true.into(), true.into())
+    );
+    let (mut tpv, mut nmea) = (0, 0);
+    let t0 = Instant::now();
+    while tpv < 3 || nmea < 10 {
+        let line = tokio::time::timeout(DEADLINE, both.lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if line.starts_with('$') {
+            assert!(checksum_ok(&line), "{line}");
+            nmea += 1;
+        } else if line.contains("\"class\":\"TPV\"") {
+            tpv += 1;
+        }
+        assert!(t0.elapsed() < DEADLINE);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -121,12 +121,16 @@ fn config(port: u16, sensors: &[(&str, &Path)]) -> String {
     c
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sighup_adds_and_removes_sensors_without_losing_a_frame_and_refuses_bad_files() {
-    let dir = tempfile::Builder::new()
-        .prefix("dronetel-reload-")
-        .tempdir()
-        .unwrap();
+/// A scratch directory with two simulated receivers; their pty links.
+async fn two_receivers(
+    prefix: &str,
+) -> (
+    tempfile::TempDir,
+    (Simulator, Simulator),
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
     let sim1 = Simulator::start(SimOptions::new(dir.path().join("dev1")))
         .await
         .unwrap();
@@ -134,6 +138,12 @@ async fn sighup_adds_and_removes_sensors_without_losing_a_frame_and_refuses_bad_
         .await
         .unwrap();
     let (gps1, gps2) = (sim1.gps().link(), sim2.gps().link());
+    (dir, (sim1, sim2), gps1, gps2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_adds_and_removes_sensors_without_losing_a_frame_and_refuses_bad_files() {
+    let (dir, _sims, gps1, gps2) = two_receivers("dronetel-reload-").await;
     let port = free_port();
     let cfg = dir.path().join("dronetel.toml");
     std::fs::write(&cfg, config(port, &[("gps", &gps1)])).unwrap();
@@ -251,6 +261,129 @@ async fn sighup_adds_and_removes_sensors_without_losing_a_frame_and_refuses_bad_
     let text = log_text();
     assert!(text.contains("configuration reloaded"), "{text}");
     let _ = Duration::ZERO;
+}
+
+/// One gpsd client line by line.
+struct GpsdClient {
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>>,
+    w: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl GpsdClient {
+    async fn connect(port: u16) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let t0 = Instant::now();
+        let s = loop {
+            match TcpStream::connect(("127.0.0.1", port)).await {
+                Ok(s) => break s,
+                Err(e) => assert!(t0.elapsed() < DEADLINE, "gpsd port: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let (r, w) = s.into_split();
+        Self {
+            lines: tokio::io::BufReader::new(r).lines(),
+            w,
+        }
+    }
+
+    /// Sends `request`, then returns the first object of `class`.
+    async fn ask(&mut self, request: &str, class: &str) -> serde_json::Value {
+        use tokio::io::AsyncWriteExt;
+        self.w.write_all(request.as_bytes()).await.unwrap();
+        self.until(class).await
+    }
+
+    async fn until(&mut self, class: &str) -> serde_json::Value {
+        let t0 = Instant::now();
+        loop {
+            let line = tokio::time::timeout(DEADLINE, self.lines.next_line())
+                .await
+                .expect("no gpsd line within the deadline")
+                .unwrap()
+                .expect("gpsd connection ended");
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if v["class"] == class {
+                return v;
+            }
+            assert!(t0.elapsed() < DEADLINE, "no {class}");
+        }
+    }
+}
+
+fn device_paths(devices: &serde_json::Value) -> Vec<String> {
+    devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A reload that only changes the sensors leaves `[gpsd]` running (its
+/// clients stay connected) and its device list follows: `?DEVICES;` on
+/// the same connection lists the added receiver, a watcher gets its TPVs,
+/// and after its removal it is gone again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_that_changes_sensors_updates_the_gpsd_devices() {
+    let (dir, _sims, gps1, gps2) = two_receivers("dronetel-reload-gpsd-").await;
+    let (port, gpsd_port) = (free_port(), free_port());
+    let write = |sensors: &[(&str, &Path)]| {
+        let text = format!(
+            "{}\n[gpsd]\nlisten = \"127.0.0.1:{gpsd_port}\"\n",
+            config(port, sensors)
+        );
+        std::fs::write(dir.path().join("dronetel.toml"), text).unwrap();
+    };
+    write(&[("gps", &gps1)]);
+    let cfg = dir.path().join("dronetel.toml");
+    let log = dir.path().join("daemon.log");
+    let mut notify = NotifySocket::bind(dir.path());
+    let mut daemon = spawn_daemon(
+        DRONETEL,
+        &cfg,
+        &log,
+        &[("NOTIFY_SOCKET", notify.path.display().to_string())],
+    );
+    notify.until("READY=1", |n| n.has("READY=1")).await;
+    let mut c = GpsdClient::connect(gpsd_port).await;
+    let before = c.ask("?DEVICES;", "DEVICES").await;
+    assert_eq!(device_paths(&before), [gps1.display().to_string()]);
+
+    write(&[("gps", &gps1), ("gps2", &gps2)]);
+    signal(&daemon, Signal::SIGHUP);
+    notify.until("RELOADING=1", |n| n.has("RELOADING=1")).await;
+    notify
+        .until("READY=1 after the reload", |n| n.has("READY=1"))
+        .await;
+    let after = c.ask("?DEVICES;", "DEVICES").await;
+    assert_eq!(
+        device_paths(&after),
+        [gps1.display().to_string(), gps2.display().to_string()]
+    );
+    let gps2_path = gps2.display().to_string();
+    let watch = format!("?WATCH={{\"enable\":true,\"json\":true,\"device\":\"{gps2_path}\"}};");
+    let tpv = c.ask(&watch, "TPV").await;
+    assert_eq!(tpv["device"], gps2_path.as_str(), "{tpv}");
+
+    write(&[("gps", &gps1)]);
+    signal(&daemon, Signal::SIGHUP);
+    notify.until("RELOADING=1", |n| n.has("RELOADING=1")).await;
+    notify
+        .until("READY=1 after the removal", |n| n.has("READY=1"))
+        .await;
+    let mut fresh = GpsdClient::connect(gpsd_port).await;
+    let gone = fresh.ask("?DEVICES;", "DEVICES").await;
+    assert_eq!(device_paths(&gone), [gps1.display().to_string()]);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(
+        text.matches("gpsd protocol listening").count(),
+        1,
+        "the gpsd sink restarted on a sensor-only reload:\n{text}"
+    );
+    signal(&daemon, Signal::SIGTERM);
+    let status = exit_status(&mut daemon).await;
+    assert!(status.success(), "exit {status}");
 }
 
 /// Every defective file the hostile-input review found, each sent with

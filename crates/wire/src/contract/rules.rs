@@ -48,6 +48,9 @@ const SPEED_ERROR: Bounds = Bounds::closed(0.0, 1000.0);
 /// A receiver's heading accuracy estimate, degrees (u-blox reports up to
 /// 180 without a heading).
 const COURSE_ERROR: Bounds = Bounds::closed(0.0, 360.0);
+/// Orientation of an error ellipse's axis, degrees from true north (GST
+/// sends 360 as well as 0).
+const ORIENTATION: Bounds = Bounds::closed(0.0, 360.0);
 /// Satellite numbers in NMEA numbering (at most three digits).
 const PRN: Bounds = Bounds::closed(1.0, 999.0);
 /// Carrier-to-noise density, dB-Hz (a two-digit GSV field).
@@ -110,6 +113,13 @@ pub const GPS_FIX: &[Rule<GpsFix>] = &[
     r("speed_error_mps", C::Number(|m| &mut m.speed_error_mps, SPEED_ERROR)),
     r("course_error_deg", C::Number(|m| &mut m.course_error_deg, COURSE_ERROR)),
     r("position_error_3d_m", C::Number(|m| &mut m.position_error_3d_m, POSITION_ERROR)),
+    r("magnetic_variation_deg", C::Number(|m| &mut m.magnetic_variation_deg, BEARING)),
+    r("range_rms_m", C::Number(|m| &mut m.range_rms_m, POSITION_ERROR)),
+    r("error_ellipse_major_m", C::Number(|m| &mut m.error_ellipse_major_m, POSITION_ERROR)),
+    r("error_ellipse_minor_m", C::Number(|m| &mut m.error_ellipse_minor_m, POSITION_ERROR)),
+    r("error_ellipse_orientation_deg", C::Number(|m| &mut m.error_ellipse_orientation_deg, ORIENTATION)),
+    r("latitude_error_m", C::Number(|m| &mut m.latitude_error_m, POSITION_ERROR)),
+    r("longitude_error_m", C::Number(|m| &mut m.longitude_error_m, POSITION_ERROR)),
 ];
 
 /// The rows of one `GpsFix.sky` entry; an invalid `prn` drops the entry.

@@ -60,6 +60,13 @@ fn fix() -> GpsFix {
         course_error_deg: Some(2.5),
         position_error_3d_m: Some(2.1),
         gnss_fix_ok: Some(true),
+        magnetic_variation_deg: Some(-3.8),
+        range_rms_m: Some(4.0),
+        error_ellipse_major_m: Some(8.7),
+        error_ellipse_minor_m: Some(4.7),
+        error_ellipse_orientation_deg: Some(132.3),
+        latitude_error_m: Some(6.8),
+        longitude_error_m: Some(7.2),
     }
 }
 

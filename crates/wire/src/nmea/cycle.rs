@@ -40,6 +40,11 @@ pub(crate) struct Cycle {
     sd_lat: Option<f64>,
     sd_lon: Option<f64>,
     sd_alt: Option<f64>,
+    range_rms: Option<f64>,
+    ellipse_major: Option<f64>,
+    ellipse_minor: Option<f64>,
+    ellipse_orient: Option<f64>,
+    magvar: Option<f64>,
     gga_quality: Option<u32>,
     mode_indicator: Option<u8>,
     /// A sentence said the position is valid (RMC/GLL 'A', GGA quality > 0,
@@ -100,6 +105,7 @@ impl Cycle {
                 self.position(t, r.lat, r.lon);
                 self.speed_rmc = r.speed_knots.map(|k| k * KNOTS_TO_MPS).or(self.speed_rmc);
                 self.course_rmc = r.course.or(self.course_rmc);
+                self.magvar = r.magvar.or(self.magvar);
                 self.date = r.date.or(self.date);
                 self.status(r.status);
                 self.indicator(r.mode);
@@ -127,6 +133,10 @@ impl Cycle {
                 self.sd_lat = g.sd_lat.or(self.sd_lat);
                 self.sd_lon = g.sd_lon.or(self.sd_lon);
                 self.sd_alt = g.sd_alt.or(self.sd_alt);
+                self.range_rms = g.rms.or(self.range_rms);
+                self.ellipse_major = g.major.or(self.ellipse_major);
+                self.ellipse_minor = g.minor.or(self.ellipse_minor);
+                self.ellipse_orient = g.orient.or(self.ellipse_orient);
             }
             Update::Zda(z) => self.date = z.date.or(self.date),
             Update::Gns(g) => {
@@ -242,6 +252,14 @@ impl Cycle {
             pdop: self.pdop,
             horizontal_error_m: keep(h_err),
             vertical_error_m: keep(self.sd_alt),
+            // GST's statistics as sent (gpsd reports them without a fix too).
+            range_rms_m: self.range_rms,
+            error_ellipse_major_m: self.ellipse_major,
+            error_ellipse_minor_m: self.ellipse_minor,
+            error_ellipse_orientation_deg: self.ellipse_orient,
+            latitude_error_m: self.sd_lat,
+            longitude_error_m: self.sd_lon,
+            magnetic_variation_deg: self.magvar,
             // GGA/GNS count, or the GSA list if longer: u-blox caps the GGA
             // count at 12 while its GSAs list every satellite used.
             satellites_used: match (self.sats_used, self.gsa_seen) {

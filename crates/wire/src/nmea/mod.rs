@@ -17,6 +17,8 @@
 //!   to fixes (`mode`: the fix mode as gpsd reports it; `rollover`: which
 //!   dates are GPS week rollovers, and [`TimeEvidence`]).
 //! - [`encode`]: sentence builders with checksums (used by `firmware-sim`).
+//! - [`lines`]: [`lines::SentenceLines`], whole checked sentences cut out of
+//!   raw input unchanged (gpsd's `"nmea":true`).
 
 mod cycle;
 pub mod decoder;
@@ -25,6 +27,7 @@ pub mod encode;
 mod epoch;
 pub(crate) mod field;
 mod framer;
+pub mod lines;
 mod mode;
 pub mod options;
 pub(crate) mod rollover;

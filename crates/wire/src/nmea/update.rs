@@ -32,6 +32,8 @@ pub(crate) struct Rmc {
     pub(crate) course: Option<f64>,
     pub(crate) date: Option<Date>,
     pub(crate) mode: Option<u8>,
+    /// Magnetic variation, degrees, east positive.
+    pub(crate) magvar: Option<f64>,
 }
 
 /// Most satellite ids a GSA may list (the standard has 12 slots).
@@ -93,6 +95,10 @@ pub(crate) struct Gll {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Gst {
     pub(crate) time: Option<TimeOfDay>,
+    pub(crate) rms: Option<f64>,
+    pub(crate) major: Option<f64>,
+    pub(crate) minor: Option<f64>,
+    pub(crate) orient: Option<f64>,
     pub(crate) sd_lat: Option<f64>,
     pub(crate) sd_lon: Option<f64>,
     pub(crate) sd_alt: Option<f64>,
@@ -213,7 +219,22 @@ pub(crate) fn rmc(s: &Sentence<'_>) -> Result<Update, Malformed> {
         // so only the date is dropped.
         date: field::date_ddmmyy(s.get(8)).ok().flatten(),
         mode: field::flag(s.get(11))?,
+        magvar: magvar(s.get(9), s.get(10))?,
     }))
+}
+
+/// RMC's magnetic variation and its `E`/`W`, east positive; a value
+/// without a direction reads as absent.
+fn magvar(value: &str, dir: &str) -> FieldResult<f64> {
+    let Some(v) = field::number(value)? else {
+        return Ok(None);
+    };
+    match dir {
+        "E" => Ok(Some(v)),
+        "W" => Ok(Some(-v)),
+        "" => Ok(None),
+        _ => Err(Malformed),
+    }
 }
 
 /// `$--GSA,A,mode,prn x12,pdop,hdop,vdop[,system]`
@@ -323,6 +344,10 @@ pub(crate) fn gll(s: &Sentence<'_>) -> Result<Update, Malformed> {
 pub(crate) fn gst(s: &Sentence<'_>) -> Result<Update, Malformed> {
     Ok(Update::Gst(Gst {
         time: field::time_of_day(s.get(0))?,
+        rms: field::number(s.get(1))?,
+        major: field::number(s.get(2))?,
+        minor: field::number(s.get(3))?,
+        orient: field::number(s.get(4))?,
         sd_lat: field::number(s.get(5))?,
         sd_lon: field::number(s.get(6))?,
         sd_alt: field::number(s.get(7))?,

@@ -626,5 +626,7 @@ fn build(acc: Acc, time: Option<(i64, i32)>, end: &str) -> GpsFix {
         course_error_deg: keep(acc.head_acc),
         position_error_3d_m: keep(acc.p_acc),
         gnss_fix_ok: fix_ok,
+        // No magnetic variation or GST statistics in UBX.
+        ..GpsFix::default()
     }
 }

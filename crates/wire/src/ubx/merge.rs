@@ -147,6 +147,16 @@ fn fill(ubx: &mut GpsFix, nmea: GpsFix) {
         or(&mut ubx.horizontal_error_m, nmea.horizontal_error_m);
         or(&mut ubx.vertical_error_m, nmea.vertical_error_m);
     }
+    or(&mut ubx.magnetic_variation_deg, nmea.magnetic_variation_deg);
+    or(&mut ubx.range_rms_m, nmea.range_rms_m);
+    or(&mut ubx.error_ellipse_major_m, nmea.error_ellipse_major_m);
+    or(&mut ubx.error_ellipse_minor_m, nmea.error_ellipse_minor_m);
+    or(
+        &mut ubx.error_ellipse_orientation_deg,
+        nmea.error_ellipse_orientation_deg,
+    );
+    or(&mut ubx.latitude_error_m, nmea.latitude_error_m);
+    or(&mut ubx.longitude_error_m, nmea.longitude_error_m);
     or(&mut ubx.hdop, nmea.hdop);
     or(&mut ubx.vdop, nmea.vdop);
     or(&mut ubx.pdop, nmea.pdop);

@@ -7,8 +7,13 @@
 //! A client gets `VERSION` on connect and may send `?VERSION;`,
 //! `?DEVICES;`, `?WATCH;`/`?WATCH={...};`, `?POLL;` and
 //! `?DEVICE;`/`?DEVICE={"path":...};`; anything else is answered with an
-//! `ERROR` object and the connection stays open. A watcher gets a `TPV`
-//! and, when the fix has one, a `SKY` per fix. Requests are bounded
+//! `ERROR` object and the connection stays open. A JSON watcher gets a
+//! `TPV` and, when the fix has them, a `SKY` and a `GST` per fix; each
+//! fix's reports are encoded once and the same bytes go to every
+//! watcher. An `"nmea":true` watcher gets the sentences of its NMEA
+//! devices as they were received (the daemon's [`RawTap`], copied from
+//! the sensors only while such a watcher is connected). The device list
+//! follows reloads that change the sensors. Requests are bounded
 //! ([`request::MAX_REQUEST`]), reports wait in the client's bus queue (the
 //! oldest are lost first, counted) and a client that loses more than
 //! `max_client_drops` or blocks a write past `write_timeout` is
@@ -17,28 +22,35 @@
 //! # Layout
 //! - [`config`]: the `[gpsd]` section.
 //! - [`request`]: splitting requests off a client's bytes; the watch policy.
-//! - [`report`]: the JSON objects (`TPV`, `SKY`, `DEVICES`, ...).
+//! - [`report`]: the JSON objects (`TPV`, `SKY`, `GST`, `DEVICES`, ...).
+//! - [`error_model`]: gpsd's `epx`/`epy`/`eps`/`epc`.
 
 pub mod config;
+pub mod error_model;
 pub mod report;
 pub mod request;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use dronetel_proto::v1::frame::Body;
-use dronetel_proto::v1::Frame;
+use dronetel_proto::v1::{Frame, GpsFix, SatelliteInfo};
+use dronetel_wire::nmea::lines::SentenceLines;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::bus::Received;
+use crate::bus::{Published, Received};
 use crate::config::{Checker, ConfigError};
 use crate::selection::Selection;
+use crate::sensor::raw::{RawChunk, RawListener, RawTap};
 use crate::sink::accept::{accept_loop, Admission};
-use crate::sink::contract::{ClientSide, Endpoint, Sink, SinkContext, SinkError, SinkHandle};
+use crate::sink::contract::{
+    ClientSide, Endpoint, SensorList, Sink, SinkContext, SinkError, SinkHandle,
+};
 use crate::sink::frames::SinkFrames;
 use crate::sink::stats::{Connected, SinkStats};
 pub use config::{GpsdConfig, RawGpsd};
@@ -49,6 +61,8 @@ use request::{Next, Policy, Request, Requests};
 const MAX_BATCH: usize = 64 * 1024;
 /// Bytes read from a client at a time.
 const READ_CHUNK: usize = 1024;
+/// Fixes whose encoded reports are kept for watchers still to send them.
+const RECENT: usize = 64;
 
 /// The gpsd sink.
 #[derive(Debug)]
@@ -77,27 +91,15 @@ impl Sink for GpsdSink {
         let addr = listener
             .local_addr()
             .map_err(|e| SinkError::new::<Self>("listen", e))?;
-        let devices = cx
-            .daemon()
-            .sensors
-            .iter()
-            .filter(|s| s.protocol != "tracker")
-            .filter(|s| {
-                config.selection.sensors.is_empty() || config.selection.sensors.contains(&s.name)
-            })
-            .map(|s| Device {
-                sensor: s.name.clone(),
-                path: s.path.clone(),
-                driver: Device::driver_for(s.protocol),
-                bps: s.bps,
-            })
-            .collect();
         let shared = Arc::new(Shared {
-            devices,
+            sensors: cx.daemon().sensors.clone(),
+            only: config.selection.sensors.clone(),
             activated: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
             last: Mutex::default(),
+            reports: Mutex::default(),
+            raw: cx.daemon().raw.clone(),
         });
-        tracing::info!(addr = %addr, devices = shared.devices.len(), "gpsd protocol listening");
+        tracing::info!(addr = %addr, devices = shared.devices().len(), "gpsd protocol listening");
         if !addr.ip().is_loopback() {
             tracing::warn!(addr = %addr, "gpsd port is reachable from the network: reports are not encrypted or authenticated");
         }
@@ -126,24 +128,125 @@ impl Sink for GpsdSink {
     }
 }
 
-/// What every client of the sink shares: the devices and their last fix.
+/// What every client of the sink shares: the devices, their last fix and
+/// the reports of the latest fixes.
 #[derive(Debug)]
 struct Shared {
-    devices: Vec<Device>,
+    /// The daemon's sensors, current after every reload.
+    sensors: SensorList,
+    /// The sink's `sensors` selection (empty: all).
+    only: std::collections::BTreeSet<String>,
     /// When the sink started: every device's `activated`.
     activated: String,
     /// The last fix of each sensor, for `?POLL;`.
     last: Mutex<HashMap<String, Arc<Frame>>>,
+    /// The latest fixes' reports, encoded once for every watcher.
+    reports: Mutex<Reports>,
+    /// The sensors' input, for `"nmea":true` watchers.
+    raw: RawTap,
+}
+
+/// Reports of recent fixes, each encoded once for every watcher (by the
+/// first that needs it), and what gpsd's error model keeps per device.
+#[derive(Debug, Default)]
+struct Reports {
+    /// The latest encodings, oldest first.
+    recent: VecDeque<Encoded>,
+    /// Each sensor's last encoded fix (`seq`, what the next one needs).
+    previous: HashMap<String, (u64, error_model::Previous)>,
+    /// Each sensor's last sky view, for the error model of the cycles
+    /// without one (gpsd keeps its sky between GSV sentences).
+    skies: HashMap<String, Vec<SatelliteInfo>>,
+}
+
+/// One fix's reports as every watcher receives them.
+#[derive(Debug, Clone)]
+struct Encoded {
+    /// The frame's `seq`.
+    seq: u64,
+    /// `TPV`, `SKY`, `GST` lines.
+    bytes: Bytes,
+    /// How many objects.
+    reports: u64,
 }
 
 impl Shared {
-    /// The gpsd device path of a sensor's frames: its configured path,
-    /// else its name (a replayed recording's sensors are not configured).
-    fn path<'a>(&'a self, sensor: &'a str) -> &'a str {
-        self.devices
+    /// The devices as `DEVICES` lists them now: the configured GPS sources
+    /// (not trackers) of the sink's selection.
+    fn devices(&self) -> Vec<Device> {
+        self.sensors
+            .borrow()
             .iter()
-            .find(|d| d.sensor == sensor)
-            .map_or(sensor, |d| d.path.as_str())
+            .filter(|s| s.protocol != "tracker")
+            .filter(|s| self.only.is_empty() || self.only.contains(&s.name))
+            .map(|s| Device {
+                sensor: s.name.clone(),
+                path: s.path.clone(),
+                driver: Device::driver_for(s.protocol),
+                bps: s.bps,
+            })
+            .collect()
+    }
+
+    /// `f` of the gpsd device of a sensor's frames: its configured path,
+    /// else its name (a replayed recording's sensors are not configured),
+    /// and whether it is an NMEA source.
+    fn with_device<R>(&self, sensor: &str, f: impl FnOnce(&str, bool) -> R) -> R {
+        let sensors = self.sensors.borrow();
+        match sensors.iter().find(|s| s.name == sensor) {
+            Some(s) => f(&s.path, matches!(s.protocol, "nmea" | "ublox")),
+            None => f(sensor, false),
+        }
+    }
+
+    /// The reports of `fix` (frame `frame`) for watchers, encoded on the
+    /// first call for its `seq` and shared after.
+    fn reports_of(&self, frame: &Frame, fix: &GpsFix) -> Option<Encoded> {
+        let mut r = self.reports.lock().ok()?;
+        if let Some(e) = r.recent.iter().rev().find(|e| e.seq == frame.seq) {
+            return Some(e.clone());
+        }
+        let previous = r
+            .previous
+            .get(&frame.sensor)
+            .filter(|(seq, _)| *seq < frame.seq)
+            .map(|(_, p)| *p);
+        let sky = match r.skies.get(&frame.sensor) {
+            Some(last) if fix.sky.is_empty() => last.as_slice(),
+            _ => fix.sky.as_slice(),
+        };
+        let (errors, next) = report::errors(fix, sky, previous.as_ref());
+        if !fix.sky.is_empty() {
+            match r.skies.get_mut(&frame.sensor) {
+                Some(last) => last.clone_from(&fix.sky),
+                None => {
+                    r.skies.insert(frame.sensor.clone(), fix.sky.clone());
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(2048);
+        let reports = self.with_device(&frame.sensor, |device, _| {
+            report::fix_reports(&mut out, device, fix, errors)
+        });
+        if let Some(next) = next {
+            match r.previous.get_mut(&frame.sensor) {
+                Some(p) if p.0 < frame.seq => *p = (frame.seq, next),
+                Some(_) => {}
+                None => {
+                    r.previous.insert(frame.sensor.clone(), (frame.seq, next));
+                }
+            }
+        }
+        let e = Encoded {
+            seq: frame.seq,
+            bytes: Bytes::from(out),
+            reports,
+        };
+        if r.recent.len() >= RECENT {
+            r.recent.pop_front();
+        }
+        r.recent.push_back(e.clone());
+        Some(e)
     }
 }
 
@@ -152,7 +255,12 @@ async fn keep_last(mut rx: SinkFrames, shared: Arc<Shared>) {
     while let Received::Frame(p) = rx.recv().await {
         if let Some(Body::Gps(_)) = &p.frame.body {
             if let Ok(mut last) = shared.last.lock() {
-                last.insert(p.frame.sensor.clone(), p.frame.clone());
+                match last.get_mut(&p.frame.sensor) {
+                    Some(f) => *f = p.frame.clone(),
+                    None => {
+                        last.insert(p.frame.sensor.clone(), p.frame.clone());
+                    }
+                }
             }
         }
     }
@@ -198,6 +306,8 @@ fn spawn_client(
             out: Vec::with_capacity(4096),
             stats: stats.clone(),
             limits,
+            raw: None,
+            lines: HashMap::new(),
         };
         let _ = conn.set_nodelay(true);
         let end = c.serve(conn, rx).await;
@@ -223,6 +333,18 @@ struct Client {
     out: Vec<u8>,
     stats: Arc<SinkStats>,
     limits: Limits,
+    /// The sensors' input while the client wants sentences.
+    raw: Option<RawListener>,
+    /// A line assembler per sensor whose sentences it gets.
+    lines: HashMap<Arc<str>, SentenceLines>,
+}
+
+/// The next chunk of `raw`, or never without one.
+async fn next_raw(raw: &mut Option<RawListener>) -> RawChunk {
+    match raw {
+        Some(l) => l.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Client {
@@ -254,10 +376,10 @@ impl Client {
                 },
                 got = rx.recv() => {
                     let Received::Frame(p) = got else { return End::Drained };
-                    self.report(&p.frame);
+                    self.report(&p);
                     while self.out.len() < MAX_BATCH {
                         match rx.try_recv() {
-                            Some(p) => self.report(&p.frame),
+                            Some(p) => self.report(&p),
                             None => break,
                         }
                     }
@@ -265,6 +387,7 @@ impl Client {
                         return End::TooSlow;
                     }
                 }
+                chunk = next_raw(&mut self.raw) => self.sentences(&chunk),
             }
         }
     }
@@ -286,50 +409,92 @@ impl Client {
     }
 
     /// The reports of one frame, when the client watches its device.
-    fn report(&mut self, frame: &Frame) {
-        let Some(Body::Gps(fix)) = &frame.body else {
+    fn report(&mut self, p: &Published) {
+        let Some(Body::Gps(fix)) = &p.frame.body else {
             return;
         };
-        let device = self.shared.path(&frame.sensor);
-        if !self.policy.wants(device) {
+        let policy = &self.policy;
+        if !self
+            .shared
+            .with_device(&p.frame.sensor, |device, _| policy.wants(device))
+        {
             return;
         }
-        report::tpv(&mut self.out, device, fix);
-        let mut n = 1;
-        if report::has_sky(fix) {
-            report::sky(&mut self.out, device, fix);
-            n += 1;
+        if let Some(e) = self.shared.reports_of(&p.frame, fix) {
+            self.out.extend_from_slice(&e.bytes);
+            SinkStats::add(&self.stats.sent, e.reports);
         }
-        SinkStats::add(&self.stats.sent, n);
+    }
+
+    /// The whole sentences of a chunk a sensor read, when the client wants
+    /// its device's sentences.
+    fn sentences(&mut self, chunk: &RawChunk) {
+        let policy = &self.policy;
+        let wanted = self.shared.with_device(&chunk.sensor, |device, nmea| {
+            nmea && self.only_selected(&chunk.sensor) && policy.wants_sentences(device)
+        });
+        if !wanted {
+            return;
+        }
+        let lines = self.lines.entry(chunk.sensor.clone()).or_default();
+        let n = lines.push(&chunk.bytes, &mut self.out);
+        SinkStats::add(&self.stats.sent, n as u64);
+    }
+
+    /// True when `sensor` is among the sink's selected sensors.
+    fn only_selected(&self, sensor: &str) -> bool {
+        self.shared.only.is_empty() || self.shared.only.contains(sensor)
+    }
+
+    /// Starts or stops listening to the sensors' input as the policy now
+    /// asks; sentences half received are forgotten when it stops.
+    fn follow_policy(&mut self) {
+        let wants = self.policy.watcher && (self.policy.nmea || self.policy.raw > 0);
+        match (wants, self.raw.is_some()) {
+            (true, false) => self.raw = Some(self.shared.raw.listen()),
+            (false, true) => {
+                self.raw = None;
+                self.lines.clear();
+            }
+            _ => {}
+        }
     }
 
     /// Answers one request into `out`, as gpsd answers it.
     fn answer(&mut self, r: Request) {
-        let shared = &self.shared;
+        let shared = self.shared.clone();
+        let devices = match &r {
+            Request::Devices | Request::Watch(_) | Request::Device(_) => shared.devices(),
+            _ => Vec::new(),
+        };
         match r {
             Request::Version => report::version(&mut self.out),
-            Request::Devices => report::devices(&mut self.out, &shared.devices, &shared.activated),
+            Request::Devices => report::devices(&mut self.out, &devices, &shared.activated),
             Request::Watch(args) => {
                 if let Some(a) = args {
                     self.policy.apply(&a);
+                    self.follow_policy();
                     if let Some(d) = &self.policy.device {
-                        if !shared.devices.iter().any(|x| &x.path == d) {
+                        if !devices.iter().any(|x| &x.path == d) {
                             report::error(&mut self.out, &format!("No such device as {d}"));
                             return;
                         }
                     }
                 }
-                report::devices(&mut self.out, &shared.devices, &shared.activated);
+                report::devices(&mut self.out, &devices, &shared.activated);
                 report::watch(&mut self.out, &self.policy);
             }
             Request::Poll => {
                 let last = shared.last.lock().map(|l| l.clone()).unwrap_or_default();
-                let mut fixes: Vec<(&str, &Frame)> = last
+                let mut fixes: Vec<(String, &Frame)> = last
                     .values()
-                    .map(|f| (shared.path(&f.sensor), f.as_ref()))
+                    .map(|f| {
+                        let device = shared.with_device(&f.sensor, |d, _| d.to_owned());
+                        (device, f.as_ref())
+                    })
                     .filter(|(d, _)| self.policy.device.as_deref().is_none_or(|w| w == *d))
                     .collect();
-                fixes.sort_by_key(|(d, _)| *d);
+                fixes.sort_by(|a, b| a.0.cmp(&b.0));
                 let polled: Vec<report::Polled<'_>> = fixes
                     .iter()
                     .filter_map(|(device, f)| match &f.body {
@@ -340,7 +505,7 @@ impl Client {
                 report::poll(&mut self.out, &polled);
             }
             Request::Device(None) => {
-                for d in &shared.devices {
+                for d in &devices {
                     report::device(&mut self.out, d, &shared.activated);
                 }
             }
@@ -353,8 +518,8 @@ impl Client {
                     return;
                 }
                 let chosen: Vec<&Device> = match &a.path {
-                    Some(p) => shared.devices.iter().filter(|d| &d.path == p).collect(),
-                    None => shared.devices.iter().collect(),
+                    Some(p) => devices.iter().filter(|d| &d.path == p).collect(),
+                    None => devices.iter().collect(),
                 };
                 match (&a.path, chosen.as_slice()) {
                     (Some(p), []) => report::error(&mut self.out, &format!("Can't open {p}.")),

@@ -1,13 +1,17 @@
 //! gpsd's report objects (`gpsd_json(5)`, protocol 3.14 as gpsd 3.22
-//! writes it) made from what the daemon has: `TPV` and `SKY` from a
-//! `GpsFix`, `DEVICE`/`DEVICES` from the configured sensors, `VERSION`,
+//! writes it) made from what the daemon has: `TPV`, `SKY` and `GST` from
+//! a `GpsFix`, `DEVICE`/`DEVICES` from the configured sensors, `VERSION`,
 //! `WATCH`, `POLL` and `ERROR`. Each object is one line ending in `\r\n`.
+//! A fix's reports are written straight into the output buffer: no
+//! allocation per fix beyond the buffer's own growth.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dronetel_proto::v1::{Constellation, FixMode, FixQuality, GpsFix, SatelliteInfo};
-use serde::Serialize;
+use serde::ser::SerializeSeq;
+use serde::{Serialize, Serializer};
 
+use super::error_model::{self, Errors, Previous};
 use super::request::Policy;
 
 /// `proto_major` of the protocol served.
@@ -57,15 +61,22 @@ fn line(out: &mut Vec<u8>, value: &impl Serialize) {
     }
 }
 
-fn iso8601(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
+/// A time as gpsd writes it (ISO 8601, milliseconds, `Z`), formatted
+/// straight into the JSON (no string in between).
+#[derive(Debug, Clone, Copy)]
+struct IsoTime(SystemTime);
+
+impl Serialize for IsoTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_rfc3339_millis(self.0))
+    }
 }
 
-/// A protobuf timestamp as gpsd's ISO 8601 time (milliseconds, `Z`).
-fn fix_time(t: &prost_types::Timestamp) -> Option<String> {
+/// A protobuf timestamp as gpsd's time.
+fn fix_time(t: &prost_types::Timestamp) -> Option<IsoTime> {
     let secs = u64::try_from(t.seconds).ok()?;
     let nanos = u32::try_from(t.nanos).ok()?;
-    Some(iso8601(UNIX_EPOCH + Duration::new(secs, nanos)))
+    Some(IsoTime(UNIX_EPOCH + Duration::new(secs, nanos)))
 }
 
 /// `x` rounded to `decimals` places, as gpsd prints it.
@@ -219,7 +230,7 @@ pub struct Tpv<'a> {
     status: Option<u8>,
     mode: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
-    time: Option<String>,
+    time: Option<IsoTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ept: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -233,13 +244,23 @@ pub struct Tpv<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     alt: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    epx: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     epv: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     track: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    magvar: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     speed: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     climb: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eps: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epc: Option<f64>,
     #[serde(rename = "geoidSep", skip_serializing_if = "Option::is_none")]
     geoid_sep: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -280,16 +301,31 @@ fn dgps(fix: &GpsFix) -> bool {
     )
 }
 
+/// `epv` as gpsd reports it: VDOP × its vertical UERE, 3D fixes only.
+fn epv(fix: &GpsFix) -> Option<f64> {
+    let v = if dgps(fix) { V_UERE_DGPS } else { V_UERE };
+    fix.vdop.filter(|_| mode(fix) >= 3).map(|d| d * v)
+}
+
+/// gpsd's error fields of `fix` with the device's sky view `sky` after
+/// its `previous` fix ([`error_model`]), and what the device's next fix
+/// needs of this one.
+pub fn errors(
+    fix: &GpsFix,
+    sky: &[SatelliteInfo],
+    previous: Option<&Previous>,
+) -> (Errors, Option<Previous>) {
+    error_model::errors(fix, sky, mode(fix), epv(fix), dgps(fix), previous)
+}
+
 impl<'a> Tpv<'a> {
-    /// The TPV of `fix` from `device`.
-    pub fn new(device: &'a str, fix: &GpsFix) -> Self {
-        let (p, v) = if dgps(fix) {
-            (P_UERE_DGPS, V_UERE_DGPS)
-        } else {
-            (P_UERE, V_UERE)
-        };
+    /// The TPV of `fix` from `device`, with gpsd's error fields `e`.
+    pub fn new(device: &'a str, fix: &GpsFix, e: Errors) -> Self {
+        let p = if dgps(fix) { P_UERE_DGPS } else { P_UERE };
         let mode = mode(fix);
         let time = fix.time.as_ref().and_then(fix_time);
+        let heights = Heights::of(fix);
+        let fixed = mode >= 2;
         Tpv {
             class: "TPV",
             device,
@@ -299,23 +335,70 @@ impl<'a> Tpv<'a> {
             time,
             lat: r(fix.latitude_deg, 9),
             lon: r(fix.longitude_deg, 9),
-            alt_hae: r(fix.altitude_hae_m, 4),
-            alt_msl: r(fix.altitude_msl_m, 4),
-            alt: r(fix.altitude_msl_m, 4),
-            epv: r(fix.vdop.map(|d| d * v), 3),
+            alt_hae: r(heights.hae, 4),
+            alt_msl: r(heights.msl, 4),
+            alt: r(heights.msl, 4),
+            epx: r(e.epx, 3),
+            epy: r(e.epy, 3),
+            epv: r(epv(fix), 3),
             track: r(fix.course_deg, 4),
-            speed: r(fix.speed_mps, 3),
+            magvar: r(fix.magnetic_variation_deg, 1),
+            speed: r(fix.speed_mps.or(e.speed), 3),
             climb: r(fix.climb_mps, 3),
-            geoid_sep: r(fix.geoid_separation_m, 3),
-            eph: r(fix.hdop.map(|d| d * p), 3),
-            sep: r(fix.pdop.map(|d| d * p), 3),
+            eps: r(e.eps, 2),
+            epc: r(e.epc, 2),
+            geoid_sep: r(heights.geoid_sep, 3),
+            eph: r(fix.hdop.filter(|_| fixed).map(|d| d * p), 3),
+            sep: r(fix.pdop.filter(|_| fixed).map(|d| d * p), 3),
         }
     }
 }
 
-/// Appends the `TPV` of `fix`.
-pub fn tpv(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
-    line(out, &Tpv::new(device, fix));
+/// A fix's heights as gpsd reports them (`gpsd_error_model()`): the
+/// receiver's geoid separation, else gpsd's model's at the fix's position
+/// ([`dronetel_wire::geoid`]); the height above the ellipsoid or above
+/// mean sea level that the receiver left out, from the other and the
+/// separation.
+struct Heights {
+    hae: Option<f64>,
+    msl: Option<f64>,
+    geoid_sep: Option<f64>,
+}
+
+impl Heights {
+    fn of(fix: &GpsFix) -> Self {
+        let geoid_sep = fix.geoid_separation_m.or_else(|| {
+            let (lat, lon) = fix.latitude_deg.zip(fix.longitude_deg)?;
+            dronetel_wire::geoid::wgs84_separation(lat, lon)
+        });
+        let (hae, msl) = (fix.altitude_hae_m, fix.altitude_msl_m);
+        Heights {
+            hae: hae.or_else(|| msl.zip(geoid_sep).map(|(m, s)| m + s)),
+            msl: msl.or_else(|| hae.zip(geoid_sep).map(|(h, s)| h - s)),
+            geoid_sep,
+        }
+    }
+}
+
+/// Appends the `TPV` of `fix` with gpsd's error fields `e`.
+pub fn tpv(out: &mut Vec<u8>, device: &str, fix: &GpsFix, e: Errors) {
+    line(out, &Tpv::new(device, fix, e));
+}
+
+/// Appends a watcher's reports of one fix: its `TPV`, then its `SKY` and
+/// its `GST` when it has them; returns how many.
+pub fn fix_reports(out: &mut Vec<u8>, device: &str, fix: &GpsFix, e: Errors) -> u64 {
+    tpv(out, device, fix, e);
+    let mut n = 1;
+    if has_sky(fix) {
+        sky(out, device, fix);
+        n += 1;
+    }
+    if has_gst(fix) {
+        gst(out, device, fix);
+        n += 1;
+    }
+    n
 }
 
 #[derive(Serialize)]
@@ -367,12 +450,40 @@ fn numbering(s: &SatelliteInfo) -> (u32, Option<u8>, Option<u32>) {
     }
 }
 
+/// A fix's sky view, serialized one satellite at a time.
+struct Satellites<'a>(&'a [SatelliteInfo]);
+
+impl Satellites<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Satellites<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for sat in self.0 {
+            let (prn, gnssid, svid) = numbering(sat);
+            seq.serialize_element(&Satellite {
+                prn,
+                el: r(sat.elevation_deg, 1),
+                az: r(sat.azimuth_deg, 1),
+                ss: r(sat.snr_dbhz, 1),
+                used: sat.used,
+                gnssid,
+                svid,
+            })?;
+        }
+        seq.end()
+    }
+}
+
 #[derive(Serialize)]
 struct Sky<'a> {
     class: &'static str,
     device: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    time: Option<String>,
+    time: Option<IsoTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hdop: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -383,8 +494,8 @@ struct Sky<'a> {
     n_sat: Option<u32>,
     #[serde(rename = "uSat", skip_serializing_if = "Option::is_none")]
     u_sat: Option<u32>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    satellites: Vec<Satellite>,
+    #[serde(skip_serializing_if = "Satellites::is_empty")]
+    satellites: Satellites<'a>,
 }
 
 /// True when `fix` has something a `SKY` reports.
@@ -392,31 +503,13 @@ pub fn has_sky(fix: &GpsFix) -> bool {
     !fix.sky.is_empty() || fix.hdop.is_some() || fix.pdop.is_some() || fix.vdop.is_some()
 }
 
-/// Appends the `SKY` of `fix`.
-pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
-    let satellites: Vec<Satellite> = fix
-        .sky
-        .iter()
-        .map(|s| {
-            let (prn, gnssid, svid) = numbering(s);
-            Satellite {
-                prn,
-                el: r(s.elevation_deg, 1),
-                az: r(s.azimuth_deg, 1),
-                ss: r(s.snr_dbhz, 1),
-                used: s.used,
-                gnssid,
-                svid,
-            }
-        })
-        .collect();
-    let n_sat = (!fix.sky.is_empty()).then_some(satellites.len() as u32);
-    let u_sat = fix
-        .satellites_used
-        .or_else(|| n_sat.map(|_| satellites.iter().filter(|s| s.used).count() as u32));
-    line(
-        out,
-        &Sky {
+impl<'a> Sky<'a> {
+    fn new(device: &'a str, fix: &'a GpsFix) -> Self {
+        let n_sat = (!fix.sky.is_empty()).then_some(fix.sky.len() as u32);
+        let u_sat = fix
+            .satellites_used
+            .or_else(|| n_sat.map(|_| fix.sky.iter().filter(|s| s.used).count() as u32));
+        Sky {
             class: "SKY",
             device,
             time: fix.time.as_ref().and_then(fix_time),
@@ -425,9 +518,177 @@ pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
             pdop: r(fix.pdop, 2),
             n_sat,
             u_sat,
-            satellites,
-        },
-    );
+            satellites: Satellites(&fix.sky),
+        }
+    }
+}
+
+/// Appends the `SKY` of `fix`, written out by hand: a dozen satellites
+/// of seven members each made serde's per-member work most of the sink's
+/// CPU. The same object as [`Sky`] serializes (a test holds them equal).
+pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
+    let sky = Sky::new(device, fix);
+    out.extend_from_slice(b"{\"class\":\"SKY\",\"device\":");
+    json(out, device);
+    if let Some(t) = &sky.time {
+        out.extend_from_slice(b",\"time\":");
+        json(out, t);
+    }
+    for (key, v) in [
+        (&b",\"hdop\":"[..], sky.hdop),
+        (b",\"vdop\":", sky.vdop),
+        (b",\"pdop\":", sky.pdop),
+    ] {
+        if let Some(v) = v {
+            out.extend_from_slice(key);
+            json(out, &v);
+        }
+    }
+    for (key, v) in [(&b",\"nSat\":"[..], sky.n_sat), (b",\"uSat\":", sky.u_sat)] {
+        if let Some(v) = v {
+            out.extend_from_slice(key);
+            unsigned(out, u64::from(v));
+        }
+    }
+    if !fix.sky.is_empty() {
+        out.extend_from_slice(b",\"satellites\":[");
+        for (i, sat) in fix.sky.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            satellite(out, sat);
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b"}\r\n");
+}
+
+/// One satellite of a hand-written `SKY`, as [`Satellite`] serializes.
+fn satellite(out: &mut Vec<u8>, sat: &SatelliteInfo) {
+    let (prn, gnssid, svid) = numbering(sat);
+    out.extend_from_slice(b"{\"PRN\":");
+    unsigned(out, u64::from(prn));
+    for (key, v) in [
+        (&b",\"el\":"[..], sat.elevation_deg),
+        (b",\"az\":", sat.azimuth_deg),
+        (b",\"ss\":", sat.snr_dbhz),
+    ] {
+        if let Some(v) = v {
+            out.extend_from_slice(key);
+            tenths(out, v);
+        }
+    }
+    out.extend_from_slice(if sat.used {
+        b",\"used\":true"
+    } else {
+        b",\"used\":false"
+    });
+    if let Some(g) = gnssid {
+        out.extend_from_slice(b",\"gnssid\":");
+        unsigned(out, u64::from(g));
+    }
+    if let Some(v) = svid {
+        out.extend_from_slice(b",\"svid\":");
+        unsigned(out, u64::from(v));
+    }
+    out.push(b'}');
+}
+
+/// `value` as JSON (serializing a string or number into a `Vec` cannot
+/// fail).
+fn json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// `v` in decimal.
+fn unsigned(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
+}
+
+/// `x` rounded to one decimal, as serde writes `round(x, 1)` (`40.0`,
+/// `-5.5`); outside ±1e15 through serde itself.
+fn tenths(out: &mut Vec<u8>, x: f64) {
+    let t = (x * 10.0).round();
+    if !t.is_finite() || t.abs() >= 1e16 {
+        json(out, &round(x, 1));
+        return;
+    }
+    let t = t as i64;
+    if t < 0 {
+        out.push(b'-');
+    }
+    let t = t.unsigned_abs();
+    unsigned(out, t / 10);
+    out.push(b'.');
+    out.push(b'0' + (t % 10) as u8);
+}
+
+/// A `GST` object: the receiver's error statistics (NMEA GST), as gpsd
+/// passes them on.
+#[derive(Serialize)]
+struct Gst<'a> {
+    class: &'static str,
+    device: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<IsoTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    major: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    minor: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    orient: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lon: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alt: Option<f64>,
+}
+
+impl<'a> Gst<'a> {
+    fn new(device: &'a str, fix: &GpsFix) -> Self {
+        Gst {
+            class: "GST",
+            device,
+            time: fix.time.as_ref().and_then(fix_time),
+            rms: r(fix.range_rms_m, 3),
+            major: r(fix.error_ellipse_major_m, 3),
+            minor: r(fix.error_ellipse_minor_m, 3),
+            orient: r(fix.error_ellipse_orientation_deg, 3),
+            lat: r(fix.latitude_error_m, 3),
+            lon: r(fix.longitude_error_m, 3),
+            alt: r(fix.vertical_error_m, 3),
+        }
+    }
+}
+
+/// True when the cycle of `fix` had a GST.
+pub fn has_gst(fix: &GpsFix) -> bool {
+    fix.range_rms_m.is_some()
+        || fix.error_ellipse_major_m.is_some()
+        || fix.error_ellipse_minor_m.is_some()
+        || fix.error_ellipse_orientation_deg.is_some()
+        || fix.latitude_error_m.is_some()
+        || fix.longitude_error_m.is_some()
+}
+
+/// Appends the `GST` of `fix`.
+pub fn gst(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
+    line(out, &Gst::new(device, fix));
 }
 
 /// One device's last fix, for `?POLL;`.
@@ -441,33 +702,36 @@ pub struct Polled<'a> {
 #[derive(Serialize)]
 struct Poll<'a> {
     class: &'static str,
-    time: String,
+    time: IsoTime,
     active: usize,
     tpv: Vec<Tpv<'a>>,
-    gst: [(); 0],
-    sky: Vec<serde_json::Value>,
+    gst: Vec<Gst<'a>>,
+    sky: Vec<Sky<'a>>,
 }
 
-/// The `POLL` object: the last fix of each device.
+/// The `POLL` object: the last fix of each device (its error fields
+/// without the speed and climb errors, which need the fix before).
 pub fn poll(out: &mut Vec<u8>, last: &[Polled<'_>]) {
-    let sky = last
-        .iter()
-        .filter(|p| has_sky(p.fix))
-        .filter_map(|p| {
-            let mut one = Vec::new();
-            sky(&mut one, p.device, p.fix);
-            serde_json::from_slice(&one).ok()
-        })
-        .collect();
     line(
         out,
         &Poll {
             class: "POLL",
-            time: iso8601(SystemTime::now()),
+            time: IsoTime(SystemTime::now()),
             active: last.len(),
-            tpv: last.iter().map(|p| Tpv::new(p.device, p.fix)).collect(),
-            gst: [],
-            sky,
+            tpv: last
+                .iter()
+                .map(|p| Tpv::new(p.device, p.fix, errors(p.fix, &p.fix.sky, None).0))
+                .collect(),
+            gst: last
+                .iter()
+                .filter(|p| has_gst(p.fix))
+                .map(|p| Gst::new(p.device, p.fix))
+                .collect(),
+            sky: last
+                .iter()
+                .filter(|p| has_sky(p.fix))
+                .map(|p| Sky::new(p.device, p.fix))
+                .collect(),
         },
     );
 }
@@ -523,7 +787,8 @@ mod tests {
     #[test]
     fn tpv_carries_what_gpsd_reports() {
         let mut out = Vec::new();
-        tpv(&mut out, "/dev/gps", &fix());
+        let f = fix();
+        tpv(&mut out, "/dev/gps", &f, errors(&f, &f.sky, None).0);
         let v = &parse(&out)[0];
         assert_eq!(v["class"], "TPV");
         assert_eq!(v["device"], "/dev/gps");
@@ -542,6 +807,76 @@ mod tests {
         assert_eq!(v["epv"], 34.5);
         assert_eq!(v["sep"], 34.2);
         assert!(out.ends_with(b"}\r\n"));
+    }
+
+    /// A GGA without geoid separation gets gpsd's model's; RMC's magnetic
+    /// variation and GST's statistics are passed on as gpsd passes them
+    /// (the values of `quectel-L70.log`, gpsd 3.22's GST for 15:01:19).
+    #[test]
+    fn gst_magvar_and_the_geoid_model() {
+        let mut f = fix();
+        f.geoid_separation_m = None;
+        f.altitude_hae_m = None;
+        f.magnetic_variation_deg = Some(-3.8);
+        f.range_rms_m = Some(4.0);
+        f.error_ellipse_major_m = Some(8.7);
+        f.error_ellipse_minor_m = Some(4.7);
+        f.error_ellipse_orientation_deg = Some(132.3);
+        f.latitude_error_m = Some(6.8);
+        f.longitude_error_m = Some(7.2);
+        f.vertical_error_m = Some(14.0);
+        let mut out = Vec::new();
+        assert_eq!(
+            fix_reports(&mut out, "/dev/gps", &f, errors(&f, &f.sky, None).0),
+            3
+        );
+        let v = parse(&out);
+        let sep = dronetel_wire::geoid::wgs84_separation(-37.784_788_333_333, 175.314_896_666_667)
+            .unwrap();
+        assert_eq!(v[0]["geoidSep"], round(sep, 3));
+        assert_eq!(v[0]["altHAE"], round(59.9 + sep, 4));
+        assert_eq!(v[0]["magvar"], -3.8);
+        assert_eq!(v[2]["class"], "GST");
+        assert_eq!(v[2]["time"], "2014-12-31T03:07:19.000Z");
+        for (k, want) in [
+            ("rms", 4.0),
+            ("major", 8.7),
+            ("minor", 4.7),
+            ("orient", 132.3),
+            ("lat", 6.8),
+            ("lon", 7.2),
+            ("alt", 14.0),
+        ] {
+            assert_eq!(v[2][k], want, "{k}");
+        }
+    }
+
+    /// The hand-written `SKY` is the object `Sky` serializes, member for
+    /// member and value for value.
+    #[test]
+    fn hand_written_sky_equals_serde_sky() {
+        let mut f = fix();
+        f.sky.push(SatelliteInfo {
+            constellation: Constellation::Gps as i32,
+            prn: 7,
+            elevation_deg: Some(-2.25),
+            azimuth_deg: None,
+            snr_dbhz: Some(0.04),
+            used: false,
+            signal_id: None,
+        });
+        let mut hand = Vec::new();
+        sky(&mut hand, "/dev/\"gps\"", &f);
+        let mut serde = Vec::new();
+        line(&mut serde, &Sky::new("/dev/\"gps\"", &f));
+        assert_eq!(parse(&hand), parse(&serde));
+        assert!(hand.ends_with(b"}\r\n"));
+        f.sky.clear();
+        f.hdop = None;
+        let (mut hand, mut serde) = (Vec::new(), Vec::new());
+        sky(&mut hand, "/dev/gps", &f);
+        line(&mut serde, &Sky::new("/dev/gps", &f));
+        assert_eq!(parse(&hand), parse(&serde));
     }
 
     #[test]

@@ -79,9 +79,10 @@ pub struct Policy {
     pub watcher: bool,
     /// `json`: reports as JSON objects.
     pub json: bool,
-    /// `nmea`: raw sentences (not served: answered `false`).
+    /// `nmea`: the NMEA devices' sentences as received.
     pub nmea: bool,
-    /// `raw` (not served: answered `0`).
+    /// `raw`: 1 or 2 send an NMEA device's sentences as received (as
+    /// gpsd does for NMEA); binary input is never passed on.
     pub raw: u8,
     /// `scaled` (no effect: reports are always in SI units).
     pub scaled: bool,
@@ -94,8 +95,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Applies `?WATCH={...}`. Raw sentences are not served, so `nmea`
-    /// and `raw` stay off and the answer says so; a watcher that asked for
+    /// Applies `?WATCH={...}`; a watcher that asked for
     /// no format gets JSON, as from gpsd.
     pub fn apply(&mut self, a: &WatchArgs) {
         let set = |v: &mut bool, a: Option<bool>| *v = a.unwrap_or(*v);
@@ -108,8 +108,8 @@ impl Policy {
             self.device = (!d.is_empty()).then(|| d.clone());
         }
         let _ = (&a.class, &a.remote, a.timing);
-        self.nmea = false;
-        self.raw = 0;
+        set(&mut self.nmea, a.nmea);
+        self.raw = a.raw.map_or(self.raw, |r| r.min(2));
         if self.watcher && a.json.is_none() && a.nmea.is_none() && a.raw.is_none() {
             self.json = true;
         }
@@ -118,6 +118,14 @@ impl Policy {
     /// True when reports of `device` are to be sent as JSON.
     pub fn wants(&self, device: &str) -> bool {
         self.watcher && self.json && self.device.as_deref().is_none_or(|d| d == device)
+    }
+
+    /// True when the sentences of `device` (an NMEA source) are to be
+    /// sent as received.
+    pub fn wants_sentences(&self, device: &str) -> bool {
+        self.watcher
+            && (self.nmea || self.raw > 0)
+            && self.device.as_deref().is_none_or(|d| d == device)
     }
 }
 
@@ -318,7 +326,8 @@ mod tests {
         };
         let mut p = Policy::default();
         p.apply(a);
-        assert!(p.watcher && p.json && !p.nmea, "{p:?}");
+        assert!(p.watcher && p.json && p.nmea, "{p:?}");
+        assert!(p.wants_sentences("/dev/x") && !p.wants_sentences("/dev/y"));
         assert!(p.wants("/dev/x") && !p.wants("/dev/y"));
         let mut p = Policy::default();
         p.apply(&WatchArgs {

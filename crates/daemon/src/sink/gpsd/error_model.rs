@@ -1,0 +1,323 @@
+//! gpsd's error model (`gpsd_error_model()` and `fill_dop()` of gpsd
+//! 3.22's `libgpsd_core.c`, BSD-2-Clause): the TPV error fields gpsd
+//! derives from DOPs, the satellite geometry and the previous fix of the
+//! same device, so that a gpsd client reads the same `epx`, `epy`, `eps`
+//! and `epc` from the daemon as from gpsd.
+//!
+//! - `epx`/`epy`: the east/north DOP of the used satellites' geometry
+//!   (`fill_dop()`: the line-of-sight matrix of the used satellites with a
+//!   valid elevation and azimuth, at least 4) × 15 m (3.75 m with DGPS).
+//! - `eps`: (the larger of the previous fix's `epx`/`epy` + the larger of
+//!   this fix's) ÷ the time between the two fixes.
+//! - `epc`: (the previous fix's `epv` + this fix's) ÷ that time.
+//! - `speed`, when the receiver sent none: the distance from the previous
+//!   fix (Vincenty on the WGS-84 ellipsoid, gpsd's `earth_distance()`)
+//!   ÷ that time.
+
+use dronetel_proto::v1::{GpsFix, SatelliteInfo};
+
+/// `H_UERE_NO_DGPS` and `H_UERE_WITH_DGPS`, metres (95 %).
+const H_UERE: f64 = 15.0;
+const H_UERE_DGPS: f64 = 3.75;
+
+/// What the next fix's `eps` and `epc` need of this one.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Previous {
+    /// Fix time, seconds since 1970.
+    time: f64,
+    /// gpsd's mode (≥ 2: a fix).
+    mode: u8,
+    epx: Option<f64>,
+    epy: Option<f64>,
+    epv: Option<f64>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+}
+
+/// The error fields of one fix.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Errors {
+    /// Longitude (east) error, metres, 95 %.
+    pub epx: Option<f64>,
+    /// Latitude (north) error, metres, 95 %.
+    pub epy: Option<f64>,
+    /// Speed error, metres per second, 95 %.
+    pub eps: Option<f64>,
+    /// Climb error, metres per second, 95 %.
+    pub epc: Option<f64>,
+    /// Speed from the distance to the previous fix, when the fix has none.
+    pub speed: Option<f64>,
+}
+
+/// `fix`'s error fields as gpsd computes them, given the device's sky
+/// view (the fix's, or the last one it sent: gpsd keeps it between the
+/// cycles without GSV), its gpsd `mode`, `epv` (as reported), whether it
+/// is a DGPS fix, and the device's previous fix; with what the next fix
+/// of the device needs.
+pub fn errors(
+    fix: &GpsFix,
+    sky: &[SatelliteInfo],
+    mode: u8,
+    epv: Option<f64>,
+    dgps: bool,
+    prev: Option<&Previous>,
+) -> (Errors, Option<Previous>) {
+    let time = fix
+        .time
+        .as_ref()
+        .map(|t| t.seconds as f64 + f64::from(t.nanos) * 1e-9);
+    let mut e = Errors::default();
+    if mode >= 2 && fix.hdop.is_some() {
+        let uere = if dgps { H_UERE_DGPS } else { H_UERE };
+        if let Some((xdop, ydop)) = horizontal_dops(sky) {
+            e.epx = Some(xdop * uere);
+            e.epy = Some(ydop * uere);
+        }
+    }
+    if let (Some(t), Some(p)) = (time, prev) {
+        let dt = t - p.time;
+        if mode >= 2 && dt > 0.0 && p.mode >= 2 {
+            if let (Some(px), Some(py)) = (p.epx, p.epy) {
+                let now = match (e.epx, e.epy) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    _ => None,
+                };
+                // gpsd adds NaN here, which it then leaves out.
+                e.eps = now.map(|n| (px.max(py) + n) / dt);
+            }
+            if let (Some(pv), Some(v)) = (p.epv, epv) {
+                e.epc = Some((pv + v) / dt);
+            }
+            if fix.speed_mps.is_none() {
+                if let (Some(a), Some(b), Some(c), Some(d)) =
+                    (p.lat, p.lon, fix.latitude_deg, fix.longitude_deg)
+                {
+                    e.speed = earth_distance(a, b, c, d)
+                        .map(|m| m / dt)
+                        .filter(|v| *v <= 9999.9);
+                }
+            }
+        }
+    }
+    let next = time.map(|time| Previous {
+        time,
+        mode,
+        epx: e.epx,
+        epy: e.epy,
+        epv,
+        lat: fix.latitude_deg,
+        lon: fix.longitude_deg,
+    });
+    (e, next.or(prev.copied()))
+}
+
+/// Metres between two positions on the WGS-84 ellipsoid (Vincenty's
+/// inverse formula, as gpsd's `earth_distance()`); `None` when it does not
+/// converge (nearly antipodal points).
+fn earth_distance(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> Option<f64> {
+    const A: f64 = 6_378_137.0;
+    const B: f64 = 6_356_752.314_245;
+    const F: f64 = 1.0 / 298.257_223_563;
+    let l = (lon2 - lon1).to_radians();
+    let u1 = ((1.0 - F) * lat1.to_radians().tan()).atan();
+    let u2 = ((1.0 - F) * lat2.to_radians().tan()).atan();
+    let (su1, cu1, su2, cu2) = (u1.sin(), u1.cos(), u2.sin(), u2.cos());
+    let mut lambda = l;
+    for _ in 0..100 {
+        let (sl, cl) = (lambda.sin(), lambda.cos());
+        let ss = ((cu2 * sl).powi(2) + (cu1 * su2 - su1 * cu2 * cl).powi(2)).sqrt();
+        if ss == 0.0 {
+            return Some(0.0);
+        }
+        let cs = su1 * su2 + cu1 * cu2 * cl;
+        let sigma = ss.atan2(cs);
+        let sa = cu1 * cu2 * sl / ss;
+        let csqa = 1.0 - sa * sa;
+        let c2sm = cs - 2.0 * su1 * su2 / csqa;
+        let c2sm = if c2sm.is_finite() { c2sm } else { 0.0 };
+        let c = F / 16.0 * csqa * (4.0 + F * (4.0 - 3.0 * csqa));
+        let previous = lambda;
+        lambda =
+            l + (1.0 - c) * F * sa * (sigma + c * ss * (c2sm + c * cs * (2.0 * c2sm * c2sm - 1.0)));
+        if (lambda - previous).abs() <= 1e-12 {
+            let usq = csqa * (A * A - B * B) / (B * B);
+            let a = 1.0 + usq / 16384.0 * (4096.0 + usq * (-768.0 + usq * (320.0 - 175.0 * usq)));
+            let b = usq / 1024.0 * (256.0 + usq * (-128.0 + usq * (74.0 - 47.0 * usq)));
+            let ds = b
+                * ss
+                * (c2sm
+                    + b / 4.0
+                        * (cs * (-1.0 + 2.0 * c2sm * c2sm)
+                            - b / 6.0
+                                * c2sm
+                                * (-3.0 + 4.0 * ss * ss)
+                                * (-3.0 + 4.0 * c2sm * c2sm)));
+            return Some(B * a * (sigma - ds));
+        }
+    }
+    None
+}
+
+/// xdop and ydop of the used satellites' geometry (`fill_dop()`): `None`
+/// with fewer than 4 usable satellites or a singular geometry.
+fn horizontal_dops(sky: &[SatelliteInfo]) -> Option<(f64, f64)> {
+    let mut prod = [[0.0f64; 4]; 4];
+    let mut n = 0;
+    for s in sky.iter().filter(|s| s.used && s.prn >= 1) {
+        let (Some(az), Some(el)) = (s.azimuth_deg, s.elevation_deg) else {
+            continue;
+        };
+        if !(0.0..=359.0).contains(&az) || el.abs() > 90.0 {
+            continue;
+        }
+        let (az, el) = (az.to_radians(), el.to_radians());
+        let row = [az.sin() * el.cos(), az.cos() * el.cos(), el.sin(), 1.0];
+        for (i, p) in prod.iter_mut().enumerate() {
+            for (j, v) in p.iter_mut().enumerate() {
+                *v += row.get(i).copied().unwrap_or(0.0) * row.get(j).copied().unwrap_or(0.0);
+            }
+        }
+        n += 1;
+    }
+    if n < 4 {
+        return None;
+    }
+    let inv = invert(prod)?;
+    let (xx, yy) = (
+        inv.first().and_then(|r| r.first()).copied()?,
+        inv.get(1).and_then(|r| r.get(1)).copied()?,
+    );
+    (xx >= 0.0 && yy >= 0.0).then(|| (xx.sqrt(), yy.sqrt()))
+}
+
+/// The inverse of a 4 × 4 matrix (Gauss–Jordan with partial pivoting);
+/// `None` when it is singular.
+fn invert(m: [[f64; 4]; 4]) -> Option<[[f64; 4]; 4]> {
+    let mut a = m;
+    let mut inv = [[0.0f64; 4]; 4];
+    for (i, row) in inv.iter_mut().enumerate() {
+        if let Some(v) = row.get_mut(i) {
+            *v = 1.0;
+        }
+    }
+    for col in 0..4 {
+        let pivot = (col..4).max_by(|&x, &y| {
+            let ax = a.get(x).and_then(|r| r.get(col)).map_or(0.0, |v| v.abs());
+            let ay = a.get(y).and_then(|r| r.get(col)).map_or(0.0, |v| v.abs());
+            ax.total_cmp(&ay)
+        })?;
+        a.swap(col, pivot);
+        inv.swap(col, pivot);
+        let p = *a.get(col)?.get(col)?;
+        if p.abs() < 1e-12 {
+            return None;
+        }
+        let (arow, irow) = (*a.get(col)?, *inv.get(col)?);
+        let (arow, irow) = (arow.map(|v| v / p), irow.map(|v| v / p));
+        for r in 0..4 {
+            let f = if r == col { 0.0 } else { *a.get(r)?.get(col)? };
+            let (ar, ir) = (a.get_mut(r)?, inv.get_mut(r)?);
+            if r == col {
+                *ar = arow;
+                *ir = irow;
+                continue;
+            }
+            for k in 0..4 {
+                *ar.get_mut(k)? -= f * arow.get(k)?;
+                *ir.get_mut(k)? -= f * irow.get(k)?;
+            }
+        }
+    }
+    Some(inv)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sat(prn: u32, el: f64, az: f64, used: bool) -> SatelliteInfo {
+        SatelliteInfo {
+            prn,
+            elevation_deg: Some(el),
+            azimuth_deg: Some(az),
+            used,
+            ..Default::default()
+        }
+    }
+
+    /// Vincenty's textbook case (Flinders Peak to Buninyong: 54972.271 m)
+    /// and a short hop along a meridian.
+    #[test]
+    fn distances_on_the_ellipsoid() {
+        let d = earth_distance(
+            -(37.0 + 57.0 / 60.0 + 3.72030 / 3600.0),
+            144.0 + 25.0 / 60.0 + 29.52440 / 3600.0,
+            -(37.0 + 39.0 / 60.0 + 10.15610 / 3600.0),
+            143.0 + 55.0 / 60.0 + 35.38390 / 3600.0,
+        )
+        .unwrap();
+        assert!((d - 54_972.271).abs() < 0.01, "{d}");
+        assert_eq!(earth_distance(47.0, 8.0, 47.0, 8.0), Some(0.0));
+        let m = earth_distance(47.0, 8.0, 47.0001, 8.0).unwrap();
+        assert!((m - 11.12).abs() < 0.01, "{m}");
+    }
+
+    #[test]
+    fn inverse_of_a_known_matrix() {
+        let m = [
+            [4.0, 7.0, 2.0, 0.0],
+            [3.0, 6.0, 1.0, 0.0],
+            [2.0, 5.0, 3.0, 0.0],
+            [0.0, 0.0, 0.0, 2.0],
+        ];
+        let inv = invert(m).unwrap();
+        for (i, row) in m.iter().enumerate() {
+            for j in 0..4 {
+                let v: f64 = row.iter().zip(&inv).map(|(a, r)| a * r[j]).sum();
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((v - want).abs() < 1e-12, "{i},{j}: {v}");
+            }
+        }
+        assert!(invert([[1.0; 4]; 4]).is_none());
+    }
+
+    /// Four satellites in the four directions at the same elevation plus
+    /// one overhead: east and north DOPs are equal; too few used
+    /// satellites give none.
+    #[test]
+    fn dops_from_geometry_and_errors_from_the_previous_fix() {
+        let mut fix = GpsFix {
+            time: Some(prost_types::Timestamp {
+                seconds: 100,
+                nanos: 0,
+            }),
+            hdop: Some(1.0),
+            sky: vec![
+                sat(1, 30.0, 0.0, true),
+                sat(2, 30.0, 90.0, true),
+                sat(3, 30.0, 180.0, true),
+                sat(4, 30.0, 270.0, true),
+                sat(5, 90.0, 0.0, true),
+            ],
+            ..Default::default()
+        };
+        let (xdop, ydop) = horizontal_dops(&fix.sky).unwrap();
+        assert!((xdop - ydop).abs() < 1e-9 && xdop > 0.0, "{xdop} {ydop}");
+        let (e1, prev) = errors(&fix, &fix.sky, 3, Some(10.0), false, None);
+        assert!((e1.epx.unwrap() - xdop * 15.0).abs() < 1e-9);
+        assert_eq!((e1.eps, e1.epc), (None, None), "no previous fix");
+        fix.time = Some(prost_types::Timestamp {
+            seconds: 102,
+            nanos: 0,
+        });
+        let (e2, _) = errors(&fix, &fix.sky, 3, Some(12.0), false, prev.as_ref());
+        let m = e1.epx.unwrap().max(e1.epy.unwrap());
+        assert!((e2.eps.unwrap() - 2.0 * m / 2.0).abs() < 1e-9);
+        assert!((e2.epc.unwrap() - 11.0).abs() < 1e-9);
+        for s in &mut fix.sky[1..] {
+            s.used = false;
+        }
+        assert_eq!(errors(&fix, &fix.sky, 3, None, false, None).0.epx, None);
+    }
+}
