@@ -8,8 +8,9 @@
 #   scripts/deny.sh licenses        # one of them
 #
 # cargo-deny is installed when missing (pinned version, `cargo install
-# --locked`, without the fat LTO of its release profile: a CI tool does not
-# need it and the build is several times shorter). The snapshot is copied to
+# --locked`, without the fat LTO and single codegen unit of its release
+# profile, at opt-level 1: on this 2-core machine, idle, 118 s instead of
+# 151 s; the check runs in seconds either way). The snapshot is copied to
 # a temp dir and made a git repository there, and git is told (through a
 # temporary GIT_CONFIG_GLOBAL) to fetch the upstream URL from that copy;
 # ../shared is only read.
