@@ -5,11 +5,13 @@
 //! - [`tracker`]: the object tracker's wire messages from `proto/tracker.proto`.
 //! - [`foxglove`]: Foxglove's well-known schemas (`proto/foxglove/`, MIT).
 //! - [`codec`]: the varint-length-delimited stream framing of [`v1::Frame`]s.
-//! - [`json`]: the protobuf JSON mapping of a frame (proto field names), via reflection.
+//! - [`json`]: the protobuf JSON mapping of a frame (proto field names), via
+//!   reflection (feature `json`, on by default: it brings prost-reflect).
 //! - [`time`]: conversions between `std::time` and the protobuf well-known types.
 #![forbid(unsafe_code)]
 
 pub mod codec;
+#[cfg(feature = "json")]
 pub mod json;
 pub mod time;
 

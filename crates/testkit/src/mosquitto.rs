@@ -9,7 +9,7 @@ use dronetel_proto::v1::Frame;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use prost::Message;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Broker, Event, MqttOptions, Packet, PublishOptions, QoS};
 use tokio::sync::mpsc;
 
 /// How long a broker may take to listen.
@@ -80,11 +80,11 @@ pub struct Msg {
 /// A subscriber to `filter` on loopback `port` that reconnects; with a
 /// persistent session (`clean = false`) the broker keeps what it missed.
 pub fn subscriber(port: u16, id: &str, clean: bool, filter: &str) -> mpsc::UnboundedReceiver<Msg> {
-    let mut opts = MqttOptions::new(id, "127.0.0.1", port);
+    let mut opts = MqttOptions::new(id, Broker::tcp("127.0.0.1", port));
     opts.set_clean_session(clean);
-    opts.set_keep_alive(Duration::from_secs(5));
+    opts.set_keep_alive(5);
     opts.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut el) = AsyncClient::new(opts, 16);
+    let (client, mut el) = AsyncClient::builder(opts).capacity(16).build();
     let (tx, rx) = mpsc::unbounded_channel();
     let filter = filter.to_owned();
     tokio::spawn(async move {
@@ -96,7 +96,7 @@ pub fn subscriber(port: u16, id: &str, clean: bool, filter: &str) -> mpsc::Unbou
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     let frame = Frame::decode(&p.payload[..]).expect("payload is one Frame");
                     let msg = Msg {
-                        topic: p.topic.clone(),
+                        topic: String::from_utf8_lossy(&p.topic).into_owned(),
                         retain: p.retain,
                         frame,
                     };
@@ -116,16 +116,16 @@ pub fn subscriber(port: u16, id: &str, clean: bool, filter: &str) -> mpsc::Unbou
 /// probe published by another client, so nothing it should see is missed;
 /// the probe's topic is `dronetel/v1/probe`.
 pub async fn wait_subscribed(port: u16, sub: &mut mpsc::UnboundedReceiver<Msg>) {
-    let mut opts = MqttOptions::new("dronetel-test-probe", "127.0.0.1", port);
-    opts.set_keep_alive(Duration::from_secs(5));
-    let (client, mut el) = AsyncClient::new(opts, 16);
+    let mut opts = MqttOptions::new("dronetel-test-probe", Broker::tcp("127.0.0.1", port));
+    opts.set_keep_alive(5);
+    let (client, mut el) = AsyncClient::builder(opts).capacity(16).build();
     let poll = tokio::spawn(async move { while el.poll().await.is_ok() {} });
     let t0 = Instant::now();
     'probe: loop {
         assert!(t0.elapsed() < LISTEN, "the subscriber never subscribed");
         let probe = Frame::default().encode_to_vec();
         let _ = client
-            .publish("dronetel/v1/probe", QoS::AtLeastOnce, false, probe)
+            .publish("dronetel/v1/probe", probe, PublishOptions::at_least_once())
             .await;
         let until = Instant::now() + Duration::from_millis(300);
         while let Ok(Some(m)) = tokio::time::timeout_at(until.into(), sub.recv()).await {

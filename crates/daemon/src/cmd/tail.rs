@@ -17,14 +17,16 @@ use super::cli::TailArgs;
 pub(crate) enum Format {
     /// One readable line per frame.
     Text,
-    /// One protobuf-JSON object per line, proto field names.
+    /// One protobuf-JSON object per line, proto field names (feature
+    /// `json`: the mapping reflects over the descriptor with prost-reflect).
+    #[cfg(feature = "json")]
     Json,
 }
 
 /// Runs `dronetel tail` until the daemon closes the stream or Ctrl-C.
 pub(crate) async fn tail(args: TailArgs) -> anyhow::Result<()> {
     let format = if args.json {
-        Format::Json
+        json_format()?
     } else {
         Format::Text
     };
@@ -89,8 +91,23 @@ where
 pub(crate) fn render(frame: &Frame, format: Format) -> String {
     match format {
         Format::Text => super::view::frame_line(frame),
+        #[cfg(feature = "json")]
         Format::Json => dronetel_proto::json::frame_to_json(frame),
     }
+}
+
+/// The JSON format, or why this build has none.
+#[cfg(feature = "json")]
+fn json_format() -> anyhow::Result<Format> {
+    Ok(Format::Json)
+}
+
+/// The JSON format, or why this build has none.
+#[cfg(not(feature = "json"))]
+fn json_format() -> anyhow::Result<Format> {
+    anyhow::bail!(
+        "`tail --json` needs the `json` cargo feature (on by default); this dronetel was built without it"
+    )
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use dronetel_proto::v1::{frame::Body, Frame, SensorHealth, SensorState};
 use prost::Message;
-use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS};
+use rumqttc::{AsyncClient, Broker, LastWill, MqttOptions, PublishOptions, QoS};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -60,6 +60,14 @@ fn qos(q: u8) -> QoS {
         1 => QoS::AtLeastOnce,
         _ => QoS::ExactlyOnce,
     }
+}
+
+/// MQTT's keep-alive is whole seconds: a fraction rounds up (so "500ms"
+/// does not become 0, which turns keep-alive off), and it saturates at
+/// the protocol's maximum.
+fn keep_alive_secs(d: Duration) -> u16 {
+    let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
+    u16::try_from(secs).unwrap_or(u16::MAX)
 }
 
 /// The retained vehicle status frame (`online` or the last-will `offline`).
@@ -123,8 +131,8 @@ fn start(config: &MqttConfig, cx: SinkContext) -> Result<SinkHandle, MqttError> 
         .client_id
         .clone()
         .unwrap_or_else(|| format!("dronetel-{vehicle}"));
-    let mut opts = MqttOptions::new(client_id, config.host.clone(), config.port);
-    opts.set_keep_alive(config.keep_alive);
+    let mut opts = MqttOptions::new(client_id, Broker::tcp(config.host.clone(), config.port));
+    opts.set_keep_alive(keep_alive_secs(config.keep_alive));
     opts.set_clean_session(true);
     opts.set_max_packet_size(1 << 20, 1 << 20);
     opts.set_last_will(LastWill::new(
@@ -156,7 +164,7 @@ fn start(config: &MqttConfig, cx: SinkContext) -> Result<SinkHandle, MqttError> 
     if let Some(u) = username {
         opts.set_credentials(u, password.unwrap_or_default());
     }
-    let (client, eventloop) = AsyncClient::new(opts, CLIENT_CAP);
+    let (client, eventloop) = AsyncClient::builder(opts).capacity(CLIENT_CAP).build();
     let (state_tx, state_rx) = watch::channel(false);
     let stop = CancellationToken::new();
     let broker = format!("{}:{}", config.host, config.port);
@@ -212,9 +220,8 @@ impl Publisher {
             if now && !was_connected {
                 let _ = self.client.try_publish(
                     status_topic(&self.vehicle),
-                    QoS::AtLeastOnce,
-                    true,
                     status_frame(true),
+                    PublishOptions::at_least_once().retained(),
                 );
             }
             was_connected = now;
@@ -236,9 +243,8 @@ impl Publisher {
         }
         let _ = self.client.try_publish(
             status_topic(&self.vehicle),
-            QoS::AtLeastOnce,
-            true,
             status_frame(false),
+            PublishOptions::at_least_once().retained(),
         );
         let _ = self.client.try_disconnect();
         // The connection task sends both, then ends (or is stopped).
@@ -284,9 +290,11 @@ impl Publisher {
     /// Hands queued frames to the client until its channel is full.
     fn drain(&mut self) {
         while let Some(m) = self.queue.front() {
-            let r = self
-                .client
-                .try_publish(m.topic.clone(), m.qos, m.retain, m.payload.clone());
+            let r = self.client.try_publish(
+                m.topic.as_str(),
+                m.payload.clone(),
+                PublishOptions::new(m.qos).retain(m.retain),
+            );
             if r.is_err() {
                 break;
             }
