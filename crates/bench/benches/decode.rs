@@ -1,7 +1,8 @@
 //! Decoder throughput (sentences, messages or frames per second and MB/s):
 //! NMEA on the shared gpsd captures and on firmware-sim's 10 Hz
 //! multi-constellation cycle, MAVLink and tracker streams from the
-//! simulator, the `nmea` crate on the same NMEA input, and u-blox UBX on
+//! simulator (also signed, checked with the key), the `nmea` crate on the
+//! same NMEA input, and u-blox UBX on
 //! the shared u-blox captures and on encoded synthetic epochs, with the
 //! `ublox` crate's packet parser on the same captures.
 //!
@@ -12,7 +13,8 @@ use std::sync::LazyLock;
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{black_box, Bencher};
 use dronetel_bench::input::{self, Captures};
-use dronetel_wire::mavlink::MavlinkDecoder;
+use dronetel_wire::mavlink::signing::sign_stream;
+use dronetel_wire::mavlink::{MavlinkDecoder, MavlinkOptions, SigningKey};
 use dronetel_wire::nmea::NmeaDecoder;
 use dronetel_wire::tracker::TrackerDecoder;
 use dronetel_wire::ubx::encode::{nav_dop, nav_eoe, nav_pvt, nav_sat};
@@ -134,6 +136,26 @@ fn mavlink_sim(b: Bencher) {
     let r = &*FC;
     counters(b, r.bytes.len(), r.messages())
         .bench(|| input::decode_chunked(&mut MavlinkDecoder::default(), black_box(&r.bytes)));
+}
+
+/// The simulated flight controller's MAVLink 2 frames signed with a key,
+/// read by a decoder holding the same key (every signature checked): the
+/// cost of `signing_key_file`, beside `mavlink_sim_dronetel`.
+static FC_SIGNED: LazyLock<(Vec<u8>, SigningKey)> = LazyLock::new(|| {
+    let key = SigningKey::from_passphrase("dronetel bench");
+    (sign_stream(&key, &FC.bytes), key)
+});
+
+#[divan::bench(name = "mavlink_sim_signed_dronetel")]
+fn mavlink_sim_signed(b: Bencher) {
+    let (bytes, key) = &*FC_SIGNED;
+    let options = MavlinkOptions {
+        signing: Some(key.clone()),
+        ..MavlinkOptions::default()
+    };
+    counters(b, bytes.len(), FC.messages()).bench(|| {
+        input::decode_chunked(&mut MavlinkDecoder::new(options.clone()), black_box(bytes))
+    });
 }
 
 #[divan::bench(name = "tracker_sim_dronetel")]

@@ -469,3 +469,31 @@ fn with_a_key_only_fresh_valid_signatures_count_and_requests_are_signed() {
     }
     assert_eq!(n, 4);
 }
+
+#[test]
+fn a_signed_copy_of_a_v2_stream_reads_as_the_stream_with_the_key() {
+    use super::signing::sign_stream;
+    use super::SigningKey;
+    let mut plain = Vec::new();
+    for (i, m) in [heartbeat(), sys_status(15_800), gps_raw(), battery(4)]
+        .iter()
+        .enumerate()
+    {
+        encode::frame(MavlinkVersion::V2, header(i as u8), m, &mut plain);
+    }
+    // Junk and a MAVLink 1 frame are left out of the signed copy.
+    let mut input = b"junk".to_vec();
+    input.extend(&plain);
+    encode::frame(MavlinkVersion::V1, header(9), &foreign_gps(), &mut input);
+    let key = SigningKey::from_passphrase("drone-42");
+    let signed = sign_stream(&key, &input);
+    let want = decode_chunked(&plain, 7, &mut MavlinkDecoder::default());
+    let mut d = MavlinkDecoder::new(MavlinkOptions {
+        signing: Some(key),
+        ..MavlinkOptions::default()
+    });
+    assert_eq!(decode_chunked(&signed, 7, &mut d), want);
+    let st = d.stats();
+    assert_eq!((st.unsigned_messages, st.bad_signatures), (0, 0), "{st:?}");
+    assert_eq!(st.messages_ok, 4, "{st:?}");
+}
