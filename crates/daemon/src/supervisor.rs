@@ -341,6 +341,7 @@ fn sensor_infos(sensors: &[SensorConfig]) -> Vec<SensorInfo> {
             path: s.transport.device(),
             protocol: s.protocol.name(),
             bps: s.transport.baud(),
+            raw_nmea: s.protocol.raw_nmea(),
         })
         .collect()
 }

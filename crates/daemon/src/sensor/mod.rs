@@ -53,7 +53,7 @@ pub fn spawn_configured(
         health_interval,
         host_clock,
         backoff: Backoff::SENSOR,
-        raw: matches!(sensor.protocol.name(), "nmea" | "ublox").then(|| raw.clone()),
+        raw: sensor.protocol.raw_nmea().then(|| raw.clone()),
     };
     sensor.protocol.spawn(
         &sensor.transport,

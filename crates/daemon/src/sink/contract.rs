@@ -139,6 +139,8 @@ pub struct SensorInfo {
     pub protocol: &'static str,
     /// Its line speed, for a serial device.
     pub bps: Option<u32>,
+    /// Its input is NMEA text (see `Protocol::RAW_NMEA`).
+    pub raw_nmea: bool,
 }
 
 /// Everything a starting sink is handed.

@@ -43,6 +43,10 @@ pub trait Protocol: Send + Sync + 'static {
     /// Its option keys in a `[[sensor]]` table (the fields of `Raw`; a test
     /// checks they agree).
     const OPTIONS: &'static [&'static str];
+    /// Whether its input is NMEA text that sinks may pass on as read
+    /// (gpsd's `"nmea":true` watchers): the sensor task then copies what
+    /// it reads to the raw tap while someone listens.
+    const RAW_NMEA: bool = false;
     /// Its options as written (unknown keys refused).
     type Raw: DeserializeOwned;
     /// Its options, checked.
@@ -72,6 +76,8 @@ pub trait RegisteredProtocol: Sync {
     fn kinds(&self) -> &'static [SensorKind];
     /// [`Protocol::OPTIONS`].
     fn option_keys(&self) -> &'static [&'static str];
+    /// [`Protocol::RAW_NMEA`].
+    fn raw_nmea(&self) -> bool;
     /// Reads and checks the options from the table of option keys.
     fn configure(
         &self,
@@ -102,6 +108,9 @@ impl<P: Protocol> RegisteredProtocol for Entry<P> {
     }
     fn option_keys(&self) -> &'static [&'static str] {
         P::OPTIONS
+    }
+    fn raw_nmea(&self) -> bool {
+        P::RAW_NMEA
     }
     fn configure(
         &self,
@@ -155,6 +164,11 @@ impl ProtocolConfig {
     /// The protocol's name as written in the configuration.
     pub fn name(&self) -> &'static str {
         self.entry.name()
+    }
+
+    /// Whether sinks may pass its input on as NMEA text.
+    pub fn raw_nmea(&self) -> bool {
+        self.entry.raw_nmea()
     }
 
     /// The options, when the protocol is `P`.

@@ -36,6 +36,7 @@ impl Protocol for Nmea {
     const NAME: &'static str = "nmea";
     const KINDS: &'static [SensorKind] = &[SensorKind::Gps];
     const OPTIONS: &'static [&'static str] = &["require_checksum", "idle_gap"];
+    const RAW_NMEA: bool = true;
     type Raw = RawNmea;
     type Options = NmeaConfig;
     type Decoder = NmeaDecoder;

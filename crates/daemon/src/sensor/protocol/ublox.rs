@@ -46,6 +46,7 @@ impl Protocol for Ublox {
     const NAME: &'static str = "ublox";
     const KINDS: &'static [SensorKind] = &[SensorKind::Gps];
     const OPTIONS: &'static [&'static str] = &["require_checksum", "idle_gap", "configure"];
+    const RAW_NMEA: bool = true;
     type Raw = RawUblox;
     type Options = UbloxConfig;
     type Decoder = UbloxDecoder;

@@ -194,7 +194,7 @@ impl Shared {
     fn with_device<R>(&self, sensor: &str, f: impl FnOnce(&str, bool) -> R) -> R {
         let sensors = self.sensors.borrow();
         match sensors.iter().find(|s| s.name == sensor) {
-            Some(s) => f(&s.path, matches!(s.protocol, "nmea" | "ublox")),
+            Some(s) => f(&s.path, s.raw_nmea),
             None => f(sensor, false),
         }
     }

@@ -47,7 +47,7 @@ impl Device {
         match protocol {
             "nmea" => "NMEA0183".into(),
             "mavlink" => "MAVLink GPS_RAW_INT".into(),
-            "ubx" => "u-blox".into(),
+            "ublox" => "u-blox".into(),
             other => other.into(),
         }
     }
