@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{black_box, Bencher};
 use dronetel_bench::input::{self, Captures};
-use dronetel_wire::mavlink::signing::sign_stream;
+use dronetel_wire::mavlink::encode::sign_stream;
 use dronetel_wire::mavlink::{MavlinkDecoder, MavlinkOptions, SigningKey};
 use dronetel_wire::nmea::NmeaDecoder;
 use dronetel_wire::tracker::TrackerDecoder;

@@ -34,6 +34,30 @@ pub(crate) fn signed_frame(
     out.extend_from_slice(raw.raw_bytes());
 }
 
+/// Every MAVLink 2 frame of `stream` again, signed with `key` as an
+/// autopilot sharing the key would send it (timestamps increasing);
+/// anything else (MAVLink 1 frames, junk) is left out. What a benchmark or
+/// a simulator needs to produce a signed link from an unsigned recording.
+pub fn sign_stream(key: &super::SigningKey, stream: &[u8]) -> Vec<u8> {
+    use super::common::MavMessage;
+    let mut reader = mavlink::MavlinkReader::new(stream);
+    let mut signer = super::signing::Signer::new(key.clone());
+    let mut out = Vec::with_capacity(stream.len() + stream.len() / 4);
+    // A read error other than the end is a frame the reader skipped.
+    loop {
+        match reader.read_message::<MavMessage>(mavlink::MavlinkVersion::V2) {
+            Ok((header, msg)) => signed_frame(header, &msg, &mut signer, &mut out),
+            Err(mavlink::error::MessageReadError::Io(e))
+                if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                break
+            }
+            Err(_) => continue,
+        }
+    }
+    out
+}
+
 /// The `COMMAND_LONG(MAV_CMD_SET_MESSAGE_INTERVAL)` asking `target` for
 /// one message rate.
 pub fn set_message_interval(target_system: u8, target_component: u8, r: RateRequest) -> MavMessage {

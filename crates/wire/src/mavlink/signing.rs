@@ -169,30 +169,6 @@ impl Signer {
     }
 }
 
-/// Every MAVLink 2 frame of `stream` again, signed with `key` as an
-/// autopilot sharing the key would send it (timestamps increasing);
-/// anything else (MAVLink 1 frames, junk) is left out. What a benchmark or
-/// a simulator needs to produce a signed link from an unsigned recording.
-pub fn sign_stream(key: &SigningKey, stream: &[u8]) -> Vec<u8> {
-    use super::common::MavMessage;
-    let mut reader = mavlink::MavlinkReader::new(stream);
-    let mut signer = Signer::new(key.clone());
-    let mut out = Vec::with_capacity(stream.len() + stream.len() / 4);
-    // A read error other than the end is a frame the reader skipped.
-    loop {
-        match reader.read_message::<MavMessage>(mavlink::MavlinkVersion::V2) {
-            Ok((header, msg)) => super::encode::signed_frame(header, &msg, &mut signer, &mut out),
-            Err(mavlink::error::MessageReadError::Io(e))
-                if e.kind() == std::io::ErrorKind::UnexpectedEof =>
-            {
-                break
-            }
-            Err(_) => continue,
-        }
-    }
-    out
-}
-
 /// `a == b` without an early exit on the first difference.
 fn equal_in_constant_time(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()

@@ -472,7 +472,7 @@ fn with_a_key_only_fresh_valid_signatures_count_and_requests_are_signed() {
 
 #[test]
 fn a_signed_copy_of_a_v2_stream_reads_as_the_stream_with_the_key() {
-    use super::signing::sign_stream;
+    use super::encode::sign_stream;
     use super::SigningKey;
     let mut plain = Vec::new();
     for (i, m) in [heartbeat(), sys_status(15_800), gps_raw(), battery(4)]
