@@ -254,8 +254,13 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
     /// every [`host_clock::REFRESH`]; logs when the clock starts or stops
     /// vouching.
     fn refresh_clock_evidence(&mut self) {
+        // Flight-controller and tracker decoders never look at the clock:
+        // no clock read per read for them.
+        if !self.decoder.uses_time_evidence() {
+            return;
+        }
         let now = Instant::now();
-        if now < self.clock_due || !self.decoder.uses_time_evidence() {
+        if now < self.clock_due {
             return;
         }
         self.clock_due = now + host_clock::REFRESH;
