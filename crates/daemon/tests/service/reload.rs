@@ -5,7 +5,7 @@
 //! that removes a sensor stops it. systemd sees RELOADING=1 then READY=1.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dronetel_proto::v1::{frame::Body, Frame, SensorState};
@@ -19,6 +19,7 @@ use firmware_sim::{SimOptions, Simulator};
 use futures_util::StreamExt;
 use nix::sys::signal::Signal;
 use tokio::net::TcpStream;
+use tokio::process::Child;
 use tokio_util::codec::FramedRead;
 
 use crate::DRONETEL;
@@ -121,6 +122,21 @@ fn config(port: u16, sensors: &[(&str, &Path)]) -> String {
     c
 }
 
+/// Starts the daemon on `cfg` with its log and a notify socket in `dir`,
+/// and waits for its READY=1.
+async fn start_ready(dir: &Path, cfg: &Path) -> (PathBuf, NotifySocket, Child) {
+    let log = dir.join("daemon.log");
+    let mut notify = NotifySocket::bind(dir);
+    let daemon = spawn_daemon(
+        DRONETEL,
+        cfg,
+        &log,
+        &[("NOTIFY_SOCKET", notify.path.display().to_string())],
+    );
+    notify.until("READY=1", |n| n.has("READY=1")).await;
+    (log, notify, daemon)
+}
+
 /// A scratch directory with two simulated receivers; their pty links.
 async fn two_receivers(
     prefix: &str,
@@ -147,16 +163,8 @@ async fn sighup_adds_and_removes_sensors_without_losing_a_frame_and_refuses_bad_
     let port = free_port();
     let cfg = dir.path().join("dronetel.toml");
     std::fs::write(&cfg, config(port, &[("gps", &gps1)])).unwrap();
-    let log = dir.path().join("daemon.log");
-    let mut notify = NotifySocket::bind(dir.path());
-    let mut daemon = spawn_daemon(
-        DRONETEL,
-        &cfg,
-        &log,
-        &[("NOTIFY_SOCKET", notify.path.display().to_string())],
-    );
+    let (log, mut notify, mut daemon) = start_ready(dir.path(), &cfg).await;
     let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
-    notify.until("READY=1", |n| n.has("READY=1")).await;
 
     let mut client = Client::connect(port).await;
     client
@@ -337,15 +345,7 @@ async fn sighup_that_changes_sensors_updates_the_gpsd_devices() {
     };
     write(&[("gps", &gps1)]);
     let cfg = dir.path().join("dronetel.toml");
-    let log = dir.path().join("daemon.log");
-    let mut notify = NotifySocket::bind(dir.path());
-    let mut daemon = spawn_daemon(
-        DRONETEL,
-        &cfg,
-        &log,
-        &[("NOTIFY_SOCKET", notify.path.display().to_string())],
-    );
-    notify.until("READY=1", |n| n.has("READY=1")).await;
+    let (log, mut notify, mut daemon) = start_ready(dir.path(), &cfg).await;
     let mut c = GpsdClient::connect(gpsd_port).await;
     let before = c.ask("?DEVICES;", "DEVICES").await;
     assert_eq!(device_paths(&before), [gps1.display().to_string()]);
@@ -404,16 +404,8 @@ async fn sighup_with_each_defective_file_keeps_the_daemon_its_clients_and_its_co
     let good = config(port, &[("gps", &gps)]);
     let cfg = dir.path().join("dronetel.toml");
     std::fs::write(&cfg, &good).unwrap();
-    let log = dir.path().join("daemon.log");
-    let mut notify = NotifySocket::bind(dir.path());
-    let mut daemon = spawn_daemon(
-        DRONETEL,
-        &cfg,
-        &log,
-        &[("NOTIFY_SOCKET", notify.path.display().to_string())],
-    );
+    let (log, mut notify, mut daemon) = start_ready(dir.path(), &cfg).await;
     let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
-    notify.until("READY=1", |n| n.has("READY=1")).await;
     let mut client = Client::connect(port).await;
     client
         .until("gps ONLINE", |f| {
