@@ -1,6 +1,8 @@
-//! The frame bus: numbers every frame (`seq`), stamps `received_at`, encodes
-//! it once into shareable [`Bytes`] and fans it out to every subscriber
-//! without ever waiting for one.
+//! The frame bus: numbers every frame (`seq`), stamps `received_at`, fans
+//! it out to every subscriber without ever waiting for one, and encodes it
+//! at most once into shareable [`Bytes`]: by the first subscriber that asks
+//! for the bytes, so a daemon whose sinks only read the decoded frame (the
+//! gpsd port, chrony) never encodes at all.
 //!
 //! Fan-out is a `tokio::sync::broadcast` channel: each subscriber has its own
 //! read position over a ring of `capacity` frames, so a subscriber that falls
@@ -10,7 +12,7 @@
 //! once every [`Bus`] clone is dropped: that is how shutdown drains clients.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -21,13 +23,29 @@ use tokio_util::sync::CancellationToken;
 use crate::consumers::{ConsumerId, Consumers, Registration};
 
 /// One published frame: the decoded value for in-process readers and its
-/// delimited encoding (made once) for the wire.
+/// delimited encoding (made once, on first use) for the wire.
 #[derive(Debug, Clone)]
 pub struct Published {
     /// The frame, with `seq` and `received_at` set.
     pub frame: Arc<Frame>,
-    /// `varint(len) ‖ Frame` exactly as stream clients receive it.
-    pub bytes: Bytes,
+    /// The encoding, shared by every subscriber's copy of this frame.
+    encoded: Arc<OnceLock<Bytes>>,
+}
+
+impl Published {
+    fn new(frame: Frame) -> Self {
+        Self {
+            frame: Arc::new(frame),
+            encoded: Arc::default(),
+        }
+    }
+
+    /// `varint(len) ‖ Frame` exactly as stream clients receive it: encoded
+    /// by the first caller, shared by all later ones.
+    pub fn bytes(&self) -> &Bytes {
+        self.encoded
+            .get_or_init(|| dronetel_proto::encode_delimited(&self.frame))
+    }
 }
 
 /// Publishing side of the bus. Clone it into every producer; drop every
@@ -63,7 +81,7 @@ impl Bus {
         }
     }
 
-    /// Numbers, stamps, encodes and sends one frame; returns its `seq`.
+    /// Numbers, stamps and sends one frame; returns its `seq`.
     /// Never waits: with no subscriber the frame is simply not delivered.
     pub fn publish(&self, sensor: &str, body: Body) -> u64 {
         let mut seq = self
@@ -78,11 +96,7 @@ impl Bus {
             received_at: Some(dronetel_proto::time::timestamp(SystemTime::now())),
             body: Some(body),
         };
-        let bytes = dronetel_proto::encode_delimited(&frame);
-        let _ = self.tx.send(Published {
-            frame: Arc::new(frame),
-            bytes,
-        });
+        let _ = self.tx.send(Published::new(frame));
         *seq
     }
 
@@ -94,11 +108,7 @@ impl Bus {
             .seq
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bytes = dronetel_proto::encode_delimited(&frame);
-        let _ = self.tx.send(Published {
-            frame: Arc::new(frame),
-            bytes,
-        });
+        let _ = self.tx.send(Published::new(frame));
     }
 
     /// A receiver of every frame published from now on.
@@ -342,10 +352,27 @@ mod tests {
             assert_eq!(p.frame.seq, want_seq);
             assert_eq!(p.frame.sensor, want_sensor);
             assert!(p.frame.received_at.is_some());
-            let decoded = Frame::decode_length_delimited(p.bytes.clone()).unwrap();
+            let decoded = Frame::decode_length_delimited(p.bytes().clone()).unwrap();
             assert_eq!(&decoded, p.frame.as_ref());
         }
         assert_eq!(bus.last_seq(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_frame_is_encoded_only_once_a_subscriber_asks_for_its_bytes() {
+        let bus = Bus::new(8);
+        let (mut a, mut b) = (bus.subscribe(), bus.subscribe());
+        bus.publish("gps", health());
+        let (Received::Frame(pa), Received::Frame(pb)) = (a.recv().await, b.recv().await) else {
+            panic!("closed early")
+        };
+        assert!(pa.encoded.get().is_none(), "encoded before anyone asked");
+        let first = pa.bytes().clone();
+        assert_eq!(
+            pb.encoded.get(),
+            Some(&first),
+            "the other copy was not shared"
+        );
     }
 
     #[tokio::test]
@@ -357,7 +384,7 @@ mod tests {
             panic!("closed early")
         };
         // Same allocation, not two encodings of equal content.
-        assert_eq!(pa.bytes.as_ptr(), pb.bytes.as_ptr());
+        assert_eq!(pa.bytes().as_ptr(), pb.bytes().as_ptr());
         assert!(Arc::ptr_eq(&pa.frame, &pb.frame));
     }
 

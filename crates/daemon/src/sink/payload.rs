@@ -8,13 +8,14 @@ use crate::bus::Published;
 
 /// The encoded `Frame` of `p` without its varint length prefix.
 pub fn frame_bytes(p: &Published) -> Bytes {
-    let mut prefix = &p.bytes[..];
+    let bytes = p.bytes();
+    let mut prefix = &bytes[..];
     match prost::encoding::decode_varint(&mut prefix) {
         Ok(len) => {
-            let start = p.bytes.len() - prefix.len();
+            let start = bytes.len() - prefix.len();
             // The bus wrote the prefix itself, so the length always matches.
-            debug_assert_eq!(start as u64 + len, p.bytes.len() as u64);
-            p.bytes.slice(start..)
+            debug_assert_eq!(start as u64 + len, bytes.len() as u64);
+            bytes.slice(start..)
         }
         Err(_) => Bytes::from(prost::Message::encode_to_vec(p.frame.as_ref())),
     }
@@ -42,8 +43,8 @@ mod tests {
             panic!()
         };
         let b = frame_bytes(&p);
-        assert_eq!(b.len() + 2, p.bytes.len());
-        assert_eq!(b.as_ptr(), p.bytes[2..].as_ptr());
+        assert_eq!(b.len() + 2, p.bytes().len());
+        assert_eq!(b.as_ptr(), p.bytes()[2..].as_ptr());
         assert_eq!(&Frame::decode(b).unwrap(), p.frame.as_ref());
     }
 }

@@ -80,12 +80,12 @@ async fn write_frames<W: AsyncWrite + Unpin>(
             Received::Closed => return ClientEnd::Drained,
         };
         batch.clear();
-        batch.extend_from_slice(&first.bytes);
+        batch.extend_from_slice(first.bytes());
         let mut n = 1;
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Some(p) => {
-                    batch.extend_from_slice(&p.bytes);
+                    batch.extend_from_slice(p.bytes());
                     n += 1;
                 }
                 None => break,
