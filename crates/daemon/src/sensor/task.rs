@@ -10,7 +10,7 @@ use bytes::BytesMut;
 use dronetel_proto::v1::{frame::Body, SensorState};
 use dronetel_wire::{Reading, SensorDecoder};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::time::{sleep_until, Instant, MissedTickBehavior};
+use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::health::Health;
@@ -21,6 +21,9 @@ use crate::bus::Bus;
 
 /// Bytes asked for per read.
 const READ_CHUNK: usize = 4096;
+/// How early a periodic health frame may leave to ride along with a read:
+/// while readings flow, health costs no wake-up of its own.
+const HEALTH_EARLY_MAX: Duration = Duration::from_millis(250);
 /// Longest a write to the device (decoder output such as MAVLink rate
 /// requests) may block before it is given up.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -37,6 +40,10 @@ pub trait Opener: Send + Sync + 'static {
     fn open(&self) -> impl Future<Output = io::Result<Self::Port>> + Send;
     /// The device as reported in health frames (its path).
     fn device(&self) -> String;
+    /// Whether a read that returned less than asked proves the device had
+    /// nothing more (a byte stream whose port then waits for readiness
+    /// without another read); not so for datagrams, one per read.
+    const SHORT_READ_DRAINS: bool = false;
     /// What the open port learned since the last call (a UDP port's new
     /// sender, datagrams it refused); nothing for a point-to-point port.
     fn news(_port: &mut Self::Port) -> PortNews {
@@ -86,7 +93,8 @@ struct SensorTask<D, O> {
     decoder: D,
     opener: O,
     health: Health,
-    ticker: tokio::time::Interval,
+    /// When the next periodic health frame is due.
+    health_at: Instant,
     readings: Vec<Reading>,
     opened_once: bool,
     /// Whether the host clock vouched for the date at the last look, and
@@ -106,20 +114,16 @@ pub async fn run_sensor<D: SensorDecoder, O: Opener>(
     decoder: D,
     opener: O,
 ) {
-    let mut ticker = tokio::time::interval_at(
-        Instant::now() + settings.health_interval,
-        settings.health_interval,
-    );
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let raw_name = std::sync::Arc::from(settings.name.as_str());
+    let health_at = Instant::now() + settings.health_interval;
     let mut task = SensorTask {
         health: Health::new(opener.device()),
+        health_at,
         token,
         bus,
         s: settings,
         decoder,
         opener,
-        ticker,
         readings: Vec::new(),
         opened_once: false,
         clock_vouches: None,
@@ -166,7 +170,7 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                 tokio::select! {
                     _ = self.token.cancelled() => return,
                     _ = sleep_until(until) => break,
-                    _ = self.ticker.tick() => self.publish_health(),
+                    _ = sleep_until(self.health_at) => self.publish_health(),
                 }
             }
         }
@@ -201,7 +205,14 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                 self.health.state,
                 SensorState::Starting | SensorState::Online
             );
+            // One timer for both: staleness and the periodic health frame.
+            let wake_at = if check_stale {
+                stale_at.min(self.health_at)
+            } else {
+                self.health_at
+            };
             let published = self.health.readings_published;
+            let mut drained = false;
             tokio::select! {
                 biased;
                 _ = self.token.cancelled() => return PortEnd::Cancelled,
@@ -219,6 +230,10 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                         if let Err(e) = self.decode(&mut buf, backoff) {
                             return PortEnd::Failed(format!("decode failed: {e}"));
                         }
+                        drained = O::SHORT_READ_DRAINS && n < chunk.len();
+                        // A health frame nearly due leaves with this read
+                        // rather than on a wake-up of its own.
+                        health_due = read_at + self.health_early() >= self.health_at;
                         // No timer (no wake-up) unless something is held.
                         idle_deadline = idle_gap
                             .filter(|_| self.decoder.holds_pending())
@@ -226,25 +241,32 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                     }
                     Err(e) => return PortEnd::Failed(format!("read failed: {e}")),
                 },
-                _ = sleep_until(stale_at), if check_stale => self.change(SensorState::Stale),
+                _ = sleep_until(wake_at) => {
+                    let now = Instant::now();
+                    if check_stale && now >= stale_at {
+                        self.change(SensorState::Stale);
+                    }
+                    health_due = now >= self.health_at;
+                }
                 _ = sleep_until(idle_deadline.unwrap_or(opened_at)), if idle_deadline.is_some() => {
                     idle_deadline = None;
                     if let Some(r) = self.decoder.flush_idle() {
                         self.publish(r);
                     }
                 }
-                _ = self.ticker.tick() => health_due = true,
             }
             if std::mem::take(&mut health_due) {
                 // Refused input may never complete a read: its count is
                 // taken here too.
                 self.absorb(O::news(&mut port));
-                self.publish_health();
+                self.publish_periodic_health();
             }
-            if self.health.readings_published != published {
+            if self.health.readings_published != published && !drained {
                 // Let the clients send what was just published before the
                 // next read: a device that always has bytes ready must not
                 // starve them (the daemon runs every task on one thread).
+                // After a read that drained the device the next read waits
+                // anyway, which lets them run without this extra turn.
                 tokio::task::yield_now().await;
             }
         }
@@ -360,10 +382,27 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
         self.publish_health();
     }
 
+    /// Sends a health frame now; the next periodic one is due an interval
+    /// later.
     fn publish_health(&mut self) {
-        let report = self.health.report(self.decoder.stats(), Instant::now());
+        let now = Instant::now();
+        let report = self.health.report(self.decoder.stats(), now);
         self.bus.publish(&self.s.name, Body::Health(report));
-        self.ticker.reset();
+        self.health_at = now + self.s.health_interval;
+    }
+
+    /// Sends the periodic health frame, keeping the cadence: one sent early
+    /// with a read does not pull the next one earlier.
+    fn publish_periodic_health(&mut self) {
+        let due = self.health_at;
+        self.publish_health();
+        self.health_at = self.health_at.max(due + self.s.health_interval);
+    }
+
+    /// How early a periodic health frame may ride along with a read: a
+    /// quarter of the interval, at most [`HEALTH_EARLY_MAX`].
+    fn health_early(&self) -> Duration {
+        (self.s.health_interval / 4).min(HEALTH_EARLY_MAX)
     }
 }
 

@@ -338,3 +338,52 @@ async fn invalid_values_are_left_out_and_counted() {
     rig.token.cancel();
     rig.task.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn periodic_health_rides_along_with_readings_and_keeps_its_cadence() {
+    // Readings every 70 ms (never on a whole second): each periodic health
+    // frame must leave with a reading, at most a quarter interval before it
+    // is due, and the cadence must not creep earlier.
+    const PERIOD: Duration = Duration::from_millis(70);
+    let opener = QueueOpener::default();
+    let mut dev = opener.plug();
+    let mut rig = start(opener);
+    rig.until_state(SensorState::Starting).await;
+    let t0 = Instant::now();
+    let writer = tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(t0, PERIOD);
+        for _ in 0..150 {
+            tick.tick().await;
+            dev.write_all(b"FIX\n").await.unwrap();
+        }
+        dev
+    });
+    let mut online_at = None;
+    let mut periodic = Vec::new();
+    while t0.elapsed() < Duration::from_millis(10_000) {
+        if let Body::Health(h) = rig.next().await {
+            let at = t0.elapsed();
+            if h.state == SensorState::Online as i32 {
+                match online_at {
+                    None => online_at = Some(at),
+                    Some(_) => periodic.push(at),
+                }
+            }
+        }
+    }
+    let online_at = online_at.unwrap();
+    assert_eq!(online_at, Duration::ZERO, "ONLINE with the first reading");
+    assert!((9..=10).contains(&periodic.len()), "{periodic:?}");
+    for (k, at) in periodic.iter().enumerate() {
+        let due = online_at + Duration::from_secs(k as u64 + 1);
+        let on_a_read = at.as_millis() % PERIOD.as_millis() == 0;
+        assert!(on_a_read, "health frame {k} at {at:?} came on its own timer");
+        assert!(
+            *at <= due && due - *at <= Duration::from_millis(250),
+            "health frame {k} at {at:?}, due at {due:?}"
+        );
+    }
+    let _dev = writer.await.unwrap();
+    rig.token.cancel();
+    rig.task.await.unwrap();
+}

@@ -51,6 +51,8 @@ impl TcpOpener {
 
 impl Opener for TcpOpener {
     type Port = TcpStream;
+    // tokio's TcpStream waits for readiness after a short read itself.
+    const SHORT_READ_DRAINS: bool = true;
 
     async fn open(&self) -> io::Result<TcpStream> {
         let addr = (self.config.host.as_str(), self.config.port);
