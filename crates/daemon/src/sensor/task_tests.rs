@@ -377,7 +377,10 @@ async fn periodic_health_rides_along_with_readings_and_keeps_its_cadence() {
     for (k, at) in periodic.iter().enumerate() {
         let due = online_at + Duration::from_secs(k as u64 + 1);
         let on_a_read = at.as_millis() % PERIOD.as_millis() == 0;
-        assert!(on_a_read, "health frame {k} at {at:?} came on its own timer");
+        assert!(
+            on_a_read,
+            "health frame {k} at {at:?} came on its own timer"
+        );
         assert!(
             *at <= due && due - *at <= Duration::from_millis(250),
             "health frame {k} at {at:?}, due at {due:?}"
