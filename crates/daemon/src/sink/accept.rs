@@ -13,7 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::sink::conn_log::{ConnLog, SUMMARY_INTERVAL};
+use crate::sink::conn_log::ConnLog;
 
 /// A listener the accept loop can drive.
 pub trait Listener: Send + 'static {
@@ -69,15 +69,17 @@ pub async fn accept_loop_logged<L: Listener>(
     mut on_conn: impl FnMut(L::Conn, String, OwnedSemaphorePermit) + Send,
 ) {
     let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1));
-    let mut summary = tokio::time::interval(SUMMARY_INTERVAL);
-    summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // The summary timer runs only while refusals wait to be
+        // summarised: a quiet listener costs no wake-up.
+        let due = log.summary_due();
         let accepted = tokio::select! {
             _ = token.cancelled() => break,
-            _ = summary.tick() => {
+            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
                 log.flush(false);
                 continue;
             }
+            _ = log.counted(), if due.is_none() => continue,
             r = listener.accept_one() => r,
         };
         let (conn, peer) = match accepted {
@@ -108,4 +110,51 @@ pub async fn accept_loop_logged<L: Listener>(
     }
     log.flush(true);
     tracing::debug!(listener = what, "listener closed");
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::sink::conn_log::SUMMARY_INTERVAL;
+
+    /// A listener nobody connects to.
+    struct Quiet;
+
+    impl Listener for Quiet {
+        type Conn = ();
+        async fn accept_one(&mut self) -> io::Result<((), String)> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_counted_by_a_client_task_is_summarised_when_due() {
+        let log = Arc::new(ConnLog::new("test"));
+        let token = CancellationToken::new();
+        let admission = Admission::Refuse {
+            permits: Arc::new(Semaphore::new(1)),
+            max: 1,
+        };
+        let task = tokio::spawn(accept_loop_logged(
+            token.clone(),
+            "test",
+            Quiet,
+            admission,
+            log.clone(),
+            |_, _, _| {},
+        ));
+        // The loop waits with nothing counted (no summary timer) ...
+        tokio::task::yield_now().await;
+        assert_eq!(log.summary_due(), None);
+        // ... until connection tasks note closes: the first is logged at
+        // once, the second counted for the summary.
+        log.note("reset", "tcp:1", &"x");
+        log.note("reset", "tcp:2", &"x");
+        assert!(log.summary_due().is_some());
+        tokio::time::sleep(SUMMARY_INTERVAL + Duration::from_millis(1)).await;
+        assert_eq!(log.summary_due(), None, "the count was never summarised");
+        token.cancel();
+        task.await.unwrap();
+    }
 }

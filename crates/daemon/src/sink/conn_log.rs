@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Shortest time between two lines of one listener's connection log.
@@ -19,6 +20,9 @@ pub const SUMMARY_INTERVAL: Duration = Duration::from_secs(10);
 pub struct ConnLog {
     what: &'static str,
     state: Mutex<State>,
+    /// Raised when a connection is counted for a later summary, so the
+    /// listener arms its summary timer only then (no wake-ups while quiet).
+    counted: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -35,7 +39,27 @@ impl ConnLog {
         Self {
             what,
             state: Mutex::new(State::default()),
+            counted: Notify::new(),
         }
+    }
+
+    /// When the summary of what is counted is due; `None` with nothing
+    /// counted.
+    pub fn summary_due(&self) -> Option<Instant> {
+        let s = self.state.lock().ok()?;
+        if s.counts.is_empty() {
+            return None;
+        }
+        Some(
+            s.last_line
+                .map_or_else(Instant::now, |t| t + SUMMARY_INTERVAL),
+        )
+    }
+
+    /// Completes once a connection is counted for a later summary (at once
+    /// if one was since the last call).
+    pub async fn counted(&self) {
+        self.counted.notified().await
     }
 
     /// Notes one connection of `peer` closed for `cause` (a short key such
@@ -57,6 +81,9 @@ impl ConnLog {
         *s.counts.entry(cause).or_default() += 1;
         if quiet {
             Self::summary(self.what, &mut s, now);
+        } else {
+            drop(s);
+            self.counted.notify_one();
         }
     }
 
@@ -112,8 +139,11 @@ mod tests {
         assert_eq!(counted(&l), 500);
         l.flush(false);
         assert_eq!(counted(&l), 500, "not yet due");
+        let due = l.summary_due().expect("a summary is due with 500 counted");
+        assert_eq!(due, Instant::now() + SUMMARY_INTERVAL);
         tokio::time::advance(SUMMARY_INTERVAL).await;
         l.flush(false);
+        assert_eq!(l.summary_due(), None, "nothing left to summarise");
         assert_eq!(counted(&l), 0, "summarised");
         l.note("reset", "tcp:2", &"x");
         assert_eq!(counted(&l), 1, "within the interval of the summary");
