@@ -23,7 +23,7 @@ pub(crate) struct Date {
 /// A decimal number such as `59.9`, `-21.3`, `1e3` is refused (NMEA never
 /// uses exponents), as are NaN and infinities.
 pub(crate) fn number(s: &str) -> FieldResult<f64> {
-    let s = s.trim();
+    let s = s.trim_ascii();
     if s.is_empty() {
         return Ok(None);
     }
@@ -45,14 +45,17 @@ pub(crate) fn number(s: &str) -> FieldResult<f64> {
 
 /// An unsigned integer such as `08`.
 pub(crate) fn unsigned(s: &str) -> FieldResult<u32> {
-    let s = s.trim();
+    let s = s.trim_ascii();
     if s.is_empty() {
         return Ok(None);
     }
-    if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Malformed);
-    }
-    s.parse::<u32>().map(Some).map_err(|_| Malformed)
+    s.bytes()
+        .try_fold(0u32, |n, b| {
+            let digit = b.is_ascii_digit().then(|| u32::from(b - b'0'))?;
+            n.checked_mul(10)?.checked_add(digit)
+        })
+        .map(Some)
+        .ok_or(Malformed)
 }
 
 /// A single-character flag such as `A`, `V`, `N`.

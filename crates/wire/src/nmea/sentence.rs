@@ -20,7 +20,14 @@ pub(crate) enum Reject {
 pub(crate) struct Sentence<'a> {
     /// Address field without the `$`.
     pub(crate) address: &'a str,
-    fields: [&'a str; MAX_FIELDS],
+    /// The body without checksum: address and fields.
+    body: &'a str,
+    /// Offsets of the first commas in `body` (the first ends the address);
+    /// field `i` runs from comma `i` to comma `i + 1` or the end. Offsets,
+    /// not slices: a sentence is small enough to move without a memcpy.
+    commas: [u16; MAX_FIELDS + 1],
+    /// Commas recorded in `commas`.
+    recorded: usize,
     len: usize,
 }
 
@@ -32,7 +39,7 @@ impl<'a> Sentence<'a> {
         let line = std::str::from_utf8(line).map_err(|_| Reject::Framing)?;
         let body = match line.rfind('*') {
             Some(star) => {
-                let (body, sum) = (&line[..star], line[star + 1..].trim_end());
+                let (body, sum) = (&line[..star], line[star + 1..].trim_ascii_end());
                 if sum.len() != 2 {
                     return Err(Reject::Framing);
                 }
@@ -43,36 +50,34 @@ impl<'a> Sentence<'a> {
                 body
             }
             None if require_checksum => return Err(Reject::Framing),
-            None => line.trim_end(),
+            None => line.trim_ascii_end(),
         };
+        if body.len() > usize::from(u16::MAX) {
+            return Err(Reject::Framing);
+        }
         // Split at commas in one pass over the bytes (cheaper than
         // `str::split` for many short fields); commas are ASCII, so every
         // cut is a char boundary.
-        let mut fields = [""; MAX_FIELDS];
-        let mut len = 0;
-        let mut address = body;
-        let mut start = None;
+        let mut commas = [0u16; MAX_FIELDS + 1];
+        let mut recorded = 0;
+        let mut total = 0usize;
         for (i, b) in body.bytes().enumerate() {
             if b != b',' {
                 continue;
             }
-            match start {
-                None => address = body.get(..i).unwrap_or_default(),
-                Some(from) => {
-                    if let Some(f) = fields.get_mut(len) {
-                        *f = body.get(from..i).unwrap_or_default();
-                    }
-                    len += 1;
-                }
+            if let Some(c) = commas.get_mut(recorded) {
+                // `body` is at most u16::MAX bytes long (checked above).
+                *c = i as u16;
+                recorded += 1;
             }
-            start = Some(i + 1);
+            total += 1;
         }
-        if let Some(from) = start {
-            if let Some(f) = fields.get_mut(len) {
-                *f = body.get(from..).unwrap_or_default();
-            }
-            len += 1;
-        }
+        let address = match commas.first() {
+            Some(&c) if recorded > 0 => body.get(..usize::from(c)).unwrap_or_default(),
+            _ => body,
+        };
+        // One field after each comma.
+        let len = total;
         let addr_ok = (3..=32).contains(&address.len())
             && address
                 .bytes()
@@ -82,7 +87,9 @@ impl<'a> Sentence<'a> {
         }
         Ok(Self {
             address,
-            fields,
+            body,
+            commas,
+            recorded,
             len: len.min(MAX_FIELDS),
         })
     }
@@ -90,11 +97,21 @@ impl<'a> Sentence<'a> {
     /// Data field `i` (0 = the first field after the address); empty when
     /// the sentence is shorter.
     pub(crate) fn get(&self, i: usize) -> &'a str {
-        if i < self.len {
-            self.fields.get(i).copied().unwrap_or_default()
-        } else {
-            ""
+        if i >= self.len {
+            return "";
         }
+        let Some(&comma) = self.commas.get(i) else {
+            return "";
+        };
+        let start = usize::from(comma) + 1;
+        let end = if i + 1 < self.recorded {
+            self.commas
+                .get(i + 1)
+                .map_or(self.body.len(), |&c| usize::from(c))
+        } else {
+            self.body.len()
+        };
+        self.body.get(start..end).unwrap_or_default()
     }
 
     /// Number of data fields (after the address).
@@ -160,6 +177,24 @@ mod tests {
             Sentence::parse(b"GPGSA,A*zz", true).unwrap_err(),
             Reject::Framing
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fields_are_the_comma_separated_parts_after_the_address(
+            parts in proptest::collection::vec("[A-Z0-9.]{0,6}", 1..60),
+        ) {
+            let mut parts = parts;
+            parts[0] = "GPXYZ".to_owned();
+            let body = parts.join(",");
+            let s = Sentence::parse(body.as_bytes(), false).unwrap();
+            proptest::prop_assert_eq!(s.address, "GPXYZ");
+            let want: Vec<&str> = parts.iter().skip(1).take(MAX_FIELDS).map(String::as_str).collect();
+            proptest::prop_assert_eq!(s.len(), want.len());
+            for i in 0..MAX_FIELDS + 2 {
+                proptest::prop_assert_eq!(s.get(i), want.get(i).copied().unwrap_or(""));
+            }
+        }
     }
 
     #[test]
