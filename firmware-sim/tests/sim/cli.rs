@@ -39,6 +39,18 @@ fn spawn(args: &[&str]) -> (Sim, String) {
     (Sim(child), first)
 }
 
+/// Starts the simulator with its links in `dir` and `args` after that;
+/// checks that the first line it prints names the GPS link, and returns
+/// the process and the link's path.
+fn spawn_gps(dir: &Scratch, args: &[&str]) -> (Sim, std::path::PathBuf) {
+    let mut all = vec!["--link-dir", dir.0.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (child, first) = spawn(&all);
+    let link = dir.0.join("gps");
+    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    (child, link)
+}
+
 /// Sends `sig` and waits (bounded) for the process to exit successfully.
 fn stop_with(mut sim: Sim, sig: Signal) {
     let child = &mut sim.0;
@@ -57,16 +69,7 @@ fn stop_with(mut sim: Sim, sig: Signal) {
 #[tokio::test]
 async fn simulator_binary_links_gps_and_exits_0_on_sigterm() {
     let dir = Scratch::new("cli-sim");
-    let link = dir.0.join("gps");
-    let (child, first) = spawn(&[
-        "--link-dir",
-        dir.0.to_str().unwrap(),
-        "--gps-rate",
-        "20",
-        "--seed",
-        "3",
-    ]);
-    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let (child, link) = spawn_gps(&dir, &["--gps-rate", "20", "--seed", "3"]);
     let mut reader = Reader::open(&link);
     let cycle = reader.cycle().await;
     for line in &cycle {
@@ -84,18 +87,10 @@ async fn replay_binary_loops_and_exits_0_on_sigint() {
         "/../../shared/testdata/gpsd/nmea/april6_2019.log"
     );
     let expect = std::fs::read(capture).unwrap();
-    let (child, first) = spawn(&[
-        "--replay",
-        capture,
-        "--link-dir",
-        dir.0.to_str().unwrap(),
-        "--rate",
-        "100",
-        "--lines",
-        "--loop",
-    ]);
-    let link = dir.0.join("gps");
-    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let (child, link) = spawn_gps(
+        &dir,
+        &["--replay", capture, "--rate", "100", "--lines", "--loop"],
+    );
     let mut reader = Reader::open(&link);
     assert_eq!(reader.bytes(2 * expect.len()).await, expect.repeat(2));
     stop_with(child, Signal::SIGINT);
@@ -105,20 +100,19 @@ async fn replay_binary_loops_and_exits_0_on_sigint() {
 #[tokio::test]
 async fn fault_flags_damage_every_sentence_and_burst_the_rate() {
     let dir = Scratch::new("cli-faults");
-    let link = dir.0.join("gps");
-    let (child, first) = spawn(&[
-        "--link-dir",
-        dir.0.to_str().unwrap(),
-        "--gps-rate",
-        "5",
-        "--faults-on",
-        "gps",
-        "--truncate",
-        "1",
-        "--burst",
-        "10",
-    ]);
-    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let (child, link) = spawn_gps(
+        &dir,
+        &[
+            "--gps-rate",
+            "5",
+            "--faults-on",
+            "gps",
+            "--truncate",
+            "1",
+            "--burst",
+            "10",
+        ],
+    );
     let mut reader = Reader::open(&link);
     // Every sentence is cut short (at most one checksum digit left) but
     // keeps `$` and CRLF.
@@ -222,16 +216,7 @@ fn now_secs() -> i64 {
 #[tokio::test]
 async fn gps_protocol_flag_makes_the_gps_speak_ubx() {
     let dir = Scratch::new("cli-ubx");
-    let link = dir.0.join("gps");
-    let (child, first) = spawn(&[
-        "--link-dir",
-        dir.0.to_str().unwrap(),
-        "--gps-rate",
-        "10",
-        "--gps-protocol",
-        "ubx",
-    ]);
-    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let (child, link) = spawn_gps(&dir, &["--gps-rate", "10", "--gps-protocol", "ubx"]);
     let mut reader = Reader::open(&link);
     let got = fixes(&mut reader, dronetel_wire::ubx::UbxDecoder::default(), 5).await;
     for f in &got {
@@ -259,17 +244,10 @@ async fn gps_protocol_flag_makes_the_gps_speak_ubx() {
 async fn week_rollover_flag_is_corrected_on_evidence_only() {
     use dronetel_wire::nmea::{NmeaDecoder, TimeEvidence, TimeSource};
     let dir = Scratch::new("cli-rollover");
-    let link = dir.0.join("gps");
-    let (child, first) = spawn(&[
-        "--link-dir",
-        dir.0.to_str().unwrap(),
-        "--gps-rate",
-        "10",
-        "--faults-on",
-        "gps",
-        "--week-rollover",
-    ]);
-    assert_eq!(first.trim(), format!("gps {}", link.display()));
+    let (child, link) = spawn_gps(
+        &dir,
+        &["--gps-rate", "10", "--faults-on", "gps", "--week-rollover"],
+    );
     let mut reader = Reader::open(&link);
     let rollover = 1024 * 7 * 86_400;
     let as_sent = fixes(&mut reader, NmeaDecoder::default(), 3).await;
