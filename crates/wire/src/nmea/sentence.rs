@@ -26,9 +26,9 @@ pub(crate) struct Sentence<'a> {
     /// field `i` runs from comma `i` to comma `i + 1` or the end. Offsets,
     /// not slices: a sentence is small enough to move without a memcpy.
     commas: [u16; MAX_FIELDS + 1],
-    /// Commas recorded in `commas`.
+    /// Commas recorded in `commas` (one more than the fields kept when the
+    /// sentence has more, so the last kept field still ends at a comma).
     recorded: usize,
-    len: usize,
 }
 
 impl<'a> Sentence<'a> {
@@ -60,24 +60,21 @@ impl<'a> Sentence<'a> {
         // cut is a char boundary.
         let mut commas = [0u16; MAX_FIELDS + 1];
         let mut recorded = 0;
-        let mut total = 0usize;
         for (i, b) in body.bytes().enumerate() {
             if b != b',' {
                 continue;
             }
-            if let Some(c) = commas.get_mut(recorded) {
-                // `body` is at most u16::MAX bytes long (checked above).
-                *c = i as u16;
-                recorded += 1;
-            }
-            total += 1;
+            let Some(c) = commas.get_mut(recorded) else {
+                break;
+            };
+            // `body` is at most u16::MAX bytes long (checked above).
+            *c = i as u16;
+            recorded += 1;
         }
         let address = match commas.first() {
             Some(&c) if recorded > 0 => body.get(..usize::from(c)).unwrap_or_default(),
             _ => body,
         };
-        // One field after each comma.
-        let len = total;
         let addr_ok = (3..=32).contains(&address.len())
             && address
                 .bytes()
@@ -90,14 +87,13 @@ impl<'a> Sentence<'a> {
             body,
             commas,
             recorded,
-            len: len.min(MAX_FIELDS),
         })
     }
 
     /// Data field `i` (0 = the first field after the address); empty when
     /// the sentence is shorter.
     pub(crate) fn get(&self, i: usize) -> &'a str {
-        if i >= self.len {
+        if i >= self.len() {
             return "";
         }
         let Some(&comma) = self.commas.get(i) else {
@@ -116,7 +112,8 @@ impl<'a> Sentence<'a> {
 
     /// Number of data fields (after the address).
     pub(crate) fn len(&self) -> usize {
-        self.len
+        // One field after each comma.
+        self.recorded.min(MAX_FIELDS)
     }
 
     /// Talker ID (`GP`, `GN`, ...) of a standard sentence.
