@@ -1,8 +1,8 @@
 //! # Layout
 //! dronetel, the daemon: sensors in, protobuf frames out. Data flows one
 //! way: [`sensor`] tasks read a transport through a protocol's decoder and
-//! publish on the [`bus`], which encodes each frame once and fans it out to
-//! the [`sink`]s. Sensor protocols and sinks are components: each lives in
+//! publish on the [`bus`], which fans each frame out to the [`sink`]s and
+//! encodes it at most once, for the first sink that wants its bytes. Sensor protocols and sinks are components: each lives in
 //! its own folder and is registered in one list
 //! ([`sensor::protocol::PROTOCOLS`], [`sink::SINKS`]).
 //!
@@ -13,7 +13,7 @@
 //!   ground for the configuration, `Subscribe` and the sinks).
 //! - [`context`]: [`TaskContext`], the shutdown plumbing every task gets.
 //! - [`backoff`]: capped exponential retry delays.
-//! - [`bus`]: seq numbering, encode-once, non-blocking fan-out;
+//! - [`bus`]: seq numbering, non-blocking fan-out, encoding at most once;
 //!   [`consumers`]: who reads it and what each lost.
 //! - [`sensor`]: the generic supervised sensor task, its protocols and
 //!   transports, health.

@@ -6,7 +6,8 @@
 //! may use any transport.
 //!
 //! # Layout
-//! - [`serial`]: a serial device or pty (tokio-serial).
+//! - [`serial`]: a serial device or pty, opened by tokio-serial's builder and
+//!   read through [`serial::SerialPort`] (a short read waits for readiness).
 //! - [`tcp`]: a TCP client (SITL, a router's TCP server, a networked
 //!   receiver), reconnected with the sensor's backoff.
 //! - [`udp`]: a bound UDP socket (a router's endpoint sends here); writes
