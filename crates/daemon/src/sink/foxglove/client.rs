@@ -59,7 +59,7 @@ pub struct Server {
     /// Largest message a client may send.
     pub max_client_message: usize,
     /// Cancelled at daemon shutdown: a blocked send then gets at most
-    /// [`CLOSE_TIMEOUT`] more, so shutdown stays within its grace.
+    /// `CLOSE_TIMEOUT` more, so shutdown stays within its grace.
     pub shutdown: tokio_util::sync::CancellationToken,
 }
 

@@ -525,7 +525,7 @@ impl<'a> Sky<'a> {
 
 /// Appends the `SKY` of `fix`, written out by hand: a dozen satellites
 /// of seven members each made serde's per-member work most of the sink's
-/// CPU. The same object as [`Sky`] serializes (a test holds them equal).
+/// CPU. The same object as `Sky` serializes (a test holds them equal).
 pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
     let sky = Sky::new(device, fix);
     out.extend_from_slice(b"{\"class\":\"SKY\",\"device\":");

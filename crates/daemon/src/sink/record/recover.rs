@@ -6,7 +6,7 @@
 //! and indexes, and the damage is reported with its byte offset.
 //!
 //! Nothing read from the file sizes an allocation before it is checked
-//! against the bytes that are there ([`super::scan`]): a record longer
+//! against the bytes that are there (`sink::record::scan`): a record longer
 //! than the rest of the file is damage, and a compressed chunk is
 //! decompressed as a stream into at most its declared size (and at most
 //! [`MAX_CHUNK_BYTES`]).
