@@ -156,23 +156,21 @@ fn paced_row(t: &mut Table, what: String, r: &PacedResult, unit: &str) {
     );
 }
 
-/// gpsd, then dronetel's `[gpsd]` port, each with one `gpspipe -w` on
-/// the same GPS stream at 10 Hz: their rows and the CPU per TPV
-/// delivered; gpsd's run, for the caller's comparisons.
+/// gpsd and dronetel's `[gpsd]` port side by side, each with one
+/// `gpspipe -w` on the same GPS stream at 10 Hz: their rows and the CPU
+/// per TPV delivered; gpsd's run, for the caller's comparisons.
 async fn gpsd_rows(t: &mut Table, args: &Args) -> anyhow::Result<PacedResult> {
-    println!("GPS alone at 10 Hz, gpsd, {} s ...", args.paced_secs);
-    let g = paced_gps::gps_gpsd(args.paced_secs).await?;
+    println!(
+        "GPS alone at 10 Hz, gpsd and dronetel's [gpsd] port side by side, each with gpspipe -w, {} s ...",
+        args.paced_secs
+    );
+    let (g, p) = paced_gps::gps_gpsd_and_dronetel(args.paced_secs).await?;
     paced_row(
         t,
         "GPS alone 10 Hz, gpspipe -w: gpsd CPU of one core".into(),
         &g,
         "TPV reports",
     );
-    println!(
-        "GPS alone at 10 Hz, dronetel's [gpsd] port with gpspipe -w, {} s ...",
-        args.paced_secs
-    );
-    let p = paced_gps::gps_dronetel_gpsd_port(args.paced_secs).await?;
     paced_row(
         t,
         "GPS alone 10 Hz, gpspipe -w on dronetel's [gpsd] port: dronetel CPU of one core".into(),

@@ -78,62 +78,72 @@ pub async fn gps_dronetel(secs: u64) -> anyhow::Result<PacedResult> {
     })
 }
 
-/// The same GPS stream at 10 Hz into gpsd for `secs`, one `gpspipe -w`.
-pub async fn gps_gpsd(secs: u64) -> anyhow::Result<PacedResult> {
-    let scratch = Scratch::new("paced-gps-gpsd")?;
-    let path = scratch.0.join("gps");
-    let link = Arc::new(FloodLink::open(&path)?);
-    let gpsd = Gpsd::start(&scratch.0, &path)?;
-    watched(gpsd.pid(), gpsd.watcher(), link, secs).await
-}
+/// gpsd and dronetel's `[gpsd]` port side by side for `secs`, each read
+/// by one `gpspipe -w` and fed the same GPS cycles at 10 Hz on its own
+/// pty, dronetel half a period after gpsd: (gpsd, dronetel).
+///
+/// Both are measured over the same stretch, so a slower or busier
+/// machine weighs on both alike; run one after the other, the ratio
+/// moved by a third between runs on a virtual machine whose speed
+/// drifts over tens of seconds. Half a period apart, neither wakes
+/// while the other works.
+pub async fn gps_gpsd_and_dronetel(secs: u64) -> anyhow::Result<(PacedResult, PacedResult)> {
+    let g_scratch = Scratch::new("paced-gps-gpsd")?;
+    let g_path = g_scratch.0.join("gps");
+    let g_link = Arc::new(FloodLink::open(&g_path)?);
+    let gpsd = Gpsd::start(&g_scratch.0, &g_path)?;
 
-/// The same GPS stream at 10 Hz into dronetel for `secs`, read by one
-/// `gpspipe -w` on its `[gpsd]` port (no stream client): the CPU per TPV
-/// delivered, to compare with gpsd's.
-pub async fn gps_dronetel_gpsd_port(secs: u64) -> anyhow::Result<PacedResult> {
-    let scratch = Scratch::new("paced-gps-dronetel-gpsd")?;
-    let spec = rig::spec(FloodDevice::Gps, &scratch.0);
-    let link = Arc::new(FloodLink::open(&spec.path)?);
+    let d_scratch = Scratch::new("paced-gps-dronetel-gpsd")?;
+    let spec = rig::spec(FloodDevice::Gps, &d_scratch.0);
+    let d_link = Arc::new(FloodLink::open(&spec.path)?);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .context("picking a free port")?
         .port();
     let daemon = Daemon::start_with(
-        &scratch.0,
+        &d_scratch.0,
         &[spec],
         8,
         &format!("\n[gpsd]\nlisten = \"127.0.0.1:{port}\"\n"),
     )?;
-    let watcher = Watcher::start(port)?;
-    watched(daemon.pid(), &watcher, link, secs).await
-}
+    let d_watcher = Watcher::start(port)?;
 
-/// GPS cycles at 10 Hz into the gpsd server `pid` (gpsd, or dronetel's
-/// `[gpsd]` port) through `link` for `secs`, after a warm-up until its
-/// `gpspipe -w` `watcher` reports and goes quiet: the server's counters
-/// and the TPVs delivered.
-async fn watched(
-    pid: u32,
-    watcher: &Watcher,
-    link: Arc<FloodLink>,
-    secs: u64,
-) -> anyhow::Result<PacedResult> {
     let n = cycles(secs);
-    // gpsd first identifies the receiver: warm up, paced, until it reports.
-    let rec = Arc::new(record_cycles(FloodDevice::Gps, 8 * WARMUP_CYCLES + n));
-    let next = gpsd_warm_up(watcher, &link, &rec, WARMUP_CYCLES, PERIOD).await?;
-    gpsd_wait_quiet(watcher, QUIET).await?;
-    let settled = watcher.tpv_reports();
-    let before = rig::usage(pid)?;
+    // gpsd first identifies the receiver: warm both up, paced, until each
+    // reports; the measured cycles then follow the later of the two.
+    let rec = Arc::new(record_cycles(FloodDevice::Gps, 16 * WARMUP_CYCLES + n));
+    let g_next = gpsd_warm_up(gpsd.watcher(), &g_link, &rec, WARMUP_CYCLES, PERIOD).await?;
+    let d_next = gpsd_warm_up(&d_watcher, &d_link, &rec, WARMUP_CYCLES, PERIOD).await?;
+    let next = g_next.max(d_next);
+    gpsd_wait_quiet(gpsd.watcher(), QUIET).await?;
+    gpsd_wait_quiet(&d_watcher, QUIET).await?;
+    let g_settled = gpsd.watcher().tpv_reports();
+    let d_settled = d_watcher.tpv_reports();
+    let g_before = rig::usage(gpsd.pid())?;
+    let d_before = rig::usage(daemon.pid())?;
     let t0 = tokio::time::Instant::now();
-    rig::write_cycles(link.clone(), rec.clone(), next..next + n, t0, PERIOD).await?;
-    let last = gpsd_wait_quiet(watcher, QUIET).await?;
-    let usage = rig::usage(pid)?.since(&before);
-    Ok(PacedResult {
-        wall: PERIOD * n as u32,
-        usage,
-        reports: last.0 - settled,
-    })
+    let range = next..next + n;
+    tokio::try_join!(
+        rig::write_cycles(g_link.clone(), rec.clone(), range.clone(), t0, PERIOD),
+        rig::write_cycles(d_link.clone(), rec.clone(), range, t0 + PERIOD / 2, PERIOD),
+    )?;
+    let g_last = gpsd_wait_quiet(gpsd.watcher(), QUIET).await?;
+    let d_last = gpsd_wait_quiet(&d_watcher, QUIET).await?;
+    let g_usage = rig::usage(gpsd.pid())?.since(&g_before);
+    let d_usage = rig::usage(daemon.pid())?.since(&d_before);
+    let wall = PERIOD * n as u32;
+    Ok((
+        PacedResult {
+            wall,
+            usage: g_usage,
+            reports: g_last.0 - g_settled,
+        },
+        PacedResult {
+            wall,
+            usage: d_usage,
+            reports: d_last.0 - d_settled,
+        },
+    ))
 }
 
 /// A thread that sleeps `1/hz` s and wakes, `hz` times a second for `secs`,

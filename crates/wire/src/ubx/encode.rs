@@ -97,21 +97,6 @@ const GPS_EPOCH_UNIX: i64 = 315_964_800;
 /// Seconds in a GPS week.
 const WEEK_SECS: i64 = 604_800;
 
-/// Civil date of a day number since 1970-01-01 (Howard Hinnant's
-/// algorithm, the inverse of the decoder's).
-fn civil_from_days(z: i64) -> (i64, u8, u8) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month as u8, day as u8)
-}
-
 /// `v` scaled and rounded to an `i32` (saturating; NaN is 0).
 fn scaled(v: Option<f64>, scale: f64) -> i32 {
     v.map_or(0, |v| (v * scale).round() as i32)
@@ -188,7 +173,7 @@ pub fn pvt_of_fix(fix: &GpsFix, leap_seconds: i32) -> NavPvt {
         let secs = t.seconds;
         let gps = secs - GPS_EPOCH_UNIX + i64::from(leap_seconds);
         let tow_ms = gps.rem_euclid(WEEK_SECS) * 1000 + i64::from(t.nanos / 1_000_000);
-        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let (year, month, day) = crate::calendar::civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
         p.itow = u32::try_from(tow_ms).unwrap_or(0);
         p.year = u16::try_from(year).unwrap_or(0);
@@ -279,14 +264,6 @@ mod tests {
         assert_eq!(nav_timegps(&NavTimeGps::default()).len(), 8 + 16);
         let sats = vec![SatEntry::default(); 300];
         assert_eq!(nav_sat(0, &sats).len(), 8 + 8 + 12 * NAV_SAT_MAX);
-    }
-
-    #[test]
-    fn civil_dates_of_day_numbers() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_189), (2025, 4, 11));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 
     #[test]

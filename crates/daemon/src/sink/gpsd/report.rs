@@ -72,9 +72,47 @@ impl Serialize for IsoTime {
     }
 }
 
+/// Appends `time` as a JSON string, as `IsoTime` serializes it
+/// (`"2014-12-31T03:07:19.000Z"`), without a formatter in between; years
+/// past 9999 through `IsoTime` itself.
+fn iso_time(out: &mut Vec<u8>, time: &IsoTime) {
+    let Ok(since) = time.0.duration_since(UNIX_EPOCH) else {
+        json(out, time);
+        return;
+    };
+    let secs = since.as_secs();
+    let (year, month, day) = dronetel_wire::calendar::civil_from_days((secs / 86_400) as i64);
+    let Some(year) = u64::try_from(year).ok().filter(|&y| y <= 9999) else {
+        json(out, time);
+        return;
+    };
+    let tod = secs % 86_400;
+    let millis = since.subsec_millis();
+    let mut text = *b"\"0000-00-00T00:00:00.000Z\"";
+    let mut put = |at: usize, width: usize, mut v: u64| {
+        for i in (at..at + width).rev() {
+            if let Some(d) = text.get_mut(i) {
+                *d = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
+    };
+    put(1, 4, year);
+    put(6, 2, u64::from(month));
+    put(9, 2, u64::from(day));
+    put(12, 2, tod / 3600);
+    put(15, 2, tod % 3600 / 60);
+    put(18, 2, tod % 60);
+    put(21, 3, u64::from(millis));
+    out.extend_from_slice(&text);
+}
+
 /// A protobuf timestamp as gpsd's time.
 fn fix_time(t: &prost_types::Timestamp) -> Option<IsoTime> {
-    let secs = u64::try_from(t.seconds).ok()?;
+    // ISO 8601's four-digit years end with 9999-12-31T23:59:59.
+    let secs = u64::try_from(t.seconds)
+        .ok()
+        .filter(|&s| s <= 253_402_300_799)?;
     let nanos = u32::try_from(t.nanos).ok()?;
     Some(IsoTime(UNIX_EPOCH + Duration::new(secs, nanos)))
 }
@@ -380,9 +418,51 @@ impl Heights {
     }
 }
 
-/// Appends the `TPV` of `fix` with gpsd's error fields `e`.
+/// Appends the `TPV` of `fix` with gpsd's error fields `e`, written out
+/// by hand as [`sky`] is: the same object as `Tpv` serializes (a test
+/// holds them equal). Each GPS cycle wakes the daemon with cold caches,
+/// so what a TPV costs here is mostly the machine code it runs through;
+/// serde's per-member path and the time's formatter were a tenth of it.
 pub fn tpv(out: &mut Vec<u8>, device: &str, fix: &GpsFix, e: Errors) {
-    line(out, &Tpv::new(device, fix, e));
+    let t = Tpv::new(device, fix, e);
+    out.extend_from_slice(b"{\"class\":\"TPV\",\"device\":");
+    json(out, device);
+    if let Some(s) = t.status {
+        out.extend_from_slice(b",\"status\":");
+        unsigned(out, u64::from(s));
+    }
+    out.extend_from_slice(b",\"mode\":");
+    unsigned(out, u64::from(t.mode));
+    if let Some(time) = &t.time {
+        out.extend_from_slice(b",\"time\":");
+        iso_time(out, time);
+    }
+    for (key, v) in [
+        (&b",\"ept\":"[..], t.ept),
+        (b",\"lat\":", t.lat),
+        (b",\"lon\":", t.lon),
+        (b",\"altHAE\":", t.alt_hae),
+        (b",\"altMSL\":", t.alt_msl),
+        (b",\"alt\":", t.alt),
+        (b",\"epx\":", t.epx),
+        (b",\"epy\":", t.epy),
+        (b",\"epv\":", t.epv),
+        (b",\"track\":", t.track),
+        (b",\"magvar\":", t.magvar),
+        (b",\"speed\":", t.speed),
+        (b",\"climb\":", t.climb),
+        (b",\"eps\":", t.eps),
+        (b",\"epc\":", t.epc),
+        (b",\"geoidSep\":", t.geoid_sep),
+        (b",\"eph\":", t.eph),
+        (b",\"sep\":", t.sep),
+    ] {
+        if let Some(v) = v {
+            out.extend_from_slice(key);
+            json(out, &v);
+        }
+    }
+    out.extend_from_slice(b"}\r\n");
 }
 
 /// Appends a watcher's reports of one fix: its `TPV`, then its `SKY` and
@@ -532,7 +612,7 @@ pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
     json(out, device);
     if let Some(t) = &sky.time {
         out.extend_from_slice(b",\"time\":");
-        json(out, t);
+        iso_time(out, t);
     }
     for (key, v) in [
         (&b",\"hdop\":"[..], sky.hdop),
@@ -886,6 +966,102 @@ mod tests {
         sky(&mut hand, "/dev/gps", &f);
         line(&mut serde, &Sky::new("/dev/gps", &f));
         assert_eq!(parse(&hand), parse(&serde));
+    }
+
+    /// The hand-written `TPV` is, byte for byte, what `Tpv` serializes:
+    /// a full fix, one with a status and negative values, one with almost
+    /// nothing, and a device name that needs escaping.
+    #[test]
+    fn hand_written_tpv_equals_serde_tpv() {
+        let full = fix();
+        let mut dgps = fix();
+        dgps.quality = FixQuality::Dgps as i32;
+        dgps.latitude_deg = Some(-0.000_000_04);
+        dgps.climb_mps = Some(-1.25);
+        dgps.magnetic_variation_deg = Some(-3.05);
+        dgps.time = Some(prost_types::Timestamp {
+            seconds: 951_782_400 + 86_399,
+            nanos: 999_999_999,
+        });
+        let bare = GpsFix {
+            mode: FixMode::NoFix as i32,
+            ..Default::default()
+        };
+        let mut previous = None;
+        for (device, f) in [
+            ("/dev/gps", &full),
+            ("/dev/\"gps\"\\1", &dgps),
+            ("/dev/gps", &bare),
+            ("/dev/gps", &dgps),
+        ] {
+            let (e, next) = errors(f, &f.sky, previous.as_ref());
+            previous = next;
+            let mut hand = Vec::new();
+            tpv(&mut hand, device, f, e);
+            let mut serde = Vec::new();
+            line(&mut serde, &Tpv::new(device, f, e));
+            assert_eq!(
+                String::from_utf8_lossy(&hand),
+                String::from_utf8_lossy(&serde)
+            );
+        }
+    }
+
+    /// Times written by hand equal humantime's RFC 3339 with milliseconds
+    /// (what `IsoTime` serializes), across leap days, century years,
+    /// millisecond truncation and the last representable second.
+    #[test]
+    fn iso_time_equals_humantime() {
+        let mut seconds: Vec<u64> = (0..253_402_300_800u64).step_by(7_654_321_987).collect();
+        for (y, m, d) in [(1972, 2, 29), (2000, 2, 29), (2100, 3, 1), (2400, 2, 29)] {
+            let days = days_from_civil(y, m, d);
+            for delta in [0, 86_399, 86_400] {
+                seconds.push(days * 86_400 + delta);
+            }
+        }
+        seconds.push(253_402_300_799);
+        for (i, secs) in seconds.into_iter().enumerate() {
+            let nanos = [0, 999_999, 1_000_000, 999_999_999][i % 4];
+            let t = IsoTime(UNIX_EPOCH + Duration::new(secs, nanos));
+            let (mut hand, mut serde) = (Vec::new(), Vec::new());
+            iso_time(&mut hand, &t);
+            json(&mut serde, &t);
+            assert_eq!(
+                String::from_utf8_lossy(&hand),
+                String::from_utf8_lossy(&serde),
+                "{secs} s {nanos} ns"
+            );
+        }
+        let far = prost_types::Timestamp {
+            seconds: 253_402_300_800,
+            nanos: 0,
+        };
+        assert!(fix_time(&far).is_none(), "no five-digit years");
+    }
+
+    /// Days since 1970-01-01 of a Gregorian date (the test's own count,
+    /// independent of `civil_from_days`).
+    fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+        let leap = |y: u64| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let mut days = (1970..year)
+            .map(|y| if leap(y) { 366 } else { 365 })
+            .sum::<u64>();
+        let lengths = [
+            31,
+            if leap(year) { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        days += lengths[..(month - 1) as usize].iter().sum::<u64>();
+        days + day - 1
     }
 
     #[test]
