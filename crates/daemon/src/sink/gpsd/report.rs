@@ -1042,7 +1042,8 @@ mod tests {
     /// Days since 1970-01-01 of a Gregorian date (the test's own count,
     /// independent of `civil_from_days`).
     fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-        let leap = |y: u64| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let leap =
+            |y: u64| y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
         let mut days = (1970..year)
             .map(|y| if leap(y) { 366 } else { 365 })
             .sum::<u64>();
