@@ -94,10 +94,7 @@ impl Gpsd {
     /// Starts gpsd on `device` and, once it listens, `gpspipe -w` on it;
     /// `dir` holds the control socket and gpsd's log.
     pub fn start(dir: &Path, device: &Path) -> anyhow::Result<Gpsd> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .context("picking a free port for gpsd")?
-            .port();
+        let port = crate::free_port().context("picking a free port for gpsd")?;
         let log = std::fs::File::create(dir.join("gpsd.log")).context("creating gpsd.log")?;
         let gpsd = Command::new("gpsd")
             .args(["-N", "-n", "-b", "-s", "115200", "-F"])

@@ -14,6 +14,7 @@
 //! - [`stats`]: percentiles and the result table.
 //! - [`scenario`]: the measured runs (flood, nominal, fan-out, gpsd, the
 //!   flight controller over serial and UDP).
+//! - [`free_port`]: a loopback port for a server configured before it starts.
 #![forbid(unsafe_code)]
 
 pub mod client;
@@ -24,3 +25,12 @@ pub mod input;
 pub mod procfs;
 pub mod scenario;
 pub mod stats;
+
+/// A free loopback port a moment ago, for a server the bench must tell its
+/// port before starting it (gpsd, dronetel's `[gpsd]` and Foxglove
+/// listeners): an ephemeral `:0` cannot be told to another process.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

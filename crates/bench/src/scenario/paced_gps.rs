@@ -96,10 +96,7 @@ pub async fn gps_gpsd_and_dronetel(secs: u64) -> anyhow::Result<(PacedResult, Pa
     let d_scratch = Scratch::new("paced-gps-dronetel-gpsd")?;
     let spec = rig::spec(FloodDevice::Gps, &d_scratch.0);
     let d_link = Arc::new(FloodLink::open(&spec.path)?);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .context("picking a free port")?
-        .port();
+    let port = crate::free_port().context("picking a free port")?;
     let daemon = Daemon::start_with(
         &d_scratch.0,
         &[spec],

@@ -266,7 +266,7 @@ pub async fn rates_with(
         let rec = Arc::new(record_cycles(d, cycles + WARMUP_CYCLES));
         feeds.push((link, rec, period, cycles));
     }
-    let port = crate::foxglove::free_port()?;
+    let port = crate::free_port()?;
     let extra = if foxglove {
         format!("\n[foxglove]\nlisten = \"127.0.0.1:{port}\"\nmax_client_drops = 0\nwrite_timeout = \"30s\"\n")
     } else {

@@ -73,8 +73,9 @@ impl Serialize for IsoTime {
 }
 
 /// Appends `time` as a JSON string, as `IsoTime` serializes it
-/// (`"2014-12-31T03:07:19.000Z"`), without a formatter in between; years
-/// past 9999 through `IsoTime` itself.
+/// (`"2014-12-31T03:07:19.000Z"`), without a formatter in between. A time
+/// outside 1970–9999, which [`fix_time`] never makes, goes through
+/// `IsoTime` itself.
 fn iso_time(out: &mut Vec<u8>, time: &IsoTime) {
     let Ok(since) = time.0.duration_since(UNIX_EPOCH) else {
         json(out, time);
