@@ -156,22 +156,27 @@ impl GpsReceiver {
                 CFG_MSG => match payload.as_slice() {
                     [c, i, rate, ..] => {
                         let known = setup::MESSAGES.iter().any(|m| (m.0, m.1) == (*c, *i));
-                        (known, known && (*c, *i) == (0x01, 0x07) && *rate > 0)
+                        let pvt = setup::MESSAGES[0];
+                        (known, known && (*c, *i) == (pvt.0, pvt.1) && *rate > 0)
                     }
                     _ => (false, false),
                 },
                 CFG_VALSET => {
+                    // (key, one-byte value) items; a request of any other
+                    // shape (cut short, other value sizes) is refused.
                     let items = payload.get(4..).unwrap_or_default();
+                    let keys = items
+                        .chunks_exact(5)
+                        .map(|k| (u32::from_le_bytes([k[0], k[1], k[2], k[3]]), k[4]));
                     let known = !items.is_empty()
                         && items.len() % 5 == 0
-                        && items.chunks(5).all(|k| {
-                            let key = u32::from_le_bytes([k[0], k[1], k[2], k[3]]);
-                            setup::VALSET_KEYS.contains(&key)
-                        });
-                    let pvt = items.chunks(5).any(|k| {
-                        let key = u32::from_le_bytes([k[0], k[1], k[2], k[3]]);
-                        matches!(key, 0x2091_0007 | 0x2091_0009) && k[4] > 0
-                    });
+                        && keys
+                            .clone()
+                            .all(|(key, _)| setup::VALSET_KEYS.contains(&key));
+                    // The first two keys are NAV-PVT's (UART1, USB).
+                    let pvt = keys
+                        .clone()
+                        .any(|(key, rate)| setup::VALSET_KEYS[..2].contains(&key) && rate > 0);
                     (known, known && pvt)
                 }
                 _ => (false, false),
@@ -338,5 +343,26 @@ mod tests {
             decoder.stats().checksum_errors + decoder.stats().framing_errors,
             0
         );
+    }
+    /// A CFG-VALSET whose items are not whole (key, one-byte value) pairs,
+    /// as a request cut short or with wider values would be, is refused
+    /// with ACK-NAK; the receiver does not fail on it.
+    #[test]
+    fn a_valset_of_odd_length_is_refused() {
+        let start = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut rx = GpsReceiver::new(Home::default(), 5, start, GpsProtocol::Nmea);
+        let mut request = Vec::new();
+        dronetel_wire::ubx::encode::write_frame(&mut request, CFG, CFG_VALSET, |o| {
+            o.extend_from_slice(&[0, setup::LAYER_RAM, 0, 0]);
+            o.extend_from_slice(&0x2091_0007u32.to_le_bytes());
+            o.extend_from_slice(&[1, 0x16]);
+        })
+        .unwrap();
+        let mut reply = Vec::new();
+        rx.input(&request, &mut reply);
+        let mut nak = Vec::new();
+        setup::ack(&mut nak, CFG, CFG_VALSET, false);
+        assert_eq!(reply, nak);
+        assert_eq!(rx.protocol, GpsProtocol::Nmea);
     }
 }

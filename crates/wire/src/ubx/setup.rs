@@ -131,6 +131,12 @@ pub fn take_frames(buf: &mut Vec<u8>, max: usize) -> Vec<(u8, u8, Vec<u8>)> {
             break;
         };
         let len = usize::from(u16::from_le_bytes([l0, l1]));
+        if 8 + len > max {
+            // Longer than anything kept: a false sync. Waiting for it
+            // would drop the requests behind it.
+            at = s + 2;
+            continue;
+        }
         let Some(frame) = buf.get(s..s + 8 + len) else {
             at = s;
             break;
@@ -231,8 +237,11 @@ impl Setup {
             .time
             .as_ref()
             .map(|t| t.seconds.saturating_mul(1000) + i64::from(t.nanos / 1_000_000));
-        let first = *self.first_fix_ms.get_or_insert(ms.unwrap_or(0));
-        let elapsed = ms.map_or(0, |ms| ms.saturating_sub(first));
+        // The receiver's clock starts at the first fix that has a time: a
+        // cold receiver's first fixes often have none.
+        let elapsed = ms.map_or(0, |ms| {
+            ms.saturating_sub(*self.first_fix_ms.get_or_insert(ms))
+        });
         if elapsed >= TIMEOUT_MS || self.fixes > TIMEOUT_FIXES {
             self.finish(SetupOutcome::TimedOut);
         }
@@ -348,5 +357,22 @@ mod tests {
         assert_eq!(s.outcome(), None);
         s.fix(&fix(103));
         assert_eq!(s.outcome(), Some(SetupOutcome::TimedOut));
+        // A first fix without a time does not start the receiver's clock.
+        s.start(&mut out);
+        s.fix(&GpsFix::default());
+        s.fix(&fix(100));
+        s.fix(&fix(102));
+        assert_eq!(s.outcome(), None);
+    }
+
+    /// A sync followed by a length longer than the buffer may keep is not
+    /// waited for: the request behind it is still found.
+    #[test]
+    fn a_false_sync_with_a_huge_length_does_not_hide_what_follows() {
+        let mut buf = vec![SYNC1, SYNC2, CFG, CFG_MSG, 0x60, 0xEA];
+        ack(&mut buf, CFG, CFG_MSG, true);
+        let frames = take_frames(&mut buf, 1024);
+        assert_eq!(frames, vec![(ACK, ACK_ACK, vec![CFG, CFG_MSG])]);
+        assert!(buf.is_empty());
     }
 }
