@@ -193,8 +193,9 @@ impl Cycle {
     /// Builds the fix. `ctx` supplies the remembered date and the mode; the
     /// caller fills `time` (it needs the date logic), `climb_mps` and
     /// `cycle_end`. Returns the fix, its day number and how its date was
-    /// corrected.
-    pub(crate) fn build(self, ctx: Context) -> (GpsFix, Option<i64>, Correction) {
+    /// corrected (`None` when the cycle had no date of its own and the
+    /// remembered day stands).
+    pub(crate) fn build(self, ctx: Context) -> (GpsFix, Option<i64>, Option<Correction>) {
         let no_fix = self.invalid && !self.valid;
         let mode = match ctx.mode {
             1 => FixMode::NoFix,
@@ -226,9 +227,9 @@ impl Cycle {
         let (day, correction) = match self.date {
             Some(d) => {
                 let (day, how) = super::rollover::corrected_day(d, ctx.floor, ctx.evidence);
-                (Some(day), how)
+                (Some(day), Some(how))
             }
-            None => (ctx.day, Correction::None),
+            None => (ctx.day, None),
         };
         let h_err = match (self.sd_lat, self.sd_lon) {
             (Some(a), Some(b)) => Some((a * a + b * b).sqrt()),

@@ -271,8 +271,10 @@ impl Epoch {
             mode: self.mode.mode(),
         };
         let (mut fix, day, correction) = cycle.build(ctx);
-        if day.is_some() && correction != self.correction {
-            self.log_correction(correction);
+        // Only a cycle with a date of its own says how dates are read: a
+        // cycle on the remembered day says nothing new.
+        if let Some(how) = correction.filter(|how| *how != self.correction) {
+            self.log_correction(how);
         }
         if let (Some(day), Some(t)) = (day, tod) {
             fix.time = Some(rollover::timestamp(day, t));

@@ -290,3 +290,49 @@ fn nothing_is_held_between_cycles_once_the_ender_is_learned() {
     assert!(!dec.holds_pending(), "published: no idle flush needed");
     assert!(dec.flush_idle().is_none());
 }
+
+/// The log lines a closure's tracing events write.
+fn logged(f: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    text
+}
+
+/// How dates are read is logged once per change: a receiver with
+/// rollover dates whose date comes only in every other cycle (no RMC in
+/// between) logs its correction once, not once per cycle.
+#[test]
+fn a_rollover_correction_is_logged_once_when_some_cycles_have_no_date() {
+    let log = logged(|| {
+        let mut dec = NmeaDecoder::default();
+        for k in 0..8 {
+            let c = cycle(&format!("0000{k:02}"), "220899", 1.0);
+            let lines = if k % 2 == 0 { &c[..] } else { &c[..2] };
+            feed(&mut dec, lines);
+        }
+        dec.flush_idle();
+    });
+    assert_eq!(
+        log.matches("moved forward by 1024 weeks").count(),
+        1,
+        "{log}"
+    );
+    assert!(!log.contains("used as the receiver sends them"), "{log}");
+}
