@@ -9,8 +9,8 @@
 //! - [`contract`]: the value contract, the valid range of every field of
 //!   every reading, and [`contract::enforce`], which the daemon applies to
 //!   each reading of any protocol before publishing it.
-//! - [`calendar`]: civil dates of day numbers, for the encoders and for
-//!   the daemon's gpsd reports.
+//! - [`calendar`]: civil dates and day numbers, the GPS epoch and week:
+//!   for the decoders, the encoders and the daemon's gpsd reports.
 //! - [`geoid`]: gpsd's geoid model, the geoid separation at a position
 //!   for receivers that send none (what gpsd reports in their place).
 //! - [`nmea`]: NMEA 0183 framing, sentence parsing, epoch assembly, encoding.

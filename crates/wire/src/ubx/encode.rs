@@ -92,11 +92,6 @@ pub fn nav_sat(itow: u32, sats: &[SatEntry]) -> Vec<u8> {
     out
 }
 
-/// Seconds from the Unix epoch to the GPS epoch (1980-01-06).
-const GPS_EPOCH_UNIX: i64 = 315_964_800;
-/// Seconds in a GPS week.
-const WEEK_SECS: i64 = 604_800;
-
 /// `v` scaled and rounded to an `i32` (saturating; NaN is 0).
 fn scaled(v: Option<f64>, scale: f64) -> i32 {
     v.map_or(0, |v| (v * scale).round() as i32)
@@ -171,8 +166,9 @@ pub fn pvt_of_fix(fix: &GpsFix, leap_seconds: i32) -> NavPvt {
     p.vel_d = scaled(fix.velocity_down_mps.or(fix.climb_mps.map(|c| -c)), 1e3);
     if let Some(t) = &fix.time {
         let secs = t.seconds;
-        let gps = secs - GPS_EPOCH_UNIX + i64::from(leap_seconds);
-        let tow_ms = gps.rem_euclid(WEEK_SECS) * 1000 + i64::from(t.nanos / 1_000_000);
+        let gps = secs - crate::calendar::GPS_EPOCH_UNIX + i64::from(leap_seconds);
+        let tow_ms =
+            gps.rem_euclid(crate::calendar::WEEK_SECS) * 1000 + i64::from(t.nanos / 1_000_000);
         let (year, month, day) = crate::calendar::civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
         p.itow = u32::try_from(tow_ms).unwrap_or(0);

@@ -39,8 +39,7 @@ use tracing::debug;
 
 use super::ecef::{self, Geodetic};
 use super::message::{Msg, NavPvt, SatEntry, Sats};
-use crate::nmea::field::Date;
-use crate::nmea::rollover::days_from_civil;
+use crate::calendar::{days_from_civil, GPS_EPOCH_UNIX, WEEK_SECS};
 
 /// Most learned enders kept.
 const MAX_ENDERS: usize = 8;
@@ -48,10 +47,6 @@ const MAX_ENDERS: usize = 8;
 /// Most sky entries one fix carries.
 const MAX_SKY: usize = 512;
 
-/// Seconds from the Unix epoch to the GPS epoch (1980-01-06).
-const GPS_EPOCH_UNIX: i64 = 315_964_800;
-/// Seconds in a GPS week.
-const WEEK_SECS: i64 = 604_800;
 /// Milliseconds in a GPS week.
 const WEEK_MS: u32 = 604_800_000;
 
@@ -137,11 +132,7 @@ fn unix(year: u16, month: u8, day: u8, h: u8, m: u8, s: u8, nano: i32) -> Option
     if !(-1_000_000_000..=1_000_000_000).contains(&nano) {
         return None;
     }
-    let days = days_from_civil(Date {
-        year: i32::from(year),
-        month: u32::from(month),
-        day: u32::from(day),
-    });
+    let days = days_from_civil(i64::from(year), u32::from(month), u32::from(day));
     let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s);
     Some(normalize(secs, i64::from(nano)))
 }

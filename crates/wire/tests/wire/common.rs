@@ -234,3 +234,27 @@ fn assert_timestamp(t: Option<&prost_types::Timestamp>, name: &str) {
         assert!(ok, "{name} {t:?} outside protobuf's Timestamp range");
     }
 }
+
+/// Milliseconds since the Unix epoch of "2014-12-31T03:07:19.000Z".
+pub(crate) fn ms_of_iso(s: &str) -> Option<i64> {
+    let (date, _) = s.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    // Days from civil (Howard Hinnant), independent of the decoder's.
+    let yy = y - i64::from(mo <= 2);
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + da - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(days * 86_400_000 + tod_ms_of_iso(s)?)
+}
+
+/// Milliseconds since midnight of gpsd's "2014-12-31T03:07:19.000Z".
+pub(crate) fn tod_ms_of_iso(s: &str) -> Option<i64> {
+    let t = s.split('T').nth(1)?.trim_end_matches('Z');
+    let (hms, frac) = t.split_once('.').unwrap_or((t, "0"));
+    let mut it = hms.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, m, sec) = (it.next()??, it.next()??, it.next()??);
+    let frac: String = frac.chars().chain("000".chars()).take(3).collect();
+    Some(((h * 60 + m) * 60 + sec) * 1000 + frac.parse::<i64>().ok()?)
+}

@@ -36,6 +36,8 @@
 //!   Informational.
 #![allow(clippy::unwrap_used)]
 
+use crate::common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -60,25 +62,6 @@ const MIN_PER_FILE: f64 = 100.0;
 /// gpsd TPVs of one time (ms since the Unix epoch).
 type Tpvs = BTreeMap<i64, Vec<Value>>;
 
-/// Milliseconds since the Unix epoch of "2014-12-31T03:07:19.000Z".
-fn ms_of_iso(s: &str) -> Option<i64> {
-    let (date, t) = s.split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
-    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
-    let t = t.trim_end_matches('Z');
-    let (hms, frac) = t.split_once('.').unwrap_or((t, "0"));
-    let mut it = hms.split(':').map(|x| x.parse::<i64>().ok());
-    let (h, m, sec) = (it.next()??, it.next()??, it.next()??);
-    let frac: String = frac.chars().chain("000".chars()).take(3).collect();
-    // Days from civil (Howard Hinnant), independent of the decoder's.
-    let yy = y - i64::from(mo <= 2);
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + da - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some((((days * 24 + h) * 60 + m) * 60 + sec) * 1000 + frac.parse::<i64>().ok()?)
-}
-
 fn gpsd_tpvs(chk: &str) -> Tpvs {
     let tpvs: Vec<Value> = chk
         .lines()
@@ -91,7 +74,7 @@ fn gpsd_tpvs(chk: &str) -> Tpvs {
     let mut map = Tpvs::new();
     for v in tpvs {
         seen_leap |= v.get("leapseconds").is_some();
-        let Some(mut t) = v["time"].as_str().and_then(ms_of_iso) else {
+        let Some(mut t) = v["time"].as_str().and_then(common::ms_of_iso) else {
             continue;
         };
         if !seen_leap {
