@@ -385,9 +385,9 @@ async fn run<S: Source>(
                     shared.bytes_received.fetch_add(n as u64, Ordering::SeqCst);
                     reply.clear();
                     receiver.input(input.get(..n).unwrap_or_default(), &mut reply);
+                    // Answers go back where the requests came from.
                     if let (false, Some(p)) = (reply.is_empty(), pty.as_ref()) {
-                        let line = Line { pty: p, net: net.as_ref() };
-                        let _ = line.write_or_drop(&reply);
+                        let _ = p.write_or_drop(&reply);
                     }
                 }
                 Err(e) => {

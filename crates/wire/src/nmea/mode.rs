@@ -9,8 +9,8 @@
 //! - every sentence starts from an empty mode; one that does not speak of
 //!   the mode (GSV, VTG, ZDA, GST, a GSA ignored as below) leaves the mode
 //!   of the cycle as it is, and a cycle none of whose sentences speak of it
-//!   keeps the mode of the previous cycle where RMC/GLL say "valid" (see
-//!   below);
+//!   (only a ZDA, say) has no mode (`NOT_SEEN`); RMC and GLL speak of it
+//!   (see below);
 //! - GGA: a position is 2D, with an altitude and at least 4 satellites
 //!   used 3D; fewer than 3 satellites used, no position, or quality 0 is
 //!   no fix (and a quality-0 altitude is not the fix's altitude);

@@ -1,7 +1,9 @@
 //! The dispatch table: which UBX messages the decoder uses, the shortest
 //! payload each may have, and the parser that reads it into a [`Msg`].
-//! Anything else with a good checksum (RXM-SFRBX, RXM-RAWX, TIM-TP, ESF,
-//! NAV-SIG, MON, ACK, ...) is counted as unknown and skipped.
+//! ACK-ACK and ACK-NAK never reach it: the decoder hands them to the
+//! set-up ([`super::setup`]). Anything else with a good checksum
+//! (RXM-SFRBX, RXM-RAWX, TIM-TP, ESF, NAV-SIG, MON, ...) is counted as
+//! unknown and skipped.
 
 use super::message::{
     hnr_pvt, Ecef, Msg, NavDop, NavPvt, NavSol, NavStatus, NavTimeGps, NavTimeUtc, Payload, PosLlh,

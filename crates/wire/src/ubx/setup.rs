@@ -177,7 +177,7 @@ pub enum SetupOutcome {
 /// The set-up of one connection.
 #[derive(Debug, Default)]
 pub(crate) struct Setup {
-    /// Requests taken by the sensor task and awaiting answers.
+    /// Requests queued by [`Setup::start`] and awaiting answers.
     waiting: bool,
     msg_acks: u32,
     msg_naks: u32,
