@@ -5,7 +5,7 @@
 # whole daemon over real ptys with gpsd side by side. Installs gpsd and
 # gpspipe (Debian packages gpsd, gpsd-clients) when missing.
 #
-#   scripts/bench.sh                 # everything (about 3 minutes of runs)
+#   scripts/bench.sh                 # everything (about 5 minutes of runs)
 #   scripts/bench.sh --flood-only    # flood runs only (dronetel and gpsd)
 #   scripts/bench.sh --fc-net-only   # flight controller: serial vs UDP only
 #   scripts/bench.sh --nominal-only  # the three sensors at nominal rates only

@@ -71,7 +71,7 @@ def main():
     meta = json.loads(cargo(*meta_args))
     members = set(meta["workspace_members"])
     by_key = {(p["name"], p["version"]): p for p in meta["packages"]}
-    own = by_key[next((k for k in by_key if k[0] == "dronetel"))]
+    own = next(p for p in meta["packages"] if p["name"] == "dronetel")
 
     crates = []
     for key in sorted(linked_crates(a.target)):

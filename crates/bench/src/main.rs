@@ -205,7 +205,7 @@ async fn paced(t: &mut Table, args: &Args, wakeups: Option<f64>) -> anyhow::Resu
     if !args.no_gpsd && gpsd::available() {
         let g = gpsd_rows(t, args).await?;
         t.row(
-            "GPS alone 10 Hz: CPU, dronetel / gpsd",
+            "GPS alone 10 Hz: CPU, dronetel (stream client) / gpsd, separate runs",
             format!("{:.2}", d.cpu_percent() / g.cpu_percent()),
         );
     }

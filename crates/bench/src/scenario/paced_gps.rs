@@ -28,7 +28,8 @@ pub struct PacedResult {
     pub wall: Duration,
     /// The process's (or thread's) counters over it.
     pub usage: Usage,
-    /// Frames (dronetel: fixes and health) or TPV reports (gpsd) received.
+    /// Frames (dronetel's stream) or TPV reports (gpsd, dronetel's `[gpsd]`
+    /// port) received.
     pub reports: u64,
 }
 

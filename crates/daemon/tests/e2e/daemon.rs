@@ -13,11 +13,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
 
-use crate::DRONETEL;
-
-fn millis(t: &prost_types::Timestamp) -> i64 {
-    t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
-}
+use crate::{millis, DRONETEL};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixes_equal_the_simulator_truth() {

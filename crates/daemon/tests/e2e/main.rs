@@ -16,3 +16,9 @@ mod ublox;
 
 /// The binary under test, for the testkit helpers that start it.
 const DRONETEL: &str = env!("CARGO_BIN_EXE_dronetel");
+
+/// Milliseconds since the Unix epoch of a fix time: the key of the
+/// simulator's truth.
+fn millis(t: &prost_types::Timestamp) -> i64 {
+    t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
+}

@@ -13,11 +13,7 @@ use dronetel_testkit::frames::health_state;
 use dronetel_testkit::harness::{Harness, Kind, Setup, Stopped};
 use dronetel_testkit::DEADLINE;
 
-use crate::DRONETEL;
-
-fn millis(t: &prost_types::Timestamp) -> i64 {
-    t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
-}
+use crate::{millis, DRONETEL};
 
 /// Polls `f` until it gives a value (the simulator records its truth on
 /// its own task, which may trail the daemon on a loaded machine).

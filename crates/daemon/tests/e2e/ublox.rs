@@ -8,14 +8,10 @@ use std::time::{Duration, Instant};
 
 use dronetel_proto::v1::frame::Body;
 use dronetel_testkit::harness::{Harness, Kind, Setup};
-use dronetel_testkit::DEADLINE;
+use dronetel_testkit::{wait_until, DEADLINE};
 use firmware_sim::GpsProtocol;
 
-use crate::DRONETEL;
-
-fn millis(t: &prost_types::Timestamp) -> i64 {
-    t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
-}
+use crate::{millis, DRONETEL};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ublox_protocol_reads_the_simulated_ubx_receiver() {
@@ -44,15 +40,10 @@ async fn ublox_protocol_reads_the_simulated_ubx_receiver() {
         assert_eq!(g.cycle_end, "NAV-EOE");
         assert!(g.velocity_north_mps.is_some() && g.horizontal_error_m.is_some());
         let ms = millis(g.time.as_ref().unwrap());
-        let mut truth = None;
-        for _ in 0..200 {
-            truth = h.truth.lock().unwrap().get(&ms).cloned();
-            if truth.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let t = truth.unwrap_or_else(|| panic!("no truth at {ms}"));
+        let t = h
+            .gps_truth_at(ms)
+            .await
+            .unwrap_or_else(|| panic!("no truth at {ms}"));
         worst_deg = worst_deg
             .max((g.latitude_deg.unwrap() - t.latitude_deg.unwrap()).abs())
             .max((g.longitude_deg.unwrap() - t.longitude_deg.unwrap()).abs());
@@ -91,22 +82,19 @@ async fn configure_enables_ubx_on_the_receiver_and_logs_the_acknowledgement() {
             |f| matches!(&f.body, Some(Body::Gps(g)) if g.cycle_end == "NAV-EOE"),
         )
         .await;
-    let t0 = Instant::now();
-    let line = loop {
-        let log = std::fs::read_to_string(&h.log).unwrap();
-        if let Some(l) = log
-            .lines()
-            .find(|l| l.contains("u-blox receiver configured"))
-        {
-            break l.to_owned();
-        }
-        assert!(t0.elapsed() < DEADLINE, "no set-up outcome logged:\n{log}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    wait_until("the set-up outcome logged", || {
+        h.log_text().contains("u-blox receiver configured")
+    })
+    .await;
+    let log = h.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("u-blox receiver configured"))
+        .unwrap_or_default();
     // The four CFG-MSG are answered before the CFG-VALSET: either style
     // acknowledged in full is a success (crates/wire/UBX.md).
     assert!(line.contains("cfg_msg_acks=4"), "{line}");
-    let log = std::fs::read_to_string(&h.log).unwrap();
+    let log = h.log_text();
     assert_eq!(
         log.matches("u-blox receiver").count(),
         1,

@@ -332,6 +332,7 @@ async fn a_slow_reader_is_dropped_past_max_client_drops() {
     // the sink gives up on the client.
     let mut read = 0u64;
     while SinkStats::get(&stats.slow_disconnects) == 0 {
+        // Under the 120 s write timeout: only max_client_drops can end it.
         assert!(
             started.elapsed() < Duration::from_secs(90),
             "still connected after {read} messages read slowly"
@@ -353,10 +354,6 @@ async fn a_slow_reader_is_dropped_past_max_client_drops() {
     assert_eq!(SinkStats::get(&stats.slow_disconnects), 1);
     assert!(dropped > 20, "dropped {dropped}");
     assert!(read > 0, "the client did read");
-    assert!(
-        disconnected < Duration::from_secs(120),
-        "disconnected by max_client_drops, not by the write timeout"
-    );
     let report = f.daemon.shutdown().await;
     assert!(report.aborted.is_empty(), "{:?}", report.aborted);
 }
