@@ -24,11 +24,15 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# The workspace's target directory (CARGO_TARGET_DIR and config included).
+target_dir() {
+    cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
 bin="${1:-}"
 if [ -z "$bin" ]; then
-    target_dir=$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    bin="$target_dir/aarch64-unknown-linux-gnu/release/dronetel"
+    bin="$(target_dir)/aarch64-unknown-linux-gnu/release/dronetel"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -46,7 +50,8 @@ if ! command -v qemu-aarch64 >/dev/null || [ ! -e /usr/aarch64-linux-gnu/lib/ld-
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user libc6-arm64-cross
 fi
-arm64() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin" "$@"; }
+qemu=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+arm64() { "${qemu[@]}" "$bin" "$@"; }
 
 echo "== $(file -b "$bin" 2>/dev/null | cut -d, -f1-2 || echo "$bin")"
 echo "== dronetel --version"
@@ -75,7 +80,7 @@ free_port() {
 echo "== dronetel demo for 5 s"
 # Its own stream port: another daemon may hold the default 4780.
 set +e
-timeout -s INT 5 qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin" demo \
+timeout -s INT 5 "${qemu[@]}" "$bin" demo \
     --stream "127.0.0.1:$(free_port)" --link-dir "$work/links" >"$work/demo.out" 2>"$work/demo.err"
 rc=$?
 set -e
@@ -106,9 +111,7 @@ echo "(qemu-user cannot open serial devices here: it does not emulate TCGETS2)"
 echo "== the demo's devices over TCP: arm64 firmware-sim, arm64 dronetel run and tail, 5 s"
 sim="$(dirname "$bin")/firmware-sim"
 if [ ! -x "$sim" ]; then
-    target_dir=$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    sim="$target_dir/aarch64-unknown-linux-gnu/release/firmware-sim"
+    sim="$(target_dir)/aarch64-unknown-linux-gnu/release/firmware-sim"
 fi
 if [ ! -x "$sim" ]; then
     CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:-aarch64-linux-gnu-gcc} \
@@ -129,10 +132,15 @@ trap cleanup EXIT
 # The simulator (arm64) writes its ptys and serves the flight controller's
 # MAVLink on TCP itself; socat (host) serves the GPS and tracker ptys on TCP.
 mkdir -p "$work/sim"
-qemu-aarch64 -L /usr/aarch64-linux-gnu "$sim" --link-dir "$work/sim" \
+"${qemu[@]}" "$sim" --link-dir "$work/sim" \
     --fc-tcp-listen "127.0.0.1:$fc" >"$work/sim.out" 2>"$work/sim.err" &
 pids+=($!)
 for _ in $(seq 100); do [ -e "$work/sim/tracker" ] && break; sleep 0.1; done
+if [ ! -e "$work/sim/tracker" ]; then
+    echo "the arm64 firmware-sim made no ptys in 10 s" >&2
+    cat "$work/sim.err" >&2
+    exit 1
+fi
 socat -u "OPEN:$work/sim/gps,rawer" "TCP-LISTEN:$gps,bind=127.0.0.1,reuseaddr" &
 pids+=($!)
 socat -u "OPEN:$work/sim/tracker,rawer" "TCP-LISTEN:$trk,bind=127.0.0.1,reuseaddr" &
@@ -144,15 +152,22 @@ printf '%s\n' \
     '[[sensor]]' 'name = "tracker"' 'kind = "tracking"' 'protocol = "tracker"' "path = \"tcp://127.0.0.1:$trk\"" '' \
     '[stream]' "tcp = \"127.0.0.1:$stream\"" >"$work/run.toml"
 arm64 check-config --config "$work/run.toml"
-qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin" run --allow-root --config "$work/run.toml" \
+"${qemu[@]}" "$bin" run --allow-root --config "$work/run.toml" \
     2>"$work/run.err" &
 pids+=($!)
+listening=no
 for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $stream), 0.2)" 2>/dev/null && break
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $stream), 0.2)" 2>/dev/null &&
+        listening=yes && break
     sleep 0.1
 done
+if [ "$listening" != yes ]; then
+    echo "the arm64 daemon did not listen on 127.0.0.1:$stream in 10 s" >&2
+    cat "$work/run.err" >&2
+    exit 1
+fi
 set +e
-timeout -s INT 5 qemu-aarch64 -L /usr/aarch64-linux-gnu "$bin" tail --tcp "127.0.0.1:$stream" \
+timeout -s INT 5 "${qemu[@]}" "$bin" tail --tcp "127.0.0.1:$stream" \
     >"$work/tail.out" 2>"$work/tail.err"
 set -e
 grep -v HEALTH "$work/tail.out" | head -n 8
