@@ -32,14 +32,7 @@ pub async fn get_metrics(mut s: TcpStream) -> (String, String) {
 
 /// One scrape of `/metrics`: sample line (name with labels) → value.
 pub async fn scrape(port: u16) -> HashMap<String, f64> {
-    let t0 = Instant::now();
-    let s = loop {
-        match TcpStream::connect(("127.0.0.1", port)).await {
-            Ok(s) => break s,
-            Err(e) if t0.elapsed() > DEADLINE => panic!("metrics never answered: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    };
+    let s = crate::ports::connect_when_listening(port, "metrics").await;
     let (_, body) = get_metrics(s).await;
     body.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())

@@ -36,17 +36,7 @@ const BATCH: usize = 4;
 const LINE_GAP: Duration = Duration::from_millis(2);
 
 async fn wait_port(port: u16, what: &str) {
-    let t0 = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "{what} never listened"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    drop(dronetel_testkit::ports::connect_when_listening(port, what).await);
 }
 
 /// `gpspipe -w` on `port`, its lines collected until it is killed.

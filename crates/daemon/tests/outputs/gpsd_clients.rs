@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use dronetel_testkit::harness::{Harness, Kind, Setup};
-use dronetel_testkit::ports::free_port;
+use dronetel_testkit::ports::{connect_when_listening, free_port};
 use dronetel_testkit::DEADLINE;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -59,17 +59,7 @@ struct Raw {
 
 impl Raw {
     async fn connect(port: u16) -> Raw {
-        let t0 = Instant::now();
-        let s = loop {
-            match TcpStream::connect(("127.0.0.1", port)).await {
-                Ok(s) => break s,
-                Err(e) if t0.elapsed() < DEADLINE => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(20)).await
-                }
-                Err(e) => panic!("connect to the gpsd port: {e}"),
-            }
-        };
+        let s = connect_when_listening(port, "the gpsd port").await;
         let (r, w) = s.into_split();
         Raw {
             lines: BufReader::new(r).lines(),

@@ -17,7 +17,7 @@ use dronetel_proto::v1::{frame::Body, Frame};
 use dronetel_testkit::client::Client;
 use dronetel_testkit::in_process::InProc;
 use dronetel_testkit::mcap_read::{mcap_files, ns, read_back, read_back_chunked};
-use dronetel_testkit::ports::free_port;
+use dronetel_testkit::ports::{connect_when_listening, free_port};
 use dronetel_testkit::sections::config_text;
 use dronetel_testkit::DEADLINE;
 use firmware_sim::{SimOptions, Simulator};
@@ -196,11 +196,7 @@ async fn spawn_recording_daemon(
         .spawn()
         .unwrap();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let t0 = Instant::now();
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(t0.elapsed() < DEADLINE, "daemon did not listen");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    drop(connect_when_listening(addr.port(), "the daemon").await);
     (child, dir, sim, addr)
 }
 

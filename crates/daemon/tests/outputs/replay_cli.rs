@@ -10,7 +10,7 @@ use dronetel_proto::FrameCodec;
 use dronetel_testkit::client::Client;
 use dronetel_testkit::in_process::InProc;
 use dronetel_testkit::mcap_read::{mcap_files, read_back};
-use dronetel_testkit::ports::free_port;
+use dronetel_testkit::ports::{connect_when_listening, free_port};
 use dronetel_testkit::sections::config_text;
 use dronetel_testkit::DEADLINE;
 use tokio_util::codec::FramedRead;
@@ -56,15 +56,11 @@ async fn the_replay_command_streams_the_recording_in_order() {
         .spawn()
         .unwrap();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let t0 = Instant::now();
-    let mut client = loop {
-        if let Ok(s) = tokio::net::TcpStream::connect(addr).await {
-            break Client {
-                frames: FramedRead::new(s, FrameCodec::default()),
-            };
-        }
-        assert!(t0.elapsed() < DEADLINE, "replay did not listen");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut client = Client {
+        frames: FramedRead::new(
+            connect_when_listening(addr.port(), "replay").await,
+            FrameCodec::default(),
+        ),
     };
     let mut replayed = Vec::new();
     while let Some(f) = client.next().await {

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use dronetel_testkit::metrics::get_metrics;
-use dronetel_testkit::ports::free_port;
+use dronetel_testkit::ports::{connect_when_listening, free_port};
 use dronetel_testkit::sections::gps_section;
 use dronetel_testkit::spawn::{exit_status, signal, spawn_daemon};
 use dronetel_testkit::DEADLINE;
@@ -18,16 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn connect(port: u16) -> TcpStream {
-    let t0 = Instant::now();
-    loop {
-        match TcpStream::connect(("127.0.0.1", port)).await {
-            Ok(c) => return c,
-            Err(_) if t0.elapsed() < DEADLINE => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            Err(e) => panic!("port {port} never accepted: {e}"),
-        }
-    }
+    connect_when_listening(port, "the daemon").await
 }
 
 /// Lines of the stream's connection log (single closes and summaries).

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use dronetel_testkit::metrics::get_metrics;
-use dronetel_testkit::ports::free_port;
+use dronetel_testkit::ports::{connect_when_listening, free_port};
 use dronetel_testkit::sections::gps_section;
 use dronetel_testkit::spawn::{exit_status, signal, spawn_daemon};
 use dronetel_testkit::DEADLINE;
@@ -92,16 +92,7 @@ async fn metrics_endpoint_serves_parseable_series() {
         .unwrap();
 
     // A stream client, so per-client series exist.
-    let t0 = Instant::now();
-    let _client = loop {
-        match TcpStream::connect(("127.0.0.1", stream_port)).await {
-            Ok(c) => break c,
-            Err(_) if t0.elapsed() < DEADLINE => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            Err(e) => panic!("stream never accepted: {e}"),
-        }
-    };
+    let _client = connect_when_listening(stream_port, "the stream").await;
 
     // Scrape until the GPS is ONLINE and has counted messages.
     let t0 = Instant::now();

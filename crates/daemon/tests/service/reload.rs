@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use dronetel_proto::v1::{frame::Body, Frame, SensorState};
 use dronetel_proto::FrameCodec;
 use dronetel_testkit::notify::NotifySocket;
-use dronetel_testkit::ports::free_port;
+use dronetel_testkit::ports::{connect_when_listening, free_port};
 use dronetel_testkit::sections::gps_section;
 use dronetel_testkit::spawn::{exit_status, signal, spawn_daemon};
 use dronetel_testkit::DEADLINE;
@@ -280,14 +280,7 @@ struct GpsdClient {
 impl GpsdClient {
     async fn connect(port: u16) -> Self {
         use tokio::io::AsyncBufReadExt;
-        let t0 = Instant::now();
-        let s = loop {
-            match TcpStream::connect(("127.0.0.1", port)).await {
-                Ok(s) => break s,
-                Err(e) => assert!(t0.elapsed() < DEADLINE, "gpsd port: {e}"),
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let s = connect_when_listening(port, "the gpsd port").await;
         let (r, w) = s.into_split();
         Self {
             lines: tokio::io::BufReader::new(r).lines(),
