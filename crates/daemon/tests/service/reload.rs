@@ -464,6 +464,7 @@ async fn sighup_with_each_defective_file_keeps_the_daemon_its_clients_and_its_co
             f.sensor == "gps" && state(f).is_none()
         })
         .await;
+    fresh.read(20).await;
     assert!(fresh.all.iter().all(|f| f.sensor == "gps"));
     client.assert_never_restarted("gps");
     signal(&daemon, Signal::SIGTERM);
