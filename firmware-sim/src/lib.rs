@@ -115,7 +115,7 @@ pub struct SimOptions {
 /// (ACK-ACK for the messages it can send, ACK-NAK otherwise), and a request
 /// enabling NAV-PVT makes an NMEA-only receiver send UBX too, as a real
 /// u-blox does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum GpsProtocol {
     /// A u-blox M9 in NMEA 4.10 mode (RMC, VTG, GGA, GSA, GSV, GLL, GST,
     /// ZDA).
@@ -126,21 +126,6 @@ pub enum GpsProtocol {
     /// Both, as a u-blox receiver configured for UBX keeps its default
     /// NMEA: the NMEA cycle, then NAV-PVT, NAV-SAT, NAV-DOP, NAV-EOE.
     Both,
-}
-
-impl GpsProtocol {
-    /// The names on the command line, in this order of variants.
-    pub const NAMES: [&'static str; 3] = ["nmea", "ubx", "both"];
-
-    /// The protocol called `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "nmea" => Some(Self::Nmea),
-            "ubx" => Some(Self::Ubx),
-            "both" => Some(Self::Both),
-            _ => None,
-        }
-    }
 }
 
 impl SimOptions {

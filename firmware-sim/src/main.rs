@@ -32,9 +32,8 @@ struct Args {
     seed: u64,
     /// What the GPS speaks: nmea, ubx (NAV-PVT, NAV-SAT, NAV-DOP,
     /// NAV-EOE) or both (NMEA and those, as a u-blox configured for UBX).
-    #[arg(long, value_name = "P", default_value = "nmea",
-          value_parser = clap::builder::PossibleValuesParser::new(firmware_sim::GpsProtocol::NAMES))]
-    gps_protocol: String,
+    #[arg(long, value_name = "P", value_enum, default_value_t)]
+    gps_protocol: firmware_sim::GpsProtocol,
     /// Replay this capture on DIR/gps instead of simulating.
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
@@ -187,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let opts = SimOptions {
-        gps_protocol: firmware_sim::GpsProtocol::from_name(&args.gps_protocol).unwrap_or_default(),
+        gps_protocol: args.gps_protocol,
         gps_rate_hz: args.gps_rate,
         seed: args.seed,
         fc_udp: args.fc_udp,
