@@ -333,17 +333,6 @@ impl UbxDecoder {
     pub fn new(opts: UbxOptions) -> Self {
         Self(Core::new(opts, false))
     }
-
-    /// The options this decoder was built with.
-    pub fn options(&self) -> &UbxOptions {
-        &self.0.opts
-    }
-
-    /// How the receiver set-up of this connection ended (`configure`),
-    /// if it has.
-    pub fn setup_outcome(&self) -> Option<SetupOutcome> {
-        self.0.setup.outcome()
-    }
 }
 
 /// Decodes a u-blox receiver's port, where UBX and NMEA are interleaved
@@ -365,22 +354,24 @@ impl UbloxDecoder {
     pub fn new(opts: UbxOptions) -> Self {
         Self(Core::new(opts, true))
     }
-
-    /// The options this decoder was built with.
-    pub fn options(&self) -> &UbxOptions {
-        &self.0.opts
-    }
-
-    /// How the receiver set-up of this connection ended (`configure`),
-    /// if it has.
-    pub fn setup_outcome(&self) -> Option<SetupOutcome> {
-        self.0.setup.outcome()
-    }
 }
 
 /// The two public decoders differ only in whether NMEA is decoded.
 macro_rules! decoder_impls {
     ($t:ty) => {
+        impl $t {
+            /// The options this decoder was built with.
+            pub fn options(&self) -> &UbxOptions {
+                &self.0.opts
+            }
+
+            /// How the receiver set-up of this connection ended
+            /// (`configure`), if it has.
+            pub fn setup_outcome(&self) -> Option<SetupOutcome> {
+                self.0.setup.outcome()
+            }
+        }
+
         impl Decoder for $t {
             type Item = Reading;
             type Error = std::io::Error;
