@@ -4,7 +4,7 @@
 //! sea level but no separation (GGA field 11 empty) leaves the height
 //! above the ellipsoid unknown; gpsd fills both in with this model, and
 //! a gpsd client expects them. The numbers are gpsd 3.22's (`geoid.c`,
-//! `wgs84_separation()`, BSD-2-Clause, see [`table`]'s licence): the same
+//! `wgs84_separation()`, BSD-2-Clause, see `table.rs` for its licence): the same
 //! inputs give gpsd's values to the last bit. The model differs from
 //! EGM2008 itself by up to about 12 m (gpsd's own note), so it is for
 //! filling gaps the way gpsd does, never for replacing what a receiver
@@ -12,7 +12,7 @@
 //!
 //! # Layout
 //! - this file: [`wgs84_separation`].
-//! - [`table`]: gpsd's grid, with its licence.
+//! - `table`: gpsd's grid, with its licence.
 
 mod table;
 
