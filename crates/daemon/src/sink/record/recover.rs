@@ -183,7 +183,11 @@ fn read_records(
 /// Reads the messages of one chunk (whose record is at `offset`). A chunk
 /// whose records are all there but whose checksum does not match is
 /// damaged as a whole: none of its messages are kept. Of a chunk cut short
-/// the messages that are there are kept.
+/// the messages that are there are kept, and the damage is the cut.
+///
+/// Damage inside an uncompressed chunk is named at the damaged record's
+/// offset; inside a compressed one at the chunk's: a position in the
+/// decompressed records is no offset in the file.
 fn read_chunk(
     chunk: &ChunkRecord<'_>,
     offset: u64,
@@ -211,57 +215,64 @@ fn read_chunk(
             return Ok(Some(at(format!(
                 "chunk checksum {crc:#010x} does not match the recorded {:#010x}{}; its messages are left out",
                 chunk.uncompressed_crc,
-                inflate_error.map(|e| format!(" ({e})")).unwrap_or_default()
+                inflate_error
+                    .as_ref()
+                    .map(|e: &String| format!(" ({e})"))
+                    .unwrap_or_default()
             ))));
         }
     }
-    // Offsets of records inside the chunk: exact for an uncompressed one,
-    // the chunk's own for a compressed one.
-    let base = if chunk.compression.is_empty() {
-        offset.saturating_add(9).saturating_add(chunk.records_at)
-    } else {
-        offset
+    let compressed = !chunk.compression.is_empty();
+    // Damage found at a record inside the chunk.
+    let inside = |d: Damage| {
+        if compressed {
+            at(format!("inside the compressed chunk: {}", d.reason))
+        } else {
+            d
+        }
     };
-    let inner = Records::new(&records, base);
-    for rec in inner {
+    // Why the records stop before their end, if they do: the file was
+    // cut, or they do not decompress further.
+    let stopped = || {
+        if chunk.whole {
+            inflate_error
+                .as_ref()
+                .map(|e: &String| at(format!("chunk does not decompress: {e}")))
+        } else {
+            Some(at("the file ends inside this chunk's records".into()))
+        }
+    };
+    // The records ran out inside a record: because they stop, or else a
+    // length inside is damaged.
+    let ran_out = |d: Damage| stopped().unwrap_or_else(|| inside(d));
+    let base = offset.saturating_add(9).saturating_add(chunk.records_at);
+    for rec in Records::new(&records, base) {
         let rec = match rec {
             Ok(rec) => rec,
-            Err(d) => return Ok(Some(d)),
+            Err(d) => return Ok(Some(ran_out(d))),
         };
-        let inner_at = |reason: String| Damage {
+        let damage = |reason: String| Damage {
             offset: rec.offset,
-            reason: if chunk.compression.is_empty() {
-                reason
-            } else {
-                format!("inside the compressed chunk: {reason}")
-            },
+            reason,
         };
         if let Some(claimed) = rec.claimed {
-            return Ok(Some(inner_at(format!(
+            return Ok(Some(ran_out(damage(format!(
                 "record (opcode {:#04x}) claims {claimed} bytes, the chunk has {} left",
                 rec.opcode,
                 rec.body.len()
-            ))));
+            )))));
         }
-        match parse(rec.opcode, rec.body) {
-            Ok(Parsed::Chunk(_)) => {
-                return Ok(Some(inner_at("a chunk inside a chunk".into())));
-            }
-            Ok(p) => {
-                if let Err(reason) = links.take(p, emit)? {
-                    return Ok(Some(inner_at(reason)));
-                }
-            }
-            Err(short) => return Ok(Some(inner_at(short.to_string()))),
-        }
+        let reason = match parse(rec.opcode, rec.body) {
+            Ok(Parsed::Chunk(_)) => "a chunk inside a chunk".to_string(),
+            Ok(p) => match links.take(p, emit)? {
+                Ok(()) => continue,
+                Err(reason) => reason,
+            },
+            Err(short) => short.to_string(),
+        };
+        return Ok(Some(inside(damage(reason))));
     }
-    if let Some(e) = inflate_error {
-        return Ok(Some(at(format!("chunk does not decompress: {e}"))));
-    }
-    if !chunk.whole {
-        return Ok(Some(at("the file ends inside this chunk's records".into())));
-    }
-    Ok(None)
+    Ok(stopped())
 }
 
 /// Decompresses a zstd chunk as a stream, into at most `cap` bytes: the
@@ -376,9 +387,18 @@ mod tests {
 
     /// A small recording: 3 chunks of 5 messages.
     fn recording(compression: Option<mcap::Compression>) -> Vec<u8> {
+        recording_of(compression, |i| format!("message {i}").into_bytes())
+    }
+
+    /// 3 chunks of 5 messages, message `i` holding `payload(i)`.
+    fn recording_of(
+        compression: Option<mcap::Compression>,
+        mut payload: impl FnMut(u32) -> Vec<u8>,
+    ) -> Vec<u8> {
         let mut w = mcap::WriteOptions::new()
             .compression(compression)
             .profile("")
+            .chunk_size(None)
             .create(Cursor::new(Vec::new()))
             .unwrap();
         let schema = w.add_schema("s", "protobuf", b"schema").unwrap();
@@ -393,7 +413,7 @@ mod tests {
                     log_time: u64::from(i),
                     publish_time: u64::from(i),
                 },
-                format!("message {i}").as_bytes(),
+                &payload(i),
             )
             .unwrap();
             if i % 5 == 4 {
@@ -466,6 +486,45 @@ mod tests {
         assert_eq!(sequences(&out), (0..5).collect::<Vec<_>>());
     }
 
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn a_zstd_chunk_cut_short_is_named_at_the_chunk_offset() {
+        // Messages of 64 KiB that do not compress: zstd stores them as raw
+        // blocks, which its decoder hands out as far as they are there, so
+        // a cut chunk decompresses into records cut inside one.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let noise = |_: u32| -> Vec<u8> {
+            (0..64 << 10)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect()
+        };
+        let data = recording_of(Some(mcap::Compression::Zstd), noise);
+        let summary = mcap::Summary::read(&data).unwrap().unwrap();
+        let chunk = &summary.chunk_indexes[1];
+        let (second, end) = (
+            chunk.chunk_start_offset,
+            chunk.chunk_start_offset + chunk.chunk_length,
+        );
+        for cut in [(second + end) / 2, second + 1000, end - 1] {
+            let (r, out) = run(&data[..cut as usize]);
+            let d = r.damage.unwrap();
+            assert_eq!(d.offset, second, "cut at {cut}: {d}");
+            assert!(
+                d.reason.contains("the file ends inside this chunk"),
+                "cut at {cut}: {d}"
+            );
+            // The first chunk, and of the second what decompressed.
+            let got = sequences(&out);
+            assert!(got.len() >= 5, "cut at {cut}: {got:?}");
+            assert_eq!(got, (0..got.len() as u32).collect::<Vec<_>>());
+        }
+    }
+
     #[test]
     fn any_single_flipped_bit_or_cut_recovers_without_panic_and_keeps_a_prefix() {
         for c in [None, Some(mcap::Compression::Zstd)] {
@@ -481,11 +540,18 @@ mod tests {
                     // Kept messages are never invented: a flipped bit in a
                     // message's own fields may change it, but not add one.
                     assert!(got.len() <= all.len(), "byte {i} bit {bit}");
+                    // Damage is named at an offset in the file.
+                    if let Some(dmg) = r.damage {
+                        assert!(dmg.offset <= d.len() as u64, "byte {i} bit {bit}: {dmg}");
+                    }
                 }
                 let (r, out) = run(&data[..i]);
                 let got = sequences(&out);
                 assert_eq!(got, all[..got.len()].to_vec(), "cut at {i}");
                 assert!(r.damage.is_some() || got.len() == 15, "cut at {i}");
+                if let Some(dmg) = r.damage {
+                    assert!(dmg.offset <= i as u64, "cut at {i}: {dmg}");
+                }
             }
         }
     }
