@@ -12,7 +12,7 @@
 //! [`MAX_CHUNK_BYTES`]).
 
 use std::collections::HashMap;
-use std::io::{BufWriter, Read, Seek, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -195,11 +195,11 @@ fn read_chunk(
     emit: &mut dyn FnMut(mcap::Message<'_>) -> Result<(), RecoverBytesError>,
 ) -> Result<Option<Damage>, RecoverBytesError> {
     let at = |reason: String| Damage { offset, reason };
-    let cap = chunk.uncompressed_size.min(MAX_CHUNK_BYTES);
     let (records, inflate_error) = match chunk.compression.as_str() {
         "" => (std::borrow::Cow::Borrowed(chunk.records), None),
         #[cfg(feature = "zstd")]
         "zstd" => {
+            let cap = chunk.uncompressed_size.min(MAX_CHUNK_BYTES);
             let (bytes, err) = inflate_zstd(chunk.records, cap);
             (std::borrow::Cow::Owned(bytes), err)
         }
@@ -280,6 +280,7 @@ fn read_chunk(
 /// Returns what was decompressed and the error that stopped it, if any.
 #[cfg(feature = "zstd")]
 fn inflate_zstd(src: &[u8], cap: u64) -> (Vec<u8>, Option<String>) {
+    use std::io::Read;
     let mut out = Vec::new();
     let err = match zstd::stream::read::Decoder::with_buffer(src) {
         Ok(d) => d
