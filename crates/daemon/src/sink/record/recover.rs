@@ -76,12 +76,18 @@ pub fn default_output(input: &Path) -> PathBuf {
 }
 
 /// Copies every message of `input` before its first damage into a finished
-/// `output` (created mode 0600, as recordings are).
+/// `output` (created mode 0600, as recordings are). An input that is not
+/// MCAP is refused before `output` is touched.
 pub fn recover(input: &Path, output: &Path) -> Result<Recovered, RecoverError> {
     let data = std::fs::read(input).map_err(|source| RecoverError::Io {
         path: input.to_path_buf(),
         source,
     })?;
+    if !data.starts_with(mcap::MAGIC) {
+        return Err(RecoverError::NotMcap {
+            path: input.to_path_buf(),
+        });
+    }
     let file = super::file::create_private(output).map_err(|source| RecoverError::Io {
         path: output.to_path_buf(),
         source,
@@ -555,6 +561,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_refused_input_leaves_the_output_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("notes.txt");
+        std::fs::write(&input, b"hello").unwrap();
+        let existing = dir.path().join("existing.mcap");
+        std::fs::write(&existing, b"an earlier recovery").unwrap();
+        let e = recover(&input, &existing).unwrap_err();
+        assert!(matches!(e, RecoverError::NotMcap { .. }), "{e}");
+        assert_eq!(std::fs::read(&existing).unwrap(), b"an earlier recovery");
+        let absent = dir.path().join("absent.mcap");
+        recover(&input, &absent).unwrap_err();
+        assert!(!absent.exists());
     }
 
     #[test]
