@@ -579,6 +579,24 @@ mod tests {
     }
 
     #[test]
+    fn an_existing_output_is_replaced_and_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.mcap");
+        std::fs::write(&input, recording(None)).unwrap();
+        let output = dir.path().join("out.mcap");
+        // Longer than what replaces it, and readable by all.
+        std::fs::write(&output, vec![b'x'; 100_000]).unwrap();
+        std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let r = recover(&input, &output).unwrap();
+        assert_eq!(r.messages, 15);
+        let mode = std::fs::metadata(&output).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "output mode {mode:o}");
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(sequences(&out), (0..15).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn not_an_mcap_file_is_refused() {
         let out = Cursor::new(Vec::new());
         assert!(matches!(
