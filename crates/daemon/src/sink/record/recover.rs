@@ -478,19 +478,45 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_damaged_message_length_inside_a_chunk_stops_there() {
+    /// Recovers [`recording`] (uncompressed) with a flipped bit in the
+    /// length of the first record inside its second chunk, and with that
+    /// chunk's checksum set to 0 ("not recorded") when `no_crc`. Returns
+    /// the damage, the messages kept, the chunk's offset and the record's.
+    fn damage_inside_the_second_chunk(no_crc: bool) -> (Damage, Vec<u32>, u64, u64) {
         let mut data = recording(None);
         let second = chunk_offsets(&data)[1] as usize;
-        // The first record inside the second chunk: after the chunk's
-        // opcode+length (9) and header (8+8+8+4+4+0+8 = 40).
+        // The checksum: after the chunk's opcode+length (9) and 3 u64s.
+        if no_crc {
+            data[second + 9 + 24..second + 9 + 28].fill(0);
+        }
+        // The first record inside: after the chunk's opcode+length (9) and
+        // header (8+8+8+4+4+0+8 = 40).
         let inner = second + 9 + 40;
         data[inner + 8] ^= 0x40;
         let (r, out) = run(&data);
-        let d = r.damage.unwrap();
+        (
+            r.damage.unwrap(),
+            sequences(&out),
+            second as u64,
+            inner as u64,
+        )
+    }
+
+    #[test]
+    fn a_damaged_message_length_inside_a_chunk_stops_there() {
+        let (d, kept, _, inner) = damage_inside_the_second_chunk(true);
+        assert_eq!(d.offset, inner, "{d}");
+        assert!(d.reason.contains("claims"), "{d}");
+        assert_eq!(kept, (0..5).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_chunk_whose_checksum_does_not_match_is_left_out_whole() {
+        let (d, kept, second, _) = damage_inside_the_second_chunk(false);
         // The chunk's checksum catches it first: the whole chunk is left out.
-        assert_eq!(d.offset, second as u64, "{d}");
-        assert_eq!(sequences(&out), (0..5).collect::<Vec<_>>());
+        assert_eq!(d.offset, second, "{d}");
+        assert!(d.reason.contains("checksum"), "{d}");
+        assert_eq!(kept, (0..5).collect::<Vec<_>>());
     }
 
     #[cfg(feature = "zstd")]
