@@ -11,10 +11,8 @@
 //! decompressed as a stream into at most its declared size (and at most
 //! [`MAX_CHUNK_BYTES`]).
 
-use std::collections::HashMap;
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 pub use super::scan::Damage;
 use super::scan::{parse, ChunkRecord, Parsed, Records};
@@ -299,12 +297,11 @@ fn inflate_zstd(src: &[u8], cap: u64) -> (Vec<u8>, Option<String>) {
     (out, err)
 }
 
-/// The schemas and channels seen so far, linked as the writer needs them.
+/// The schemas and channels seen so far, linked as the writer needs them
+/// by mcap's own accumulator: schema id 0, a schema or channel redefined
+/// differently and a channel naming a schema not yet seen are damage.
 #[derive(Default)]
-struct Links {
-    schemas: HashMap<u16, Arc<mcap::Schema<'static>>>,
-    channels: HashMap<u16, Arc<mcap::Channel<'static>>>,
-}
+struct Links(mcap::read::ChannelAccumulator<'static>);
 
 impl Links {
     /// Takes one parsed record: a schema or channel is remembered, a
@@ -314,75 +311,41 @@ impl Links {
         p: Parsed<'_>,
         emit: &mut dyn FnMut(mcap::Message<'_>) -> Result<(), RecoverBytesError>,
     ) -> Result<Result<(), String>, RecoverBytesError> {
-        match p {
-            Parsed::Schema(s) => {
-                if s.id == 0 {
-                    return Ok(Err("schema id 0".into()));
-                }
-                let schema = mcap::Schema {
+        let linked = match p {
+            Parsed::Schema(s) => self.0.add_schema(
+                mcap::records::SchemaHeader {
                     id: s.id,
                     name: s.name,
                     encoding: s.encoding,
-                    data: std::borrow::Cow::Owned(s.data),
-                };
-                match self.schemas.get(&s.id) {
-                    Some(old) if **old != schema => {
-                        return Ok(Err(format!("schema {} redefined differently", s.id)))
-                    }
-                    Some(_) => {}
-                    None => {
-                        self.schemas.insert(s.id, Arc::new(schema));
-                    }
-                }
-            }
-            Parsed::Channel(c) => {
-                let schema = match c.schema_id {
-                    0 => None,
-                    id => match self.schemas.get(&id) {
-                        Some(s) => Some(s.clone()),
-                        None => {
-                            return Ok(Err(format!(
-                                "channel {} names schema {id}, which was not defined",
-                                c.id
-                            )))
-                        }
-                    },
-                };
-                let channel = mcap::Channel {
-                    id: c.id,
-                    topic: c.topic,
-                    schema,
-                    message_encoding: c.message_encoding,
-                    metadata: c.metadata,
-                };
-                match self.channels.get(&c.id) {
-                    Some(old) if **old != channel => {
-                        return Ok(Err(format!("channel {} redefined differently", c.id)))
-                    }
-                    Some(_) => {}
-                    None => {
-                        self.channels.insert(c.id, Arc::new(channel));
-                    }
-                }
-            }
+                },
+                std::borrow::Cow::Owned(s.data),
+            ),
+            Parsed::Channel(c) => self.0.add_channel(mcap::records::Channel {
+                id: c.id,
+                schema_id: c.schema_id,
+                topic: c.topic,
+                message_encoding: c.message_encoding,
+                metadata: c.metadata,
+            }),
             Parsed::Message(m) => {
-                let Some(channel) = self.channels.get(&m.channel_id) else {
+                let Some(channel) = self.0.get(m.channel_id) else {
                     return Ok(Err(format!(
                         "message on channel {}, which was not defined",
                         m.channel_id
                     )));
                 };
                 emit(mcap::Message {
-                    channel: channel.clone(),
+                    channel,
                     sequence: m.sequence,
                     log_time: m.log_time,
                     publish_time: m.publish_time,
                     data: std::borrow::Cow::Borrowed(m.data),
                 })?;
+                Ok(())
             }
-            Parsed::Chunk(_) | Parsed::End | Parsed::Other => {}
-        }
-        Ok(Ok(()))
+            Parsed::Chunk(_) | Parsed::End | Parsed::Other => Ok(()),
+        };
+        Ok(linked.map_err(|e| e.to_string()))
     }
 }
 
@@ -620,6 +583,64 @@ mod tests {
         assert_eq!(mode, 0o600, "output mode {mode:o}");
         let out = std::fs::read(&output).unwrap();
         assert_eq!(sequences(&out), (0..15).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn links_refuse_what_mcap_readers_refuse() {
+        use super::super::scan::{ChannelRecord, MessageRecord, SchemaRecord};
+        let schema = |id, data: &[u8]| {
+            Parsed::Schema(SchemaRecord {
+                id,
+                name: "s".into(),
+                encoding: "protobuf".into(),
+                data: data.to_vec(),
+            })
+        };
+        let channel = |id, schema_id, topic: &str| {
+            Parsed::Channel(ChannelRecord {
+                id,
+                schema_id,
+                topic: topic.into(),
+                message_encoding: "protobuf".into(),
+                metadata: Default::default(),
+            })
+        };
+        let message = |channel_id, sequence| {
+            Parsed::Message(MessageRecord {
+                channel_id,
+                sequence,
+                log_time: 1,
+                publish_time: 1,
+                data: b"m",
+            })
+        };
+        let mut kept = Vec::new();
+        let mut emit = |m: mcap::Message<'_>| -> Result<(), RecoverBytesError> {
+            let schema = m.channel.schema.as_ref().map(|s| s.data.to_vec());
+            kept.push((m.channel.topic.clone(), schema, m.sequence));
+            Ok(())
+        };
+        let mut links = Links::default();
+        let mut take = |p| links.take(p, &mut emit).unwrap();
+        assert!(take(schema(0, b"x")).is_err(), "schema id 0");
+        take(schema(1, b"x")).unwrap();
+        take(schema(1, b"x")).unwrap();
+        assert!(take(schema(1, b"y")).is_err(), "schema redefined");
+        assert!(take(channel(1, 2, "a")).is_err(), "unknown schema");
+        take(channel(1, 1, "a")).unwrap();
+        take(channel(1, 1, "a")).unwrap();
+        assert!(take(channel(1, 1, "b")).is_err(), "channel redefined");
+        take(channel(2, 0, "c")).unwrap();
+        assert!(take(message(3, 1)).is_err(), "unknown channel");
+        take(message(1, 2)).unwrap();
+        take(message(2, 3)).unwrap();
+        assert_eq!(
+            kept,
+            [
+                ("a".to_string(), Some(b"x".to_vec()), 2),
+                ("c".to_string(), None, 3)
+            ]
+        );
     }
 
     #[test]
