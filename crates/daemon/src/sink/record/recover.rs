@@ -155,25 +155,17 @@ fn read_records(
                 rec.body.len()
             ))
         });
-        match parse(rec.opcode, rec.body) {
-            Ok(Parsed::End) if cut.is_none() => return Ok(None),
-            Ok(Parsed::Chunk(chunk)) => {
-                if let Some(d) = read_chunk(&chunk, rec.offset, links, emit)? {
-                    return Ok(Some(d));
-                }
-            }
-            Ok(p) if cut.is_none() => {
-                if let Err(reason) = links.take(p, emit)? {
-                    return Ok(Some(at(reason)));
-                }
-            }
-            // A record cut short other than a chunk keeps nothing.
-            Ok(_) => {}
-            Err(short) if cut.is_none() => return Ok(Some(at(short.to_string()))),
-            Err(_) => {}
-        }
-        if cut.is_some() {
-            return Ok(cut);
+        let damage = match parse(rec.opcode, rec.body) {
+            // Of a chunk cut short, the messages that are there are kept.
+            Ok(Parsed::Chunk(chunk)) => read_chunk(&chunk, rec.offset, links, emit)?,
+            // Of any other record cut short, nothing.
+            _ if cut.is_some() => None,
+            Ok(Parsed::End) => return Ok(None),
+            Ok(p) => links.take(p, emit)?.err().map(at),
+            Err(short) => Some(at(short.to_string())),
+        };
+        if let Some(d) = damage.or(cut) {
+            return Ok(Some(d));
         }
     }
     // Between two records, but without the data end record a finished
