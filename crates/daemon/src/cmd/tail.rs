@@ -130,28 +130,49 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn filters_by_sensor_and_prints_json_lines() {
+    /// A stream of frames from the sensors "gps", "gps2", "gps" (seq 1 to 3).
+    async fn stream() -> tokio::io::DuplexStream {
         let (mut tx, rx) = tokio::io::duplex(1024);
         for (seq, name) in [(1, "gps"), (2, "gps2"), (3, "gps")] {
             tx.write_all(&encode_delimited(&frame(seq, name)))
                 .await
                 .unwrap();
         }
-        drop(tx);
+        rx
+    }
+
+    /// What `print_frames` prints of [`stream`] for the sensor "gps": two
+    /// frames.
+    async fn print_gps(format: Format) -> String {
         let mut out = Vec::new();
         let n = print_frames(
-            rx,
+            stream().await,
             Some("gps"),
-            Format::Json,
+            format,
             &mut out,
             &CancellationToken::new(),
         )
         .await
         .unwrap();
         assert_eq!(n, 2);
-        let lines: Vec<serde_json::Value> = String::from_utf8(out)
-            .unwrap()
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn filters_by_sensor_and_prints_text_lines() {
+        let want = [frame(1, "gps"), frame(3, "gps")]
+            .iter()
+            .map(|f| format!("{}\n", render(f, Format::Text)))
+            .collect::<String>();
+        assert_eq!(print_gps(Format::Text).await, want);
+    }
+
+    // `Format::Json` exists only with the `json` feature.
+    #[cfg(feature = "json")]
+    #[tokio::test]
+    async fn filters_by_sensor_and_prints_json_lines() {
+        let lines: Vec<serde_json::Value> = print_gps(Format::Json)
+            .await
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use dronetel_proto::FrameCodec;
 use dronetel_testkit::client::Client;
 use dronetel_testkit::in_process::InProc;
-use dronetel_testkit::mcap_read::{mcap_files, read_back};
+use dronetel_testkit::mcap_read::{mcap_files, read_back, the_finished_recording};
 use dronetel_testkit::ports::{connect_when_listening, free_port};
 use dronetel_testkit::sections::config_text;
 use dronetel_testkit::DEADLINE;
@@ -95,12 +95,12 @@ async fn recover_on_a_flipped_length_bit_keeps_what_came_before_and_names_the_of
         c.next().await.unwrap();
     }
     h.daemon.shutdown().await;
-    let file = mcap_files(&h.dir.path().join("rec")).pop().unwrap();
+    let rec = h.dir.path().join("rec");
+    let (mut data, summary) = the_finished_recording(&rec);
     // Recordings are private to the daemon's user.
+    let file = mcap_files(&rec).pop().unwrap();
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "recording mode {mode:o}");
-    let mut data = std::fs::read(&file).unwrap();
-    let summary = mcap::Summary::read(&data).unwrap().unwrap();
     let chunks = &summary.chunk_indexes;
     assert!(chunks.len() >= 3, "{} chunks", chunks.len());
     // Messages in the first two chunks: what must survive a damaged third.

@@ -97,15 +97,19 @@ pub fn file_name(vehicle: &str, at: SystemTime, n: u32) -> String {
 
 /// Creates (or truncates) `path` with mode 0600: a recording holds the
 /// vehicle's positions, readable by the daemon's user only (the umask can
-/// only remove bits from that).
+/// only remove bits from that). An existing file is set to 0600 before it
+/// is emptied: the mode given to `open` applies only to a file it creates.
 pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
+        .truncate(false)
         .mode(0o600)
-        .open(path)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.set_len(0)?;
+    Ok(file)
 }
 
 impl RecordingFile {

@@ -234,6 +234,11 @@ pub(crate) struct MessageRecord<'a> {
 
 /// A chunk record's header and its (possibly compressed) records.
 pub(crate) struct ChunkRecord<'a> {
+    /// What the records decompress to: bounds decompression.
+    #[cfg_attr(
+        not(feature = "zstd"),
+        expect(dead_code, reason = "no compressed chunk is read without zstd")
+    )]
     pub(crate) uncompressed_size: u64,
     pub(crate) uncompressed_crc: u32,
     pub(crate) compression: String,
