@@ -10,7 +10,7 @@
 //!
 //! # Layout
 //! - [`config`]: the `[record]` section.
-//! - [`file`]: one MCAP file (schema, channels, chunks, finish).
+//! - [`file`](mod@file): one MCAP file (schema, channels, chunks, finish).
 //! - `writer`: the writer thread (chunk timer, rotation, free space).
 //! - [`recover`]: rebuilds a finished file from one cut by a crash;
 //!   `scan`: the bounded record reader it uses.
