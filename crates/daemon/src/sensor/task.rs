@@ -180,8 +180,10 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
     async fn read_port(&mut self, mut port: O::Port, backoff: &mut Backoff) -> PortEnd {
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         // Reads land in bytes that are already initialized, then join the
-        // decoder's buffer: reading into the buffer's spare capacity made
-        // tokio-serial zero all of it (4 KiB) on every read.
+        // decoder's buffer: a read into the buffer's spare capacity would
+        // have the serial port (`SerialPort::poll_read`, through
+        // `ReadBuf::initialize_unfilled`) zero all of it (up to 4 KiB)
+        // first, on every read.
         let mut chunk = vec![0u8; READ_CHUNK];
         let opened_at = Instant::now();
         let idle_gap = self.decoder.idle_gap();
