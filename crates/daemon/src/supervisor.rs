@@ -17,7 +17,7 @@
 //! println!("stream on {:?}", daemon.tcp_addr());
 //! let viewer = tokio::spawn(async move {
 //!     while let Received::Frame(p) = frames.recv().await {
-//!         println!("{} {}", p.frame.seq, p.frame.sensor);
+//!         println!("{} {}", p.frame().seq, p.frame().sensor);
 //!     }
 //! });
 //! let report = daemon.run_until_cancelled().await; // until SIGINT/SIGTERM
