@@ -41,7 +41,7 @@ use dronetel_wire::nmea::lines::SentenceLines;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::bus::{Published, Received};
 use crate::config::{Checker, ConfigError};
@@ -107,10 +107,7 @@ impl Sink for GpsdSink {
             "gpsd last fix",
             keep_last(cx.frames(&config.selection), shared.clone()),
         );
-        let admission = Admission::Refuse {
-            permits: Arc::new(Semaphore::new(config.max_clients)),
-            max: config.max_clients,
-        };
+        let admission = Admission::new(config.max_clients);
         let clients = cx.clients();
         let limits = Limits {
             max_drops: config.max_client_drops,

@@ -17,7 +17,7 @@ use std::time::Duration;
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
 use tokio_util::sync::CancellationToken;
 
@@ -88,11 +88,8 @@ pub(crate) async fn serve_scrapes(
     scrapes: ClientSide,
 ) {
     let registry = Arc::new(registry);
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let admission = Admission::Refuse {
-        permits: permits.clone(),
-        max: MAX_CONNECTIONS,
-    };
+    let admission = Admission::new(MAX_CONNECTIONS);
+    let permits = admission.permits.clone();
     let waiting: Arc<Mutex<Waiting>> = Arc::default();
     let log = Arc::new(ConnLog::new("metrics http"));
     let stop = token.clone();
@@ -234,6 +231,7 @@ async fn read_head<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use tokio::sync::Semaphore;
 
     async fn ask(request: &[u8]) -> String {
         let (mut client, server) = tokio::io::duplex(64 * 1024);
