@@ -12,7 +12,7 @@
 //! once every [`Bus`] clone is dropped: that is how shutdown drains clients.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -73,6 +73,14 @@ struct Shared {
     consumers: Consumers,
 }
 
+impl Shared {
+    /// The last `seq`, locked. A poisoned lock is taken over: the counter
+    /// is a plain number, never left half updated.
+    fn lock_seq(&self) -> MutexGuard<'_, u64> {
+        self.seq.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl Bus {
     /// Frames kept per subscriber when no sink sizes the queue.
     pub const DEFAULT_QUEUE: usize = 1024;
@@ -93,11 +101,7 @@ impl Bus {
     /// Numbers, stamps and sends one frame; returns its `seq`.
     /// Never waits: with no subscriber the frame is simply not delivered.
     pub fn publish(&self, sensor: &str, body: Body) -> u64 {
-        let mut seq = self
-            .shared
-            .seq
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seq = self.shared.lock_seq();
         *seq += 1;
         let frame = Frame {
             seq: *seq,
@@ -112,11 +116,7 @@ impl Bus {
     /// Sends a frame that already has its `seq` and `received_at` (a
     /// replayed recording) unchanged; the bus's own counter is not touched.
     pub fn republish(&self, frame: Frame) {
-        let _guard = self
-            .shared
-            .seq
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = self.shared.lock_seq();
         let _ = self.tx.send(Published::new(frame));
     }
 
@@ -157,11 +157,7 @@ impl Bus {
 
     /// Last `seq` published (0 before the first frame).
     pub fn last_seq(&self) -> u64 {
-        *self
-            .shared
-            .seq
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.shared.lock_seq()
     }
 
     /// The bus's counters, readable after the bus is closed (shutdown report).
@@ -183,11 +179,7 @@ pub struct BusCounters {
 impl BusCounters {
     /// Last `seq` published (0 before the first frame).
     pub fn last_seq(&self) -> u64 {
-        *self
-            .shared
-            .seq
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.shared.lock_seq()
     }
 
     /// Frames lost by lagging subscribers since the bus was created.
