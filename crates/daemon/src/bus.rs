@@ -12,7 +12,7 @@
 //! once every [`Bus`] clone is dropped: that is how shutdown drains clients.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -23,28 +23,37 @@ use tokio_util::sync::CancellationToken;
 use crate::consumers::{ConsumerId, Consumers, Registration};
 
 /// One published frame: the decoded value for in-process readers and its
-/// delimited encoding (made once, on first use) for the wire.
+/// delimited encoding (made once, on first use) for the wire, in one
+/// allocation that every subscriber's copy shares.
 #[derive(Debug, Clone)]
-pub struct Published {
-    /// The frame, with `seq` and `received_at` set.
-    pub frame: Arc<Frame>,
-    /// The encoding, shared by every subscriber's copy of this frame.
-    encoded: Arc<OnceLock<Bytes>>,
+pub struct Published(Arc<PublishedInner>);
+
+/// What a [`Published`] shares: the frame and its encoding, side by side.
+#[derive(Debug)]
+struct PublishedInner {
+    frame: Frame,
+    encoded: OnceLock<Bytes>,
 }
 
 impl Published {
     fn new(frame: Frame) -> Self {
-        Self {
-            frame: Arc::new(frame),
-            encoded: Arc::default(),
-        }
+        Self(Arc::new(PublishedInner {
+            frame,
+            encoded: OnceLock::new(),
+        }))
+    }
+
+    /// The frame, with `seq` and `received_at` set.
+    pub fn frame(&self) -> &Frame {
+        &self.0.frame
     }
 
     /// `varint(len) ‖ Frame` exactly as stream clients receive it: encoded
     /// by the first caller, shared by all later ones.
     pub fn bytes(&self) -> &Bytes {
-        self.encoded
-            .get_or_init(|| dronetel_proto::encode_delimited(&self.frame))
+        self.0
+            .encoded
+            .get_or_init(|| dronetel_proto::encode_delimited(&self.0.frame))
     }
 }
 
@@ -62,6 +71,14 @@ struct Shared {
     seq: Mutex<u64>,
     dropped: AtomicU64,
     consumers: Consumers,
+}
+
+impl Shared {
+    /// The last `seq`, locked. A poisoned lock is taken over: the counter
+    /// is a plain number, never left half updated.
+    fn lock_seq(&self) -> MutexGuard<'_, u64> {
+        self.seq.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Bus {
@@ -84,11 +101,7 @@ impl Bus {
     /// Numbers, stamps and sends one frame; returns its `seq`.
     /// Never waits: with no subscriber the frame is simply not delivered.
     pub fn publish(&self, sensor: &str, body: Body) -> u64 {
-        let mut seq = self
-            .shared
-            .seq
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seq = self.shared.lock_seq();
         *seq += 1;
         let frame = Frame {
             seq: *seq,
@@ -103,11 +116,7 @@ impl Bus {
     /// Sends a frame that already has its `seq` and `received_at` (a
     /// replayed recording) unchanged; the bus's own counter is not touched.
     pub fn republish(&self, frame: Frame) {
-        let _guard = self
-            .shared
-            .seq
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = self.shared.lock_seq();
         let _ = self.tx.send(Published::new(frame));
     }
 
@@ -148,11 +157,7 @@ impl Bus {
 
     /// Last `seq` published (0 before the first frame).
     pub fn last_seq(&self) -> u64 {
-        *self
-            .shared
-            .seq
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.shared.lock_seq()
     }
 
     /// The bus's counters, readable after the bus is closed (shutdown report).
@@ -174,11 +179,7 @@ pub struct BusCounters {
 impl BusCounters {
     /// Last `seq` published (0 before the first frame).
     pub fn last_seq(&self) -> u64 {
-        *self
-            .shared
-            .seq
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.shared.lock_seq()
     }
 
     /// Frames lost by lagging subscribers since the bus was created.
@@ -310,7 +311,7 @@ mod tests {
         // (the third frame was queued too: delivered as well), then Closed.
         let mut seqs = Vec::new();
         while let Received::Frame(p) = stopped.recv().await {
-            seqs.push(p.frame.seq);
+            seqs.push(p.frame().seq);
         }
         assert_eq!(seqs, [1, 2, 3]);
         assert!(matches!(stopped.recv().await, Received::Closed));
@@ -319,7 +320,7 @@ mod tests {
             let Received::Frame(p) = other.recv().await else {
                 panic!("the other subscriber was closed")
             };
-            assert_eq!(p.frame.seq, want);
+            assert_eq!(p.frame().seq, want);
         }
     }
 
@@ -349,11 +350,11 @@ mod tests {
             let Received::Frame(p) = rx.recv().await else {
                 panic!("closed early")
             };
-            assert_eq!(p.frame.seq, want_seq);
-            assert_eq!(p.frame.sensor, want_sensor);
-            assert!(p.frame.received_at.is_some());
+            assert_eq!(p.frame().seq, want_seq);
+            assert_eq!(p.frame().sensor, want_sensor);
+            assert!(p.frame().received_at.is_some());
             let decoded = Frame::decode_length_delimited(p.bytes().clone()).unwrap();
-            assert_eq!(&decoded, p.frame.as_ref());
+            assert_eq!(&decoded, p.frame());
         }
         assert_eq!(bus.last_seq(), 2);
     }
@@ -366,10 +367,10 @@ mod tests {
         let (Received::Frame(pa), Received::Frame(pb)) = (a.recv().await, b.recv().await) else {
             panic!("closed early")
         };
-        assert!(pa.encoded.get().is_none(), "encoded before anyone asked");
+        assert!(pa.0.encoded.get().is_none(), "encoded before anyone asked");
         let first = pa.bytes().clone();
         assert_eq!(
-            pb.encoded.get(),
+            pb.0.encoded.get(),
             Some(&first),
             "the other copy was not shared"
         );
@@ -385,7 +386,7 @@ mod tests {
         };
         // Same allocation, not two encodings of equal content.
         assert_eq!(pa.bytes().as_ptr(), pb.bytes().as_ptr());
-        assert!(Arc::ptr_eq(&pa.frame, &pb.frame));
+        assert!(std::ptr::eq(pa.frame(), pb.frame()));
     }
 
     #[tokio::test]
@@ -398,12 +399,12 @@ mod tests {
             let Received::Frame(p) = fast.recv().await else {
                 panic!("closed early")
             };
-            assert_eq!(p.frame.seq, i);
+            assert_eq!(p.frame().seq, i);
         }
         // The publisher never waited for `slow`; it kept the newest 4.
         let mut got = Vec::new();
         while let Some(p) = slow.try_recv() {
-            got.push(p.frame.seq);
+            got.push(p.frame().seq);
         }
         assert_eq!(got, vec![7, 8, 9, 10]);
         assert_eq!(slow.dropped(), 6);
@@ -420,8 +421,8 @@ mod tests {
         other.publish("gps", health());
         drop(bus);
         drop(other);
-        assert!(matches!(rx.recv().await, Received::Frame(p) if p.frame.seq == 1));
-        assert!(matches!(rx.recv().await, Received::Frame(p) if p.frame.seq == 2));
+        assert!(matches!(rx.recv().await, Received::Frame(p) if p.frame().seq == 1));
+        assert!(matches!(rx.recv().await, Received::Frame(p) if p.frame().seq == 2));
         assert!(matches!(rx.recv().await, Received::Closed));
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -28,6 +28,14 @@ pub struct TaskContext {
 struct Registry {
     next_id: AtomicU64,
     running: Mutex<BTreeMap<u64, RunningTask>>,
+}
+
+impl Registry {
+    /// The running tasks, locked. A poisoned lock is taken over: every
+    /// change under it is one insert or remove, never left half done.
+    fn lock_running(&self) -> MutexGuard<'_, BTreeMap<u64, RunningTask>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// One running task in the registry.
@@ -55,11 +63,7 @@ struct Deregister {
 
 impl Drop for Deregister {
     fn drop(&mut self) {
-        self.registry
-            .running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&self.id);
+        self.registry.lock_running().remove(&self.id);
     }
 }
 
@@ -142,11 +146,7 @@ impl TaskContext {
         let scope_id = scope.as_ref().map(|(id, _)| *id);
         // Hold the lock across the spawn so a task that ends at once cannot
         // deregister before it is registered.
-        let mut running = self
-            .registry
-            .running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut running = self.registry.lock_running();
         let handle = self.tracker.spawn(async move {
             let _guard = guard;
             let _scope = scope;
@@ -166,9 +166,7 @@ impl TaskContext {
     /// Names of the tasks still running, in spawn order.
     pub fn running(&self) -> Vec<String> {
         self.registry
-            .running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .lock_running()
             .values()
             .map(|t| t.name.clone())
             .collect()
@@ -185,9 +183,7 @@ impl TaskContext {
         // the lock.
         let running: Vec<(String, AbortHandle)> = self
             .registry
-            .running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .lock_running()
             .values()
             .filter(|t| which(t.scope))
             .map(|t| (t.name.clone(), t.abort.clone()))

@@ -62,17 +62,19 @@ impl Daemon {
 
         // Sensors: stop the removed and the changed ones first (a changed
         // one may keep its device path), then start the new ones.
-        let interval = new.daemon.health_interval;
-        let host_clock = new.daemon.host_clock;
+        // Every running sensor was started with the running daemon
+        // settings: a change to those restarts them all.
+        let daemon_same = new.daemon.health_interval == self.config.daemon.health_interval
+            && new.daemon.host_clock == self.config.daemon.host_clock;
         let mut stopping: Vec<(String, RunningSensor)> = Vec::new();
         let names: Vec<String> = self.sensors.keys().cloned().collect();
         for name in names {
             let running = self.sensors.get(&name);
-            let same = new.sensors.iter().find(|s| s.name == name).map(|s| {
-                running.is_some_and(|r| {
-                    *s == r.config && interval == r.health_interval && host_clock == r.host_clock
-                })
-            });
+            let same = new
+                .sensors
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| daemon_same && running.is_some_and(|r| *s == r.config));
             match same {
                 Some(true) => sum.kept.push(name),
                 Some(false) => {

@@ -99,8 +99,8 @@ impl StatusBoard {
         let board = self.clone();
         ctx.spawn("status board", async move {
             while let Received::Frame(p) = rx.recv().await {
-                if let Some(Body::Health(h)) = &p.frame.body {
-                    board.update(&p.frame.sensor, h);
+                if let Some(Body::Health(h)) = &p.frame().body {
+                    board.update(&p.frame().sensor, h);
                 }
             }
         })

@@ -17,7 +17,7 @@
 //! println!("stream on {:?}", daemon.tcp_addr());
 //! let viewer = tokio::spawn(async move {
 //!     while let Received::Frame(p) = frames.recv().await {
-//!         println!("{} {}", p.frame.seq, p.frame.sensor);
+//!         println!("{} {}", p.frame().seq, p.frame().sensor);
 //!     }
 //! });
 //! let report = daemon.run_until_cancelled().await; // until SIGINT/SIGTERM
@@ -42,7 +42,7 @@ use crate::config_file::Config;
 use crate::context::TaskContext;
 use crate::notify::Notifier;
 use crate::sensor::raw::RawTap;
-use crate::sensor::{self, HostClock, SensorConfig};
+use crate::sensor::{self, SensorConfig};
 use crate::sink::contract::{DaemonView, Endpoint, SensorInfo, SinkError};
 use crate::sink::metrics::MetricsSink;
 use crate::sink::registry::{RunningSinks, StartWith};
@@ -104,8 +104,6 @@ pub struct Daemon {
 #[derive(Debug)]
 pub(crate) struct RunningSensor {
     pub(crate) config: SensorConfig,
-    pub(crate) health_interval: Duration,
-    pub(crate) host_clock: HostClock,
     pub(crate) token: CancellationToken,
     pub(crate) handle: JoinHandle<()>,
 }
@@ -234,22 +232,18 @@ impl Daemon {
     /// Starts one sensor on its own child context, remembered by name.
     pub(crate) fn spawn_sensor(&mut self, config: SensorConfig) {
         let ctx = self.ctx.child();
-        let health_interval = self.config.daemon.health_interval;
-        let host_clock = self.config.daemon.host_clock;
         let handle = sensor::spawn_configured(
             &ctx,
             &self.bus,
             &config,
-            health_interval,
-            host_clock,
+            self.config.daemon.health_interval,
+            self.config.daemon.host_clock,
             &self.raw,
         );
         self.sensors.insert(
             config.name.clone(),
             RunningSensor {
                 config,
-                health_interval,
-                host_clock,
                 token: ctx.token,
                 handle,
             },

@@ -14,10 +14,7 @@
 
 use std::io;
 
-/// `adjtimex`'s return value when the clock is not synchronized.
-const TIME_ERROR: libc::c_int = 5;
-/// `timex.status` bit: the clock is not synchronized.
-const STA_UNSYNC: libc::c_int = 0x0040;
+use libc::{STA_UNSYNC, TIME_ERROR};
 
 /// Asks the kernel whether the system clock is synchronized: `adjtimex`
 /// does not return `TIME_ERROR` and `STA_UNSYNC` is clear. A clock nobody

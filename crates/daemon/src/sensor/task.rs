@@ -180,17 +180,17 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
     async fn read_port(&mut self, mut port: O::Port, backoff: &mut Backoff) -> PortEnd {
         let mut buf = BytesMut::with_capacity(READ_CHUNK);
         // Reads land in bytes that are already initialized, then join the
-        // decoder's buffer: reading into the buffer's spare capacity made
-        // tokio-serial zero all of it (4 KiB) on every read.
+        // decoder's buffer: a read into the buffer's spare capacity would
+        // have the serial port (`SerialPort::poll_read`, through
+        // `ReadBuf::initialize_unfilled`) zero all of it (up to 4 KiB)
+        // first, on every read.
         let mut chunk = vec![0u8; READ_CHUNK];
         let opened_at = Instant::now();
         let idle_gap = self.decoder.idle_gap();
         let mut idle_deadline: Option<Instant> = None;
         let mut health_due = false;
         self.decoder.on_open();
-        self.clock_due = Instant::now();
         loop {
-            self.refresh_clock_evidence();
             if let Some(out) = self.decoder.take_output() {
                 if let Some(end) = self.write(&mut port, &out).await {
                     return end;
@@ -227,6 +227,7 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                         }
                         self.absorb(O::news(&mut port));
                         let read_at = Instant::now();
+                        self.refresh_clock_evidence(read_at);
                         if let Err(e) = self.decode(&mut buf, backoff) {
                             return PortEnd::Failed(format!("decode failed: {e}"));
                         }
@@ -272,16 +273,17 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
         }
     }
 
-    /// Hands the decoder the host clock's evidence of the date, at most
-    /// every [`host_clock::REFRESH`]; logs when the clock starts or stops
+    /// Hands the decoder the host clock's evidence of the date before it
+    /// decodes a read made at `now`, at most every
+    /// [`host_clock::REFRESH`]; logs when the clock starts or stops
     /// vouching.
-    fn refresh_clock_evidence(&mut self) {
-        // Flight-controller and tracker decoders never look at the clock:
-        // no clock read per read for them.
-        if !self.decoder.uses_time_evidence() {
+    fn refresh_clock_evidence(&mut self, now: Instant) {
+        // Flight-controller and tracker decoders never look at the clock,
+        // and an untrusted clock is never evidence (the decoder starts
+        // without any): nothing to hand them.
+        if !self.decoder.uses_time_evidence() || self.s.host_clock == HostClock::Untrusted {
             return;
         }
-        let now = Instant::now();
         if now < self.clock_due {
             return;
         }
@@ -289,7 +291,7 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
         let evidence = self.s.host_clock.evidence();
         self.decoder.set_time_evidence(evidence);
         let vouches = evidence.is_some();
-        if self.clock_vouches != Some(vouches) && self.s.host_clock != HostClock::Untrusted {
+        if self.clock_vouches != Some(vouches) {
             tracing::info!(sensor = %self.s.name, policy = ?self.s.host_clock, vouches, "host clock as evidence of the date for gps week rollovers");
         }
         self.clock_vouches = Some(vouches);

@@ -151,8 +151,8 @@ impl Rig {
         let r = tokio::time::timeout(Duration::from_secs(60), self.rx.recv()).await;
         match r.expect("no frame within 60 s") {
             Received::Frame(p) => {
-                assert_eq!(p.frame.sensor, "gps");
-                p.frame.body.clone().unwrap()
+                assert_eq!(p.frame().sensor, "gps");
+                p.frame().body.clone().unwrap()
             }
             Received::Closed => panic!("bus closed"),
         }

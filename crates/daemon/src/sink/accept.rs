@@ -31,17 +31,25 @@ impl Listener for tokio::net::TcpListener {
     }
 }
 
-/// How connections over the limit are treated.
+/// How many connections a listener admits. One over the limit is closed
+/// at once, noted in the connection log (a client that is refused
+/// retries; one that waits would see nothing).
 #[derive(Debug, Clone)]
-pub enum Admission {
-    /// Closed at once, noted in the connection log (a client that is
-    /// refused retries; one that waits would see nothing).
-    Refuse {
-        /// One permit per client.
-        permits: Arc<Semaphore>,
-        /// How many there are (for the log line).
-        max: usize,
-    },
+pub struct Admission {
+    /// One permit per client.
+    pub permits: Arc<Semaphore>,
+    /// How many there are (for the log line).
+    pub max: usize,
+}
+
+impl Admission {
+    /// Admits up to `max` connections at once.
+    pub fn new(max: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
 }
 
 /// Accepts connections of `listener` until `token` is cancelled, handing
@@ -96,7 +104,7 @@ pub async fn accept_loop_logged<L: Listener>(
                 }
             }
         };
-        let Admission::Refuse { permits, max } = &admission;
+        let Admission { permits, max } = &admission;
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             drop(conn);
             log.note(
@@ -132,10 +140,7 @@ mod tests {
     async fn a_refusal_counted_by_a_client_task_is_summarised_when_due() {
         let log = Arc::new(ConnLog::new("test"));
         let token = CancellationToken::new();
-        let admission = Admission::Refuse {
-            permits: Arc::new(Semaphore::new(1)),
-            max: 1,
-        };
+        let admission = Admission::new(1);
         let task = tokio::spawn(accept_loop_logged(
             token.clone(),
             "test",
@@ -144,11 +149,8 @@ mod tests {
             log.clone(),
             |_, _, _| {},
         ));
-        // The loop waits with nothing counted (no summary timer) ...
-        tokio::task::yield_now().await;
-        assert_eq!(log.summary_due(), None);
-        // ... until connection tasks note closes: the first is logged at
-        // once, the second counted for the summary.
+        // Connection tasks note closes: the first is logged at once, the
+        // second counted for the summary.
         log.note("reset", "tcp:1", &"x");
         log.note("reset", "tcp:2", &"x");
         assert!(log.summary_due().is_some());

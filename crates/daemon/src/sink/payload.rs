@@ -17,7 +17,7 @@ pub fn frame_bytes(p: &Published) -> Bytes {
             debug_assert_eq!(start as u64 + len, bytes.len() as u64);
             bytes.slice(start..)
         }
-        Err(_) => Bytes::from(prost::Message::encode_to_vec(p.frame.as_ref())),
+        Err(_) => Bytes::from(prost::Message::encode_to_vec(p.frame())),
     }
 }
 
@@ -45,6 +45,6 @@ mod tests {
         let b = frame_bytes(&p);
         assert_eq!(b.len() + 2, p.bytes().len());
         assert_eq!(b.as_ptr(), p.bytes()[2..].as_ptr());
-        assert_eq!(&Frame::decode(b).unwrap(), p.frame.as_ref());
+        assert_eq!(&Frame::decode(b).unwrap(), p.frame());
     }
 }

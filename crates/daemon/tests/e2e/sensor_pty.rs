@@ -72,8 +72,8 @@ impl Rig {
             loop {
                 match self.rx.recv().await {
                     Received::Frame(p) => {
-                        assert_eq!(p.frame.sensor, "gps");
-                        if let Some(t) = p.frame.body.as_ref().and_then(&mut pick) {
+                        assert_eq!(p.frame().sensor, "gps");
+                        if let Some(t) = p.frame().body.as_ref().and_then(&mut pick) {
                             return t;
                         }
                     }

@@ -3,7 +3,8 @@
 //! client of the old one keeps receiving frames; `[metrics]` comes and goes;
 //! a `client_queue` change is refused as needing a restart; optional sinks
 //! (`[udp]`, `[record]`) are started, stopped (the recording finished) and
-//! restarted only when their own settings change.
+//! restarted only when their own settings change; a change to the daemon
+//! settings the sensors run with restarts every sensor.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -110,6 +111,18 @@ async fn apply_diffs_sensors_and_replaces_changed_listeners_only() {
         !daemon.status_board().snapshot().contains_key("c"),
         "removed sensor still on the status board"
     );
+
+    // The daemon settings every sensor runs with restart them all.
+    let slower = config_text(d, &[("a", 9600), ("b", 115200)], true, false)
+        .replace("health_interval = \"100ms\"", "health_interval = \"200ms\"");
+    let untrusted = slower.replace("[daemon]\n", "[daemon]\nhost_clock = \"untrusted\"\n");
+    for text in [slower, untrusted] {
+        let sum = daemon
+            .apply(Config::parse(&text, "apply.toml").unwrap())
+            .await;
+        assert_eq!(sum.restarted, ["a", "b"], "{sum:?}");
+        assert!(sum.kept.is_empty() && sum.problems.is_empty(), "{sum:?}");
+    }
 
     let report = daemon.shutdown().await;
     assert!(report.aborted.is_empty(), "{:?}", report.aborted);

@@ -70,7 +70,7 @@ async fn run(socket: UnixDatagram, path: PathBuf, mut rx: SinkFrames) {
     let stats = rx.stats().clone();
     let mut failing = false;
     while let Received::Frame(p) = rx.recv().await {
-        let Some(sample) = sample(&p.frame) else {
+        let Some(sample) = sample(p.frame()) else {
             continue;
         };
         match socket.send_to(&sample, &path).await {

@@ -249,7 +249,7 @@ impl Conn {
     /// What `p` makes for this client: advertisements of its new channels,
     /// then message data for each subscription of them.
     fn on_frame(&mut self, p: &Published) -> Vec<Message> {
-        let frame = p.frame.as_ref();
+        let frame = p.frame();
         let time = nanos(frame.received_at.as_ref()).unwrap_or(0);
         let mut msgs: Vec<(Arc<ChannelInfo>, bytes::Bytes)> = Vec::with_capacity(2);
         if let Some(kind) = Kind::of(frame) {

@@ -31,7 +31,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 use crate::config::{Checker, ConfigError};
 use crate::selection::Selection;
@@ -84,10 +83,7 @@ impl Sink for FoxgloveSink {
             max_client_message: config.max_client_message,
             shutdown: cx.clients().shutdown(),
         };
-        let admission = Admission::Refuse {
-            permits: Arc::new(Semaphore::new(config.max_clients)),
-            max: config.max_clients,
-        };
+        let admission = Admission::new(config.max_clients);
         let clients = cx.clients();
         let selection = config.selection.clone();
         let on_conn = move |tcp, peer: String, permit| {

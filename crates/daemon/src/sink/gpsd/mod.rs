@@ -41,7 +41,7 @@ use dronetel_wire::nmea::lines::SentenceLines;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::bus::{Published, Received};
 use crate::config::{Checker, ConfigError};
@@ -107,10 +107,7 @@ impl Sink for GpsdSink {
             "gpsd last fix",
             keep_last(cx.frames(&config.selection), shared.clone()),
         );
-        let admission = Admission::Refuse {
-            permits: Arc::new(Semaphore::new(config.max_clients)),
-            max: config.max_clients,
-        };
+        let admission = Admission::new(config.max_clients);
         let clients = cx.clients();
         let limits = Limits {
             max_drops: config.max_client_drops,
@@ -139,7 +136,7 @@ struct Shared {
     /// When the sink started: every device's `activated`.
     activated: String,
     /// The last fix of each sensor, for `?POLL;`.
-    last: Mutex<HashMap<String, Arc<Frame>>>,
+    last: Mutex<HashMap<String, Published>>,
     /// The latest fixes' reports, encoded once for every watcher.
     reports: Mutex<Reports>,
     /// The sensors' input, for `"nmea":true` watchers.
@@ -253,12 +250,12 @@ impl Shared {
 /// Keeps the last fix of each sensor until the bus closes.
 async fn keep_last(mut rx: SinkFrames, shared: Arc<Shared>) {
     while let Received::Frame(p) = rx.recv().await {
-        if let Some(Body::Gps(_)) = &p.frame.body {
+        if let Some(Body::Gps(_)) = &p.frame().body {
             if let Ok(mut last) = shared.last.lock() {
-                match last.get_mut(&p.frame.sensor) {
-                    Some(f) => *f = p.frame.clone(),
+                match last.get_mut(&p.frame().sensor) {
+                    Some(f) => *f = p,
                     None => {
-                        last.insert(p.frame.sensor.clone(), p.frame.clone());
+                        last.insert(p.frame().sensor.clone(), p);
                     }
                 }
             }
@@ -410,17 +407,17 @@ impl Client {
 
     /// The reports of one frame, when the client watches its device.
     fn report(&mut self, p: &Published) {
-        let Some(Body::Gps(fix)) = &p.frame.body else {
+        let Some(Body::Gps(fix)) = &p.frame().body else {
             return;
         };
         let policy = &self.policy;
         if !self
             .shared
-            .with_device(&p.frame.sensor, |device, _| policy.wants(device))
+            .with_device(&p.frame().sensor, |device, _| policy.wants(device))
         {
             return;
         }
-        if let Some(e) = self.shared.reports_of(&p.frame, fix) {
+        if let Some(e) = self.shared.reports_of(p.frame(), fix) {
             self.out.extend_from_slice(&e.bytes);
             SinkStats::add(&self.stats.sent, e.reports);
         }
@@ -488,9 +485,10 @@ impl Client {
                 let last = shared.last.lock().map(|l| l.clone()).unwrap_or_default();
                 let mut fixes: Vec<(String, &Frame)> = last
                     .values()
-                    .map(|f| {
+                    .map(|p| {
+                        let f = p.frame();
                         let device = shared.with_device(&f.sensor, |d, _| d.to_owned());
-                        (device, f.as_ref())
+                        (device, f)
                     })
                     .filter(|(d, _)| self.policy.device.as_deref().is_none_or(|w| w == *d))
                     .collect();

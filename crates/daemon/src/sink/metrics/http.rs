@@ -4,7 +4,7 @@
 //! A scraper always gets through: request heads are bounded (8 KiB) and
 //! must arrive within [`READ_TIMEOUT`] (2 s); at most [`MAX_CONNECTIONS`]
 //! connections are open at once, and when the last one is taken the oldest
-//! connection still waiting for its request head is closed, so idle or
+//! other connection still waiting for its request head is closed, so idle or
 //! slow connections can only ever push each other out, never a scrape
 //! whose request arrives promptly. Closed connections are logged through
 //! the listener's [`ConnLog`] (rate-limited).
@@ -17,7 +17,7 @@ use std::time::Duration;
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
 use tokio_util::sync::CancellationToken;
 
@@ -50,6 +50,26 @@ impl Waiting {
         self.next
     }
 
+    /// Queues a connection that just took `permit`, leaving `slots_left`
+    /// free, and returns its id. When it took the last slot, the oldest
+    /// connection waiting before it is closed to free one for the next;
+    /// the new one never is (with every other slot serving a scrape,
+    /// nobody is closed and the next connection is refused).
+    fn admit(
+        &mut self,
+        token: CancellationToken,
+        permit: OwnedSemaphorePermit,
+        slots_left: usize,
+    ) -> u64 {
+        if slots_left == 0 {
+            if let Some((_, t, slot)) = self.queue.pop_front() {
+                t.cancel();
+                drop(slot);
+            }
+        }
+        self.push(token, permit)
+    }
+
     /// Takes connection `id` out (its request head is in, or it ended),
     /// handing back its slot.
     fn take(&mut self, id: u64) -> Option<OwnedSemaphorePermit> {
@@ -68,11 +88,8 @@ pub(crate) async fn serve_scrapes(
     scrapes: ClientSide,
 ) {
     let registry = Arc::new(registry);
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let admission = Admission::Refuse {
-        permits: permits.clone(),
-        max: MAX_CONNECTIONS,
-    };
+    let admission = Admission::new(MAX_CONNECTIONS);
+    let permits = admission.permits.clone();
     let waiting: Arc<Mutex<Waiting>> = Arc::default();
     let log = Arc::new(ConnLog::new("metrics http"));
     let stop = token.clone();
@@ -92,15 +109,7 @@ pub(crate) async fn serve_scrapes(
             let Ok(mut w) = waiting.lock() else {
                 return;
             };
-            let id = w.push(mine.clone(), permit);
-            // The last slot was just taken: free one for the next
-            // connection by closing the oldest that is still idle.
-            if permits.available_permits() == 0 {
-                if let Some((_, t, slot)) = w.queue.pop_front() {
-                    t.cancel();
-                    drop(slot);
-                }
-            }
+            let id = w.admit(mine.clone(), permit, permits.available_permits());
             drop(w);
             scrapes.spawn(format!("metrics scrape {peer}"), async move {
                 // The slot moves here once the request head is in.
@@ -222,6 +231,7 @@ async fn read_head<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use tokio::sync::Semaphore;
 
     async fn ask(request: &[u8]) -> String {
         let (mut client, server) = tokio::io::duplex(64 * 1024);
@@ -243,6 +253,33 @@ mod tests {
         assert!(nf.starts_with("HTTP/1.1 404 "), "{nf}");
         let na = ask(b"POST /metrics HTTP/1.1\r\n\r\n").await;
         assert!(na.starts_with("HTTP/1.1 405 "), "{na}");
+    }
+
+    #[test]
+    fn the_last_slot_closes_an_older_idle_connection_never_the_new_one() {
+        let permits = Arc::new(Semaphore::new(2));
+        let mut w = Waiting::default();
+        let admit = |w: &mut Waiting, token: &CancellationToken| {
+            let permit = permits.clone().try_acquire_owned().unwrap();
+            w.admit(token.clone(), permit, permits.available_permits())
+        };
+        // One connection's request is in: it is being served.
+        let served = CancellationToken::new();
+        let id = admit(&mut w, &served);
+        let serving = w.take(id).unwrap();
+        // The next takes the last slot with nobody else idle: it stays.
+        let new = CancellationToken::new();
+        admit(&mut w, &new);
+        assert!(!new.is_cancelled(), "the new connection closed itself");
+        assert!(!served.is_cancelled());
+        // Once the served one is done, a newer one takes the last slot
+        // again: now the idle one before it is closed, its slot freed.
+        drop(serving);
+        let newer = CancellationToken::new();
+        admit(&mut w, &newer);
+        assert!(new.is_cancelled(), "the oldest idle connection stayed");
+        assert!(!newer.is_cancelled(), "the new connection closed itself");
+        assert_eq!(permits.available_permits(), 1);
     }
 
     #[tokio::test]

@@ -260,7 +260,7 @@ impl Publisher {
     }
 
     fn enqueue(&mut self, p: &crate::bus::Published) {
-        let Some(kind) = Kind::of(&p.frame) else {
+        let Some(kind) = Kind::of(p.frame()) else {
             return;
         };
         if self.queue.len() >= self.config.queue {
@@ -280,7 +280,7 @@ impl Publisher {
             );
         }
         self.queue.push_back(Pending {
-            topic: format!("dronetel/{}/{}/{kind}", self.vehicle, p.frame.sensor),
+            topic: format!("dronetel/{}/{}/{kind}", self.vehicle, p.frame().sensor),
             qos: qos(self.config.qos_of(kind)),
             retain: kind == Kind::Health,
             payload: frame_bytes(p),

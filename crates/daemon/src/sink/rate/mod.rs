@@ -114,17 +114,17 @@ impl RateControlled {
 
     /// Filters and decimates one bus frame: `Some` when it goes out now.
     fn admit(&mut self, p: Published, now: Instant) -> Option<Published> {
-        if !self.sel.wants(&p.frame) {
+        if !self.sel.wants(p.frame()) {
             self.stats.filtered += 1;
             return None;
         }
-        let Some(kind) = Kind::of(&p.frame) else {
+        let Some(kind) = Kind::of(p.frame()) else {
             return Some(p);
         };
         let Some(&interval) = self.sel.min_interval.get(&kind) else {
             return Some(p);
         };
-        let key = (p.frame.sensor.clone(), kind);
+        let key = (p.frame().sensor.clone(), kind);
         let slot = self.slots.entry(key).or_insert(Slot {
             interval,
             next: now,

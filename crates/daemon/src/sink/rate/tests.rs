@@ -42,7 +42,7 @@ async fn ten_hz_decimated_to_one_hz_keeps_the_latest_value() {
     let mut got = Vec::new();
     while got.len() < 5 {
         let p = next(&mut rc).await;
-        got.push((p.frame.seq, start.elapsed()));
+        got.push((p.frame().seq, start.elapsed()));
     }
     producer.await.unwrap();
     // First frame at once, then one per second, each the newest published
@@ -65,10 +65,10 @@ async fn a_held_value_is_flushed_by_the_timer_when_nothing_follows() {
     bus.publish("gps0", gps());
     bus.publish("gps0", gps());
     let t0 = Instant::now();
-    assert_eq!(next(&mut rc).await.frame.seq, 1);
+    assert_eq!(next(&mut rc).await.frame().seq, 1);
     // Nothing else is published: the latest held value (3) still comes out
     // when the 500 ms slot opens.
-    assert_eq!(next(&mut rc).await.frame.seq, 3);
+    assert_eq!(next(&mut rc).await.frame().seq, 3);
     assert_eq!(t0.elapsed(), Duration::from_millis(500));
     assert_eq!(rc.stats().decimated, 1);
 }
@@ -86,9 +86,9 @@ async fn slots_are_per_sensor_and_other_kinds_pass_at_full_rate() {
     let mut got = Vec::new();
     while let Received::Frame(p) = rc.recv().await {
         got.push((
-            p.frame.sensor.clone(),
-            Kind::of(&p.frame).unwrap(),
-            p.frame.seq,
+            p.frame().sensor.clone(),
+            Kind::of(p.frame()).unwrap(),
+            p.frame().seq,
         ));
     }
     let count = |s: &str, k: Kind| got.iter().filter(|(gs, gk, _)| gs == s && *gk == k).count();
@@ -115,7 +115,7 @@ async fn the_filter_passes_only_selected_sensors_and_kinds() {
     bus.publish("b", health());
     bus.publish("a", health());
     drop(bus);
-    assert_eq!(next(&mut rc).await.frame.seq, 3);
+    assert_eq!(next(&mut rc).await.frame().seq, 3);
     assert!(matches!(rc.recv().await, Received::Closed));
     assert_eq!(rc.stats().filtered, 2);
 }

@@ -75,7 +75,8 @@ impl Sink for RecordSink {
             let handle = tokio::task::spawn_blocking(move || thread.run(queue));
             let mut full = false;
             while let Received::Frame(p) = frames.recv().await {
-                match tx.try_send((p.frame.clone(), frame_bytes(&p))) {
+                let data = frame_bytes(&p);
+                match tx.try_send((p, data)) {
                     Ok(()) => {
                         if std::mem::replace(&mut full, false) {
                             tracing::info!("recording queue drains again");

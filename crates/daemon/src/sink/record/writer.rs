@@ -10,6 +10,7 @@ use dronetel_proto::v1::Frame;
 
 use super::config::RecordConfig;
 use super::file::{file_name, RecordingFile};
+use crate::bus::Published;
 use crate::sink::stats::SinkStats;
 
 /// Longest a message waits in an open chunk.
@@ -53,13 +54,13 @@ impl Writer {
     }
 
     /// Writes what arrives until every sender is gone, then finishes.
-    pub(crate) fn run(mut self, rx: Receiver<(Arc<Frame>, Bytes)>) {
+    pub(crate) fn run(mut self, rx: Receiver<(Published, Bytes)>) {
         loop {
             let wait = self.chunk_since.map_or(Duration::from_secs(3600), |t| {
                 CHUNK_AGE.saturating_sub(t.elapsed())
             });
             match rx.recv_timeout(wait) {
-                Ok((frame, data)) => self.write(&frame, &data),
+                Ok((p, data)) => self.write(p.frame(), &data),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }

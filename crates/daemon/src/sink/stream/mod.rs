@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::Semaphore;
 
 use crate::config::{Checker, ConfigError};
 use crate::selection::Selection;
@@ -87,10 +86,7 @@ impl Sink for StreamSink {
             })?),
             None => None,
         };
-        let admission = Admission::Refuse {
-            permits: Arc::new(Semaphore::new(config.max_clients)),
-            max: config.max_clients,
-        };
+        let admission = Admission::new(config.max_clients);
         let limits = ClientLimits {
             max_drops: config.max_client_drops,
             write_timeout: config.write_timeout,

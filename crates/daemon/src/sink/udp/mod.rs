@@ -109,9 +109,9 @@ pub fn fit(p: &Published, max: usize, stats: &SinkStats) -> Option<Bytes> {
     if whole.len() <= max {
         return Some(whole);
     }
-    if let Some(Body::Gps(fix)) = &p.frame.body {
+    if let Some(Body::Gps(fix)) = &p.frame().body {
         if !fix.sky.is_empty() {
-            let mut frame = p.frame.as_ref().clone();
+            let mut frame = p.frame().clone();
             if let Some(Body::Gps(fix)) = &mut frame.body {
                 fix.sky.clear();
             }
@@ -124,7 +124,7 @@ pub fn fit(p: &Published, max: usize, stats: &SinkStats) -> Option<Bytes> {
     }
     SinkStats::add(&stats.dropped, 1);
     tracing::debug!(
-        seq = p.frame.seq,
+        seq = p.frame().seq,
         len = whole.len(),
         max,
         "frame over the datagram limit dropped"

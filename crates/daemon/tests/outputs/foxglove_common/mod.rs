@@ -122,8 +122,8 @@ pub async fn wait_state(rx: &mut dronetel::BusReceiver, sensor: &str, state: Sen
         let dronetel::Received::Frame(p) = got else {
             panic!("bus closed")
         };
-        if p.frame.sensor == sensor {
-            if let Some(Body::Health(h)) = &p.frame.body {
+        if p.frame().sensor == sensor {
+            if let Some(Body::Health(h)) = &p.frame().body {
                 if h.state() == state {
                     return;
                 }
