@@ -398,6 +398,31 @@ max_clients = {max}
             frames: FramedRead::new(s, FrameCodec::default()),
         }
     }
+
+    /// A Unix-socket client the daemon has already subscribed to the bus:
+    /// returns once the daemon logged the connection. For tests that then
+    /// send a bounded input (a capture) and expect every frame it makes; a
+    /// plain [`Harness::client`] may still wait in the accept backlog while
+    /// the daemon publishes the first of them.
+    pub async fn subscribed_client(&self) -> Client {
+        let connected = |log: &str| {
+            log.lines()
+                .filter(|l| l.contains("stream client connected") && l.contains("peer=unix#"))
+                .count()
+        };
+        let before = connected(&self.log_text());
+        let client = self.client().await;
+        let t0 = Instant::now();
+        while connected(&self.log_text()) <= before {
+            assert!(
+                t0.elapsed() < DEADLINE,
+                "the daemon never logged the stream client; log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        client
+    }
 }
 
 /// What a SIGTERM to the daemon led to.

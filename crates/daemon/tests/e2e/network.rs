@@ -386,13 +386,14 @@ async fn capture_over_tcp<D: SensorDecoder>(capture: &str, protocol: &str, decod
     let want = serial_path_fixes(decoder, &bytes);
     assert!(want.len() >= 20, "{} fixes in the capture", want.len());
     let (h, mut conn) = gps_over_tcp(protocol, protocol).await;
-    let mut client = h.client().await;
+    // Subscribed before the capture goes out: every fix it makes is seen.
+    let mut client = h.subscribed_client().await;
     // A networked receiver: the whole capture, then the line stays open.
     conn.write_all(&bytes).await.unwrap();
     let mut got = HashMap::new();
     while got.len() < want.len() {
         let f = client
-            .until("a fix over TCP", |f| {
+            .until("fix over TCP", |f| {
                 f.sensor == "net"
                     && matches!(&f.body, Some(Body::Gps(g)) if g.latitude_deg.is_some())
             })

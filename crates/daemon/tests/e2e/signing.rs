@@ -84,7 +84,7 @@ async fn run(
         key.display()
     );
     let h = Harness::with_sensor_sections(DRONETEL, tag, section).await;
-    let mut client = h.client().await;
+    let mut client = h.subscribed_client().await;
     let out = Command::new(venv.join("python"))
         .args([
             "-c",
