@@ -39,8 +39,17 @@ async fn wait_port(port: u16, what: &str) {
     drop(dronetel_testkit::ports::connect_when_listening(port, what).await);
 }
 
-/// `gpspipe -w` on `port`, its lines collected until it is killed.
-fn watch(port: u16) -> (Child, tokio::task::JoinHandle<Vec<Value>>) {
+/// `gpspipe -w` on `port`: the process, its TPV and GST lines collected
+/// until it is killed, and a signal once its own output shows the server
+/// answered its `WATCH` (gpspipe flushes every line), so nothing sent
+/// after that signal is missed.
+fn watch(
+    port: u16,
+) -> (
+    Child,
+    tokio::task::JoinHandle<Vec<Value>>,
+    tokio::sync::oneshot::Receiver<()>,
+) {
     let mut pipe = Command::new("gpspipe")
         .args(["-w", &format!("127.0.0.1:{port}")])
         .stdin(Stdio::null())
@@ -49,19 +58,25 @@ fn watch(port: u16) -> (Child, tokio::task::JoinHandle<Vec<Value>>) {
         .spawn()
         .unwrap();
     let out = pipe.stdout.take().unwrap();
+    let (watching, watching_rx) = tokio::sync::oneshot::channel();
     let lines = tokio::spawn(async move {
+        let mut watching = Some(watching);
         let mut lines = BufReader::new(out).lines();
         let mut all = Vec::new();
         while let Ok(Some(l)) = lines.next_line().await {
             if let Ok(v) = serde_json::from_str::<Value>(&l) {
                 if v["class"] == "TPV" || v["class"] == "GST" {
                     all.push(v);
+                } else if v["class"] == "WATCH" {
+                    if let Some(w) = watching.take() {
+                        let _ = w.send(());
+                    }
                 }
             }
         }
         all
     });
-    (pipe, lines)
+    (pipe, lines, watching_rx)
 }
 
 /// 1024 GPS weeks in milliseconds: gpsd 3.22 moves receiver dates before
@@ -266,8 +281,8 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
         .unwrap();
     wait_port(ours_port, "dronetel's gpsd port").await;
     wait_port(gpsd_port, "gpsd").await;
-    let (mut p1, l1) = watch(ours_port);
-    let (mut p2, l2) = watch(gpsd_port);
+    let (mut p1, l1, w1) = watch(ours_port);
+    let (mut p2, l2, w2) = watch(gpsd_port);
     // Both watchers and every device open before the first byte.
     let (dpid, gpid) = (daemon.id().unwrap(), gpsd.id().unwrap());
     let t0 = Instant::now();
@@ -278,8 +293,11 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
         assert!(t0.elapsed() < Duration::from_secs(15), "devices not opened");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    for port in [ours_port, gpsd_port] {
-        wait_watchers(port).await;
+    for (w, server) in [(w1, "dronetel"), (w2, "gpsd")] {
+        tokio::time::timeout(Duration::from_secs(15), w)
+            .await
+            .unwrap_or_else(|_| panic!("gpspipe on {server} saw no WATCH answer"))
+            .unwrap_or_else(|_| panic!("gpspipe on {server} ended before its WATCH answer"));
     }
     let mut writers = Vec::new();
     let mut names = Vec::new();
@@ -361,31 +379,6 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
         out.push((name, c));
     }
     out
-}
-
-/// Waits until `gpspipe` is watching on `port`: its WATCH was answered
-/// (a second watcher connected here sees the DEVICES list the daemon
-/// sends to watchers; the first one's request is in by then).
-async fn wait_watchers(port: u16) {
-    use tokio::io::AsyncWriteExt;
-    let s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let (r, mut w) = s.into_split();
-    w.write_all(b"?WATCH={\"enable\":true,\"json\":true};")
-        .await
-        .unwrap();
-    let mut lines = BufReader::new(r).lines();
-    let t0 = Instant::now();
-    while let Ok(Ok(Some(l))) =
-        tokio::time::timeout(Duration::from_secs(15), lines.next_line()).await
-    {
-        if l.contains("\"class\":\"WATCH\"") {
-            return;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(15));
-    }
-    panic!("no WATCH answer on port {port}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
