@@ -10,7 +10,7 @@
 #   scripts/bench.sh --fc-net-only   # flight controller: serial vs UDP only
 #   scripts/bench.sh --nominal-only  # the three sensors at nominal rates only
 #   scripts/bench.sh --fanout-only   # the fan-out runs only
-#   scripts/bench.sh --gpsd-only     # gpsd vs dronetel's [gpsd] port: CPU per TPV
+#   scripts/bench.sh --gpsd-only     # gpsd vs dronetel's [gpsd] port: CPU per TPV at 10 and 200 Hz
 #   BENCH_SKIP_DECODE=1 scripts/bench.sh ...   # skip the divan benches
 #
 # Arguments go to the dronetel-bench binary (see `--help`).

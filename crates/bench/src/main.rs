@@ -53,9 +53,14 @@ struct Args {
     #[arg(long)]
     paced_only: bool,
     /// Only gpsd and dronetel's `[gpsd]` port, each with one `gpspipe -w`
-    /// at 10 Hz: the CPU per TPV delivered row.
+    /// at `--gpsd-hz`: the CPU per TPV delivered row.
     #[arg(long)]
     gpsd_only: bool,
+    /// GPS cycles per second of the gpsd-port runs, one run each: 10 as a
+    /// receiver sends them; at 200 both servers' caches stay warm between
+    /// cycles, which shows how much of the 10 Hz cost is waking up cold.
+    #[arg(long, value_delimiter = ',', default_value = "10,200")]
+    gpsd_hz: Vec<u32>,
     /// Only the Foxglove rows (one stream client alone, then with a
     /// Foxglove client subscribed to everything).
     #[arg(long)]
@@ -156,30 +161,32 @@ fn paced_row(t: &mut Table, what: String, r: &PacedResult, unit: &str) {
     );
 }
 
-/// gpsd and dronetel's `[gpsd]` port side by side, each with one
-/// `gpspipe -w` on the same GPS stream at 10 Hz: their rows and the CPU
+/// gpsd and dronetel's `[gpsd]` port side by side for `secs`, each with
+/// one `gpspipe -w` on the same GPS stream at `hz`: their rows and the CPU
 /// per TPV delivered; gpsd's run, for the caller's comparisons.
-async fn gpsd_rows(t: &mut Table, args: &Args) -> anyhow::Result<PacedResult> {
+async fn gpsd_rows(t: &mut Table, secs: u64, hz: u32) -> anyhow::Result<PacedResult> {
     println!(
-        "GPS alone at 10 Hz, gpsd and dronetel's [gpsd] port side by side, each with gpspipe -w, {} s ...",
-        args.paced_secs
+        "GPS alone at {hz} Hz, gpsd and dronetel's [gpsd] port side by side, each with gpspipe -w, {} s ...",
+        secs
     );
-    let (g, p) = paced_gps::gps_gpsd_and_dronetel(args.paced_secs).await?;
+    let (g, p) = paced_gps::gps_gpsd_and_dronetel(secs, hz).await?;
     paced_row(
         t,
-        "GPS alone 10 Hz, gpspipe -w: gpsd CPU of one core".into(),
+        format!("GPS alone {hz} Hz, gpspipe -w: gpsd CPU of one core"),
         &g,
         "TPV reports",
     );
     paced_row(
         t,
-        "GPS alone 10 Hz, gpspipe -w on dronetel's [gpsd] port: dronetel CPU of one core".into(),
+        format!(
+            "GPS alone {hz} Hz, gpspipe -w on dronetel's [gpsd] port: dronetel CPU of one core"
+        ),
         &p,
         "TPV reports",
     );
     let per_tpv = |r: &PacedResult| r.usage.sched / r.reports.max(1) as u32;
     t.row(
-        "GPS alone 10 Hz: CPU per TPV delivered, dronetel [gpsd] / gpsd",
+        format!("GPS alone {hz} Hz: CPU per TPV delivered, dronetel [gpsd] / gpsd"),
         format!(
             "{:.2} ({} / {})",
             per_tpv(&p).as_secs_f64() / per_tpv(&g).as_secs_f64(),
@@ -203,11 +210,14 @@ async fn paced(t: &mut Table, args: &Args, wakeups: Option<f64>) -> anyhow::Resu
         "frames",
     );
     if !args.no_gpsd && gpsd::available() {
-        let g = gpsd_rows(t, args).await?;
+        let g = gpsd_rows(t, args.paced_secs, 10).await?;
         t.row(
             "GPS alone 10 Hz: CPU, dronetel (stream client) / gpsd, separate runs",
             format!("{:.2}", d.cpu_percent() / g.cpu_percent()),
         );
+        for &hz in args.gpsd_hz.iter().filter(|&&hz| hz != 10) {
+            gpsd_rows(t, args.paced_secs, hz).await?;
+        }
     }
     let Some(wakeups) = wakeups else {
         return Ok(());
@@ -334,7 +344,9 @@ async fn fanout(t: &mut Table, args: &Args) -> anyhow::Result<()> {
 async fn run(args: Args) -> anyhow::Result<()> {
     let mut t = Table::default();
     if args.gpsd_only {
-        gpsd_rows(&mut t, &args).await?;
+        for &hz in &args.gpsd_hz {
+            gpsd_rows(&mut t, args.paced_secs, hz).await?;
+        }
         println!("\n{}", t.markdown());
         return Ok(());
     }

@@ -45,8 +45,9 @@ impl PacedResult {
     }
 }
 
-fn cycles(secs: u64) -> usize {
-    (Duration::from_secs(secs).as_nanos() / PERIOD.as_nanos()) as usize
+/// Cycles of `period` in `secs`.
+fn cycles(secs: u64, period: Duration) -> usize {
+    (Duration::from_secs(secs).as_nanos() / period.as_nanos().max(1)) as usize
 }
 
 /// GPS at 10 Hz into dronetel for `secs`, one stream client.
@@ -54,7 +55,7 @@ pub async fn gps_dronetel(secs: u64) -> anyhow::Result<PacedResult> {
     let scratch = Scratch::new("paced-gps-dronetel")?;
     let spec = rig::spec(FloodDevice::Gps, &scratch.0);
     let link = Arc::new(FloodLink::open(&spec.path)?);
-    let n = cycles(secs);
+    let n = cycles(secs, PERIOD);
     let rec = Arc::new(record_cycles(FloodDevice::Gps, WARMUP_CYCLES + n));
     let daemon = Daemon::start(&scratch.0, &[spec], 8)?;
     let last = rec.cycles[WARMUP_CYCLES + n - 1].time;
@@ -80,15 +81,20 @@ pub async fn gps_dronetel(secs: u64) -> anyhow::Result<PacedResult> {
 }
 
 /// gpsd and dronetel's `[gpsd]` port side by side for `secs`, each read
-/// by one `gpspipe -w` and fed the same GPS cycles at 10 Hz on its own
-/// pty, dronetel half a period after gpsd: (gpsd, dronetel).
+/// by one `gpspipe -w` and fed the same GPS cycles, `hz` a second (a
+/// receiver's 10, or more to keep the caches warm between cycles) on its
+/// own pty, dronetel half a period after gpsd: (gpsd, dronetel).
 ///
 /// Both are measured over the same stretch, so a slower or busier
 /// machine weighs on both alike; run one after the other, the ratio
 /// moved by a third between runs on a virtual machine whose speed
 /// drifts over tens of seconds. Half a period apart, neither wakes
 /// while the other works.
-pub async fn gps_gpsd_and_dronetel(secs: u64) -> anyhow::Result<(PacedResult, PacedResult)> {
+pub async fn gps_gpsd_and_dronetel(
+    secs: u64,
+    hz: u32,
+) -> anyhow::Result<(PacedResult, PacedResult)> {
+    let period = Duration::from_secs(1) / hz.max(1);
     let g_scratch = Scratch::new("paced-gps-gpsd")?;
     let g_path = g_scratch.0.join("gps");
     let g_link = Arc::new(FloodLink::open(&g_path)?);
@@ -106,12 +112,12 @@ pub async fn gps_gpsd_and_dronetel(secs: u64) -> anyhow::Result<(PacedResult, Pa
     )?;
     let d_watcher = Watcher::start(port)?;
 
-    let n = cycles(secs);
+    let n = cycles(secs, period);
     // gpsd first identifies the receiver: warm both up, paced, until each
     // reports; the measured cycles then follow the later of the two.
     let rec = Arc::new(record_cycles(FloodDevice::Gps, 16 * WARMUP_CYCLES + n));
-    let g_next = gpsd_warm_up(gpsd.watcher(), &g_link, &rec, WARMUP_CYCLES, PERIOD).await?;
-    let d_next = gpsd_warm_up(&d_watcher, &d_link, &rec, WARMUP_CYCLES, PERIOD).await?;
+    let g_next = gpsd_warm_up(gpsd.watcher(), &g_link, &rec, WARMUP_CYCLES, period).await?;
+    let d_next = gpsd_warm_up(&d_watcher, &d_link, &rec, WARMUP_CYCLES, period).await?;
     let next = g_next.max(d_next);
     gpsd_wait_quiet(gpsd.watcher(), QUIET).await?;
     gpsd_wait_quiet(&d_watcher, QUIET).await?;
@@ -122,14 +128,14 @@ pub async fn gps_gpsd_and_dronetel(secs: u64) -> anyhow::Result<(PacedResult, Pa
     let t0 = tokio::time::Instant::now();
     let range = next..next + n;
     tokio::try_join!(
-        rig::write_cycles(g_link.clone(), rec.clone(), range.clone(), t0, PERIOD),
-        rig::write_cycles(d_link.clone(), rec.clone(), range, t0 + PERIOD / 2, PERIOD),
+        rig::write_cycles(g_link.clone(), rec.clone(), range.clone(), t0, period),
+        rig::write_cycles(d_link.clone(), rec.clone(), range, t0 + period / 2, period),
     )?;
     let g_last = gpsd_wait_quiet(gpsd.watcher(), QUIET).await?;
     let d_last = gpsd_wait_quiet(&d_watcher, QUIET).await?;
     let g_usage = rig::usage(gpsd.pid())?.since(&g_before);
     let d_usage = rig::usage(daemon.pid())?.since(&d_before);
-    let wall = PERIOD * n as u32;
+    let wall = period * n as u32;
     Ok((
         PacedResult {
             wall,
