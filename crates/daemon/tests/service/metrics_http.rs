@@ -94,7 +94,10 @@ async fn metrics_endpoint_serves_parseable_series() {
     // A stream client, so per-client series exist.
     let _client = connect_when_listening(stream_port, "the stream").await;
 
-    // Scrape until the GPS is ONLINE and has counted messages.
+    // Scrape until the GPS is ONLINE and has counted messages, and the
+    // client is served: the sink writes its first frames only once the
+    // client's 200 ms for a `Subscribe` are over, which on a fast machine
+    // can be after the GPS is ONLINE.
     let t0 = Instant::now();
     let (status, head, s) = loop {
         let (status, head, s) = scrape(metrics_port).await;
@@ -109,12 +112,17 @@ async fn metrics_endpoint_serves_parseable_series() {
             &[("sensor", "gps")],
         );
         let clients = get(&s, "dronetel_clients", &[("sink", "stream")]);
-        if online == Some(1.0) && ok.is_some_and(|n| n > 0.0) && clients == Some(1.0) {
+        let sent = get(&s, "dronetel_sink_frames_sent_total", &[("sink", "stream")]);
+        if online == Some(1.0)
+            && ok.is_some_and(|n| n > 0.0)
+            && clients == Some(1.0)
+            && sent.is_some_and(|n| n > 0.0)
+        {
             break (status, head, s);
         }
         assert!(
             t0.elapsed() < DEADLINE,
-            "gps never ONLINE with messages in /metrics: {s:?}"
+            "gps never ONLINE with messages and the client served in /metrics: {s:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
