@@ -1,5 +1,6 @@
 //! Loopback ports for listeners a test configures before starting them,
-//! and connecting to one once its process listens.
+//! connecting to one once its process listens, and whether a process has
+//! bound its UDP input yet.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -21,6 +22,22 @@ pub async fn connect_when_listening(port: u16, what: &str) -> TcpStream {
             Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
+}
+
+/// Whether a UDP socket is bound to `port` on IPv4 (from `/proc/net/udp`):
+/// for a daemon whose UDP input must be open before a test sends a bounded
+/// burst to it. A probe datagram would be input the daemon counts.
+pub fn udp_bound(port: u16) -> bool {
+    let want = format!(":{port:04X}");
+    std::fs::read_to_string("/proc/net/udp")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .any(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|a| a.ends_with(&want))
+        })
 }
 
 /// A TCP port that was free on loopback a moment ago: for a daemon or broker
