@@ -175,6 +175,13 @@ async fn a_thousand_connect_disconnect_cycles_leak_nothing_and_leave_no_gap() {
     // No sensor gap: every GPS cycle the simulator sent in the window
     // reached the reading client.
     let (first, last) = (seen.gps_ms[0], *seen.gps_ms.last().unwrap());
+    // The simulator's truth is recorded on a task of its own, which may
+    // trail the client by a few cycles: wait for the last cycle the client
+    // got (the earlier ones are recorded before it).
+    assert!(
+        h.gps_truth_at(last).await.is_some(),
+        "no simulator truth for the fix at {last} ms"
+    );
     let mut want: Vec<i64> = h
         .truth
         .lock()

@@ -45,7 +45,9 @@ async fn sigterm_during_a_burst_exits_0_and_delivers_and_records_everything_publ
     .await;
     let mut readers = Vec::new();
     for _ in 0..2 {
-        let mut c = h.client().await;
+        // Subscribed before the burst and the signal: a client still in
+        // the listen backlog at SIGTERM would get nothing.
+        let mut c = h.subscribed_client().await;
         readers.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             while let Some(f) = c.next().await {
