@@ -22,7 +22,6 @@ use dronetel_proto::FrameCodec;
 
 use crate::client::Client;
 use crate::frames::is_position_fix;
-use crate::ports::free_port;
 use crate::{temp_dir, TempDir, DEADLINE};
 
 /// Knobs of one end-to-end setup.
@@ -33,7 +32,8 @@ pub struct Setup {
     pub stale_after: &'static str,
     /// `[stream] max_clients`.
     pub max_clients: u32,
-    /// `[stream] tcp`; a free loopback port when `None`.
+    /// `[stream] tcp`; loopback with a port of the kernel's choice when
+    /// `None` (the tests read the Unix socket).
     pub tcp: Option<String>,
     /// `[daemon] shutdown_grace`.
     pub shutdown_grace: &'static str,
@@ -230,10 +230,12 @@ impl Harness {
             }
         });
         let unix = dir.path().join("stream.sock");
+        // Port 0: a port picked free beforehand could be taken by another
+        // socket before the daemon binds it.
         let tcp = setup
             .tcp
             .clone()
-            .unwrap_or_else(|| format!("127.0.0.1:{}", free_port()));
+            .unwrap_or_else(|| "127.0.0.1:0".to_owned());
         let config = format!(
             r#"
 [daemon]
