@@ -352,6 +352,12 @@ max_clients = {max}
         }
     }
 
+    /// The address of the daemon's listener that logged `event` (e.g.
+    /// `metrics listening`): for listeners configured on port 0.
+    pub async fn logged_addr(&self, event: &str) -> std::net::SocketAddr {
+        crate::ports::logged_addr(&self.log, event).await
+    }
+
     /// What the daemon logged so far, for assertions and failure messages.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
