@@ -1,6 +1,6 @@
 //! Loopback ports for listeners a test configures before starting them,
-//! connecting to one once its process listens, and whether a process has
-//! bound its UDP input yet.
+//! the port a daemon's listener on port 0 got, connecting to one once its
+//! process listens, and whether a process has bound its UDP input yet.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
