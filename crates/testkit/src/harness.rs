@@ -22,7 +22,6 @@ use dronetel_proto::FrameCodec;
 
 use crate::client::Client;
 use crate::frames::is_position_fix;
-use crate::ports::free_port;
 use crate::{temp_dir, TempDir, DEADLINE};
 
 /// Knobs of one end-to-end setup.
@@ -33,7 +32,8 @@ pub struct Setup {
     pub stale_after: &'static str,
     /// `[stream] max_clients`.
     pub max_clients: u32,
-    /// `[stream] tcp`; a free loopback port when `None`.
+    /// `[stream] tcp`; loopback with a port of the kernel's choice when
+    /// `None` (the tests read the Unix socket).
     pub tcp: Option<String>,
     /// `[daemon] shutdown_grace`.
     pub shutdown_grace: &'static str,
@@ -201,39 +201,32 @@ impl Harness {
             (None, None) => links.join("fc").display().to_string(),
         };
         let truth: Arc<Mutex<HashMap<i64, GpsFix>>> = Arc::default();
-        let mut rx = sim.gps().subscribe_truth();
         let sink = truth.clone();
-        tokio::spawn(async move {
-            while let Ok(t) = rx.recv().await {
-                let ms = t
-                    .time
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_millis() as i64;
-                sink.lock().unwrap().insert(ms, t.fix);
-            }
+        record_truth(sim.gps().subscribe_truth(), move |t| {
+            let ms = t
+                .time
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            sink.lock().unwrap().insert(ms, t.fix);
         });
         let fc_truth: Arc<Mutex<Vec<FcTruth>>> = Arc::default();
-        let mut rx = sim.fc().subscribe_truth();
         let sink = fc_truth.clone();
-        tokio::spawn(async move {
-            while let Ok(t) = rx.recv().await {
-                sink.lock().unwrap().push(t);
-            }
+        record_truth(sim.fc().subscribe_truth(), move |t| {
+            sink.lock().unwrap().push(t)
         });
         let tracker_truth: Arc<Mutex<HashMap<u32, TrackerReport>>> = Arc::default();
-        let mut rx = sim.tracker().subscribe_truth();
         let sink = tracker_truth.clone();
-        tokio::spawn(async move {
-            while let Ok(t) = rx.recv().await {
-                sink.lock().unwrap().insert(t.report.frame, t.report);
-            }
+        record_truth(sim.tracker().subscribe_truth(), move |t| {
+            sink.lock().unwrap().insert(t.report.frame, t.report);
         });
         let unix = dir.path().join("stream.sock");
+        // Port 0: a port picked free beforehand could be taken by another
+        // socket before the daemon binds it.
         let tcp = setup
             .tcp
             .clone()
-            .unwrap_or_else(|| format!("127.0.0.1:{}", free_port()));
+            .unwrap_or_else(|| "127.0.0.1:0".to_owned());
         let config = format!(
             r#"
 [daemon]
@@ -350,6 +343,12 @@ max_clients = {max}
         }
     }
 
+    /// The address of the daemon's listener that logged `event` (e.g.
+    /// `metrics listening`): for listeners configured on port 0.
+    pub async fn logged_addr(&self, event: &str) -> std::net::SocketAddr {
+        crate::ports::logged_addr(&self.log, event).await
+    }
+
     /// What the daemon logged so far, for assertions and failure messages.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -423,6 +422,27 @@ max_clients = {max}
         }
         client
     }
+}
+
+/// Feeds every value of the simulator's truth channel `rx` to `record`, on
+/// a task of its own, until the simulator stops. A recorder starved long
+/// enough to fall behind the channel's buffer loses the values it missed,
+/// and goes on with the next ones (ending at the first lag would leave
+/// every later comparison without truth).
+fn record_truth<T: Clone + Send + 'static>(
+    mut rx: tokio::sync::broadcast::Receiver<T>,
+    mut record: impl FnMut(T) + Send + 'static,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(t) => record(t),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
 }
 
 /// What a SIGTERM to the daemon led to.

@@ -5,10 +5,13 @@
 use std::net::SocketAddr;
 
 use dronetel::{Config, Daemon};
+use dronetel_proto::v1::Subscribe;
 use firmware_sim::{SimOptions, Simulator};
+use tokio::net::TcpStream;
 
+use crate::client::Client;
 use crate::sections::config_text;
-use crate::{temp_dir, TempDir};
+use crate::{temp_dir, wait_until, TempDir};
 
 /// Simulator + in-process daemon.
 pub struct InProc {
@@ -40,4 +43,33 @@ impl InProc {
     pub fn tcp(&self) -> SocketAddr {
         self.daemon.tcp_addr().unwrap()
     }
+
+    /// A TCP stream client the daemon has already subscribed to the bus
+    /// (see [`subscribed_tcp_client`]).
+    pub async fn subscribed_client(&self, sub: Option<&Subscribe>) -> Client<TcpStream> {
+        subscribed_tcp_client(&self.daemon, sub).await
+    }
+}
+
+/// A TCP stream client of the in-process `daemon` (sending `sub` first when
+/// given) that the stream sink has already subscribed to the bus: returns
+/// once the daemon's consumer registry lists the connection. For tests that
+/// compare what it receives with what another consumer got from some point
+/// on; a plain [`Client::connect`] returns while the connection may still
+/// wait in the listen backlog, and the first of those frames may be
+/// published before the sink accepts it.
+pub async fn subscribed_tcp_client(daemon: &Daemon, sub: Option<&Subscribe>) -> Client<TcpStream> {
+    let client = Client::connect(daemon.tcp_addr().unwrap(), sub).await;
+    // The stream sink names a TCP client's consumer after its peer address.
+    let peer = format!("tcp:{}", client.frames.get_ref().local_addr().unwrap());
+    let consumers = daemon.bus().consumers().clone();
+    wait_until("the stream sink subscribing the client", || {
+        consumers
+            .snapshot()
+            .live
+            .iter()
+            .any(|c| c.id.sink == "stream" && c.id.peer.as_deref() == Some(peer.as_str()))
+    })
+    .await;
+    client
 }

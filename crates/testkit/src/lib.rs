@@ -20,7 +20,9 @@
 //! - [`mosquitto`]: a real MQTT broker and a subscriber to it.
 //! - [`apt`]: installing a Debian package a test needs, once per process.
 //! - [`python`]: Python packages (MAVProxy, pymavlink) in a private venv.
-//! - [`ports`]: the one `free_port`, and connecting once a port listens.
+//! - [`ports`]: the one `free_port`, the port a daemon's listener on port 0
+//!   got (from its log), connecting once a port listens, and whether a UDP
+//!   port is bound.
 //!
 //! Helpers that start the binary take its path: only the daemon's own test
 //! crates know it (`env!("CARGO_BIN_EXE_dronetel")`).

@@ -9,7 +9,8 @@ use tokio::net::TcpStream;
 
 use crate::DEADLINE;
 
-/// The `[metrics]` section listening on `port`.
+/// The `[metrics]` section listening on `port` (0: a port the kernel picks
+/// at bind, read back with [`crate::harness::Harness::logged_addr`]).
 pub fn metrics_section(port: u16) -> String {
     format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n")
 }

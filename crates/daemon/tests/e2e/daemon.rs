@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use dronetel_proto::v1::{frame::Body, SensorState};
 use dronetel_testkit::frames::{health_state, is_position_fix};
 use dronetel_testkit::harness::{Harness, Setup, Stopped};
-use dronetel_testkit::ports::free_port;
 use dronetel_testkit::{temp_dir, DEADLINE};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -225,18 +224,15 @@ async fn first_generic_position(sock: &mut tokio::net::TcpStream) -> prost_refle
 async fn demo_shows_fixes_within_3s_and_a_generic_client_decodes_its_stream() {
     use tokio::io::AsyncBufReadExt;
     let dir = temp_dir("demo");
-    let port = free_port();
+    // The stream on port 0: the demo names the port it got on stderr.
+    let notes_dir = temp_dir("demo-notes");
+    let notes = notes_dir.path().join("stderr");
     let started = Instant::now();
     let mut demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_dronetel"))
-        .args([
-            "demo",
-            "--stream",
-            &format!("127.0.0.1:{port}"),
-            "--link-dir",
-        ])
+        .args(["demo", "--stream", "127.0.0.1:0", "--link-dir"])
         .arg(dir.path())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&notes).unwrap())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -257,9 +253,15 @@ async fn demo_shows_fixes_within_3s_and_a_generic_client_decodes_its_stream() {
     // Keep draining the view so the demo never blocks on stdout.
     let view = tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
-    let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
+    // Written before the view starts, so whole by the first fix.
+    let text = std::fs::read_to_string(&notes).unwrap();
+    let addr: std::net::SocketAddr = text
+        .split("stream on tcp://")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no stream address in the demo's notes: {text}"));
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
     let gps = first_generic_position(&mut sock).await;
     let lat = gps
         .get_field_by_name("latitude_deg")

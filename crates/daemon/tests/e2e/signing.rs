@@ -12,9 +12,9 @@ use std::time::Instant;
 use dronetel_proto::v1::frame::Body;
 use dronetel_proto::v1::SensorHealth;
 use dronetel_testkit::harness::Harness;
-use dronetel_testkit::ports::free_port;
+use dronetel_testkit::ports::{free_port, udp_bound};
 use dronetel_testkit::python::venv_with;
-use dronetel_testkit::DEADLINE;
+use dronetel_testkit::{wait_until, DEADLINE};
 use tokio::process::Command;
 
 use crate::DRONETEL;
@@ -85,6 +85,12 @@ async fn run(
     );
     let h = Harness::with_sensor_sections(DRONETEL, tag, section).await;
     let mut client = h.subscribed_client().await;
+    // The sensor opens its socket after the sinks start: every datagram of
+    // the burst must find it bound, or it is lost and never accounted for.
+    wait_until("the flight controller's UDP socket bound", || {
+        udp_bound(port)
+    })
+    .await;
     let out = Command::new(venv.join("python"))
         .args([
             "-c",

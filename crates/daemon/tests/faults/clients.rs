@@ -12,7 +12,6 @@ use dronetel_testkit::client::Client;
 use dronetel_testkit::frames::assert_contiguous;
 use dronetel_testkit::harness::{assert_no_panic, Harness, Kind, Setup};
 use dronetel_testkit::metrics::{metric, metric_until, metrics_section};
-use dronetel_testkit::ports::free_port;
 use dronetel_testkit::process::{open_fds, pid, rss, settled_fds_and_tasks};
 use dronetel_testkit::DEADLINE;
 use tokio::net::UnixStream;
@@ -58,7 +57,6 @@ fn read_until_stopped(mut client: Client) -> (oneshot::Sender<()>, tokio::task::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_is_dropped_and_the_fast_one_loses_nothing() {
     let _serial = crate::one_at_a_time().await;
-    let port = free_port();
     let h = Harness::start(
         DRONETEL,
         "slow-client",
@@ -66,11 +64,12 @@ async fn a_client_that_never_reads_is_dropped_and_the_fast_one_loses_nothing() {
             sensors: Kind::ALL,
             flight_offset: Duration::from_secs(60),
             stream_options: "client_queue = 4096\nmax_client_drops = 500\nwrite_timeout = \"1s\"",
-            extra_sections: metrics_section(port),
+            extra_sections: metrics_section(0),
             ..Setup::default()
         },
     )
     .await;
+    let port = h.logged_addr("metrics listening").await.port();
     let mut fast = h.client().await;
     fast.until("a tracker reading", |f| Kind::Tracker.is_reading(f))
         .await;
@@ -125,18 +124,18 @@ async fn a_client_that_never_reads_is_dropped_and_the_fast_one_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_connect_disconnect_cycles_leak_nothing_and_leave_no_gap() {
     let _serial = crate::one_at_a_time().await;
-    let port = free_port();
     let h = Harness::start(
         DRONETEL,
         "churn",
         Setup {
             sensors: Kind::ALL,
             max_clients: 2000,
-            extra_sections: metrics_section(port),
+            extra_sections: metrics_section(0),
             ..Setup::default()
         },
     )
     .await;
+    let port = h.logged_addr("metrics listening").await.port();
     let mut reader = h.client().await;
     reader.until("a GPS fix", |f| Kind::Gps.is_reading(f)).await;
     metric_until(port, CLIENTS, |v| v == 1.0).await;
@@ -175,6 +174,13 @@ async fn a_thousand_connect_disconnect_cycles_leak_nothing_and_leave_no_gap() {
     // No sensor gap: every GPS cycle the simulator sent in the window
     // reached the reading client.
     let (first, last) = (seen.gps_ms[0], *seen.gps_ms.last().unwrap());
+    // The simulator's truth is recorded on a task of its own, which may
+    // trail the client by a few cycles: wait for the last cycle the client
+    // got (the earlier ones are recorded before it).
+    assert!(
+        h.gps_truth_at(last).await.is_some(),
+        "no simulator truth for the fix at {last} ms"
+    );
     let mut want: Vec<i64> = h
         .truth
         .lock()

@@ -10,7 +10,6 @@ use dronetel_testkit::client::Client;
 use dronetel_testkit::frames::health_state;
 use dronetel_testkit::harness::{assert_no_panic, Harness, Kind, Setup};
 use dronetel_testkit::metrics::{metric, metrics_section};
-use dronetel_testkit::ports::free_port;
 use dronetel_testkit::process::{open_fds, pid, settled_fds_and_tasks};
 
 use crate::DRONETEL;
@@ -36,7 +35,6 @@ async fn cycle(h: &Harness, client: &mut Client, kind: Kind) -> Duration {
 }
 
 async fn replug_many(kind: Kind) -> String {
-    let port = free_port();
     let only: &'static [Kind] = match kind {
         Kind::Gps => &[Kind::Gps],
         Kind::Fc => &[Kind::Fc],
@@ -47,11 +45,12 @@ async fn replug_many(kind: Kind) -> String {
         &format!("replug-{}", kind.name()),
         Setup {
             sensors: only,
-            extra_sections: metrics_section(port),
+            extra_sections: metrics_section(0),
             ..Setup::default()
         },
     )
     .await;
+    let port = h.logged_addr("metrics listening").await.port();
     let mut client = h.client().await;
     client
         .until("a first reading", |f| kind.is_reading(f))

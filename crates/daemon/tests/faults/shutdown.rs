@@ -12,7 +12,6 @@ use dronetel_testkit::frames::assert_contiguous;
 use dronetel_testkit::harness::{assert_no_panic, Harness, Kind, Setup};
 use dronetel_testkit::mcap_read::the_finished_recording;
 use dronetel_testkit::metrics::{metric, metrics_section};
-use dronetel_testkit::ports::free_port;
 use dronetel_testkit::{temp_dir, DEADLINE};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -25,7 +24,6 @@ const GRACE: Duration = Duration::from_secs(3);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_burst_exits_0_and_delivers_and_records_everything_published() {
     let _serial = crate::one_at_a_time().await;
-    let port = free_port();
     let rec = temp_dir("burst-rec");
     let mut h = Harness::start(
         DRONETEL,
@@ -36,16 +34,19 @@ async fn sigterm_during_a_burst_exits_0_and_delivers_and_records_everything_publ
             stream_options: "client_queue = 65536",
             extra_sections: format!(
                 "{}\n[record]\ndir = \"{}\"\nmin_free_space = 0\n",
-                metrics_section(port),
+                metrics_section(0),
                 rec.path().display()
             ),
             ..Setup::default()
         },
     )
     .await;
+    let port = h.logged_addr("metrics listening").await.port();
     let mut readers = Vec::new();
     for _ in 0..2 {
-        let mut c = h.client().await;
+        // Subscribed before the burst and the signal: a client still in
+        // the listen backlog at SIGTERM would get nothing.
+        let mut c = h.subscribed_client().await;
         readers.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             while let Some(f) = c.next().await {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use dronetel::sink::SinkStats;
 use dronetel_proto::v1::{frame::Body, Frame};
-use dronetel_testkit::client::Client;
+use dronetel_testkit::in_process::subscribed_tcp_client;
 use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
 use serde_json::Value;
@@ -132,8 +132,9 @@ async fn a_stalled_client_is_dropped_and_the_reader_loses_nothing() {
     let addr = f.foxglove();
     let stats = f.daemon.sinks().get("foxglove").unwrap().stats().clone();
 
-    // The stream's GPS frames: the reference of what was published.
-    let mut stream = Client::connect(f.tcp(), None).await;
+    // The stream's GPS frames: the reference of what was published, from
+    // before the fast WebSocket client's first frame.
+    let mut stream = subscribed_tcp_client(&f.daemon, None).await;
     let stop = tokio_util::sync::CancellationToken::new();
     let stream_task = {
         let stop = stop.clone();

@@ -16,6 +16,7 @@ use crate::foxglove_common::wait_state;
 use dronetel::sink::SinkStats;
 use dronetel_proto::v1::{frame::Body, SensorState};
 use dronetel_testkit::client::Client;
+use dronetel_testkit::in_process::subscribed_tcp_client;
 use dronetel_testkit::mcap_read::ns;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
@@ -100,7 +101,9 @@ async fn a_python_websockets_client_decodes_the_same_fixes() {
     let python = crate::foxglove_common::python();
     let f = crate::foxglove_common::flight("py", CONFIG).await;
     let url = format!("ws://{}", f.foxglove());
-    let mut stream = Client::connect(f.tcp(), None).await;
+    // Subscribed before the WebSocket client starts: every fix it decodes
+    // is on the stream too.
+    let mut stream = subscribed_tcp_client(&f.daemon, None).await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/outputs/foxglove_common/ws_client.py"
@@ -137,7 +140,9 @@ async fn the_official_client_sees_sensors_arrive_and_decodes_location_fixes() {
     let mut f = crate::foxglove_common::daemon_first("npm", CONFIG).await;
     let url = format!("ws://{}", f.foxglove());
     let stats = f.daemon.sinks().get("foxglove").unwrap().stats().clone();
-    let mut stream = Client::connect(f.tcp(), None).await;
+    // Subscribed before the simulator starts: the first fixes the
+    // WebSocket clients decode are on the stream too.
+    let mut stream = subscribed_tcp_client(&f.daemon, None).await;
     let topics = ["gps/fix", "gps/gps", "gps/log"];
     let clients = [
         node_client(&url, "foxglove.websocket.v1", 20, &topics),

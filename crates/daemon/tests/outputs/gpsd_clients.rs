@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use dronetel_testkit::harness::{Harness, Kind, Setup};
-use dronetel_testkit::ports::{connect_when_listening, free_port};
+use dronetel_testkit::ports::connect_when_listening;
 use dronetel_testkit::DEADLINE;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -33,21 +33,21 @@ fn ensure_clients() {
 }
 
 /// The daemon on the simulated GPS and flight controller with `[gpsd]`
-/// on a free port.
+/// on a port the kernel picks, and that port.
 async fn start(tag: &str, max_clients: usize) -> (Harness, u16) {
-    let port = free_port();
     let h = Harness::start(
         crate::DRONETEL,
         tag,
         Setup {
             sensors: &[Kind::Gps, Kind::Fc],
             extra_sections: format!(
-                "[gpsd]\nlisten = \"127.0.0.1:{port}\"\nmax_clients = {max_clients}\n"
+                "[gpsd]\nlisten = \"127.0.0.1:0\"\nmax_clients = {max_clients}\n"
             ),
             ..Setup::default()
         },
     )
     .await;
+    let port = h.logged_addr("gpsd protocol listening").await.port();
     (h, port)
 }
 

@@ -17,7 +17,7 @@ use dronetel_proto::v1::{frame::Body, Frame};
 use dronetel_testkit::client::Client;
 use dronetel_testkit::in_process::InProc;
 use dronetel_testkit::mcap_read::{mcap_files, ns, read_back, read_back_chunked};
-use dronetel_testkit::ports::{connect_when_listening, free_port};
+use dronetel_testkit::ports::logged_addr;
 use dronetel_testkit::sections::config_text;
 use dronetel_testkit::DEADLINE;
 use firmware_sim::{SimOptions, Simulator};
@@ -178,25 +178,25 @@ async fn spawn_recording_daemon(
     let mut opts = SimOptions::new(dir.path().join("dev"));
     opts.gps_rate_hz = 10.0;
     let sim = Simulator::start(opts).await.unwrap();
-    let port = free_port();
     let extra = format!(
         "[record]\ndir = \"{}/rec\"\nmin_free_space = 0\n",
         dir.path().display()
     );
-    let text =
-        config_text(&sim.gps().link(), &extra).replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    // The stream on port 0, read back from the log.
+    let text = config_text(&sim.gps().link(), &extra);
     let cfg = dir.path().join("d.toml");
     std::fs::write(&cfg, text).unwrap();
+    let log = dir.path().join("log");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dronetel"))
         .args(["--allow-root", "run", "--config"])
         .arg(&cfg)
+        .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("log")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    drop(connect_when_listening(addr.port(), "the daemon").await);
+    let addr = logged_addr(&log, "stream listening on tcp").await;
     (child, dir, sim, addr)
 }
 

@@ -10,7 +10,7 @@ use dronetel_proto::FrameCodec;
 use dronetel_testkit::client::Client;
 use dronetel_testkit::in_process::InProc;
 use dronetel_testkit::mcap_read::{mcap_files, read_back, the_finished_recording};
-use dronetel_testkit::ports::{connect_when_listening, free_port};
+use dronetel_testkit::ports::{connect_when_listening, logged_addr};
 use dronetel_testkit::sections::config_text;
 use dronetel_testkit::DEADLINE;
 use tokio_util::codec::FramedRead;
@@ -33,13 +33,13 @@ async fn the_replay_command_streams_the_recording_in_order() {
     let recorded = read_back(&file);
     assert!(recorded.len() >= 20);
 
-    // Replay it with the binary into a stream sink on a known port.
-    let port = free_port();
+    // Replay it with the binary into a stream sink on port 0, whose port
+    // the log tells.
     let cfg = h.dir.path().join("replay.toml");
     // A config names its sensors; replay ignores them.
-    let text =
-        config_text(&h.sim.gps().link(), "").replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let text = config_text(&h.sim.gps().link(), "");
     std::fs::write(&cfg, text).unwrap();
+    let log = h.dir.path().join("replay.log");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dronetel"))
         .args([
             "replay",
@@ -50,15 +50,16 @@ async fn the_replay_command_streams_the_recording_in_order() {
         ])
         .arg(&cfg)
         .arg(&file)
+        .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(h.dir.path().join("replay.log")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let port = logged_addr(&log, "stream listening on tcp").await.port();
     let mut client = Client {
         frames: FramedRead::new(
-            connect_when_listening(addr.port(), "replay").await,
+            connect_when_listening(port, "replay").await,
             FrameCodec::default(),
         ),
     };

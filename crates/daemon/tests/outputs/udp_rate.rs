@@ -4,6 +4,8 @@
 //! gets the full rate.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+use std::io::IoSliceMut;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use dronetel::selection::Kind;
@@ -12,7 +14,12 @@ use dronetel_proto::v1::{frame::Body, Frame, FrameKind, RateLimit, Subscribe};
 use dronetel_testkit::client::Client;
 use dronetel_testkit::in_process::InProc;
 use dronetel_testkit::DEADLINE;
+use nix::sys::socket::{
+    recvmsg, setsockopt, sockopt::ReceiveTimestampns, ControlMessageOwned, MsgFlags,
+};
+use nix::sys::time::TimeSpec;
 use prost::Message;
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// Frames per second over the arrivals of a kind (first to last).
@@ -21,9 +28,48 @@ fn rate(times: &[Instant]) -> f64 {
     (times.len() - 1) as f64 / span
 }
 
+/// Frames per second over kernel arrival times (first to last).
+fn stamped_rate(times: &[Duration]) -> f64 {
+    let span = (*times.last().unwrap() - times[0]).as_secs_f64();
+    (times.len() - 1) as f64 / span
+}
+
+/// The next datagram on `rx` (asked for `SO_TIMESTAMPNS`) into `buf`: its
+/// length and when the kernel received it, which the test's own scheduling
+/// (a late read) cannot move.
+async fn recv_stamped(rx: &UdpSocket, buf: &mut [u8]) -> (usize, Duration) {
+    loop {
+        rx.readable().await.unwrap();
+        let got = rx.try_io(Interest::READABLE, || {
+            let mut iov = [IoSliceMut::new(&mut *buf)];
+            let mut space = nix::cmsg_space!(TimeSpec);
+            let m = recvmsg::<()>(
+                rx.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::empty(),
+            )?;
+            let stamp = m.cmsgs()?.find_map(|c| match c {
+                ControlMessageOwned::ScmTimestampns(t) => {
+                    Some(Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32))
+                }
+                _ => None,
+            });
+            Ok((m.bytes, stamp))
+        });
+        match got {
+            Ok((n, stamp)) => return (n, stamp.expect("a kernel receive timestamp")),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => panic!("recvmsg: {e}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_datagrams_decode_at_the_configured_rate_and_never_exceed_the_limit() {
     let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // Gaps measured at the kernel's arrival, not when this test gets to read.
+    setsockopt(&rx, ReceiveTimestampns, &true).unwrap();
     let target = rx.local_addr().unwrap();
     // 10 Hz GPS decimated to 2 Hz; 300 bytes is too small for a sky view.
     let extra =
@@ -40,9 +86,8 @@ async fn udp_datagrams_decode_at_the_configured_rate_and_never_exceed_the_limit(
             "only {} gps datagrams",
             gps_times.len()
         );
-        let (n, _) = tokio::time::timeout(DEADLINE, rx.recv_from(&mut buf))
+        let (n, arrived) = tokio::time::timeout(DEADLINE, recv_stamped(&rx, &mut buf))
             .await
-            .unwrap()
             .unwrap();
         largest = largest.max(n);
         assert!(n <= 300, "datagram of {n} bytes over the 300 byte limit");
@@ -50,13 +95,13 @@ async fn udp_datagrams_decode_at_the_configured_rate_and_never_exceed_the_limit(
         match f.body {
             Some(Body::Gps(g)) => {
                 assert!(g.sky.is_empty(), "sky kept in a 300 byte datagram");
-                gps_times.push(Instant::now());
+                gps_times.push(arrived);
             }
             Some(Body::Health(_)) => health += 1,
             other => panic!("unexpected body {other:?}"),
         }
     }
-    let hz = rate(&gps_times);
+    let hz = stamped_rate(&gps_times);
     let min_gap = gps_times.windows(2).map(|w| w[1] - w[0]).min().unwrap();
     let stats = h.daemon.sinks().get("udp").unwrap().stats().clone();
     let trimmed = SinkStats::get(&stats.trimmed);

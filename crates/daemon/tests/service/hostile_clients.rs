@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use dronetel_testkit::metrics::get_metrics;
-use dronetel_testkit::ports::{connect_when_listening, free_port};
+use dronetel_testkit::ports::{connect_when_listening, logged_addr};
 use dronetel_testkit::sections::gps_section;
 use dronetel_testkit::spawn::{exit_status, signal, spawn_daemon};
 use dronetel_testkit::DEADLINE;
@@ -38,17 +38,18 @@ async fn idle_slow_and_refused_connections_cannot_starve_or_flood() {
     let sim = Simulator::start(SimOptions::new(dir.path().join("dev")))
         .await
         .unwrap();
-    let (stream_port, metrics_port) = (free_port(), free_port());
     let config = format!(
         "[daemon]\nvehicle_id = \"hostile\"\n{}\n\
-         [stream]\ntcp = \"127.0.0.1:{stream_port}\"\nmax_clients = 2\n\n\
-         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n",
+         [stream]\ntcp = \"127.0.0.1:0\"\nmax_clients = 2\n\n\
+         [metrics]\nlisten = \"127.0.0.1:0\"\n",
         gps_section("gps", &sim.gps().link())
     );
     let cfg = dir.path().join("dronetel.toml");
     std::fs::write(&cfg, config).unwrap();
     let log = dir.path().join("daemon.log");
     let mut daemon = spawn_daemon(super::DRONETEL, &cfg, &log, &[]);
+    let stream_port = logged_addr(&log, "stream listening on tcp").await.port();
+    let metrics_port = logged_addr(&log, "metrics listening").await.port();
     let first = connect(stream_port).await;
     let _ = connect(metrics_port).await;
 

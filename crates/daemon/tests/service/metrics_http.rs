@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use dronetel_testkit::metrics::get_metrics;
-use dronetel_testkit::ports::{connect_when_listening, free_port};
+use dronetel_testkit::ports::{connect_when_listening, free_port, logged_addr};
 use dronetel_testkit::sections::gps_section;
 use dronetel_testkit::spawn::{exit_status, signal, spawn_daemon};
 use dronetel_testkit::DEADLINE;
@@ -72,10 +72,9 @@ async fn simulated_gps() -> (tempfile::TempDir, Simulator) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_endpoint_serves_parseable_series() {
     let (dir, sim) = simulated_gps().await;
-    let (stream_port, metrics_port) = (free_port(), free_port());
     let config = format!(
         "[daemon]\nvehicle_id = \"metrics\"\nhealth_interval = \"200ms\"\n{}\n\
-         [stream]\ntcp = \"127.0.0.1:{stream_port}\"\n\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n",
+         [stream]\ntcp = \"127.0.0.1:0\"\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n",
         gps_section("gps", &sim.gps().link())
     );
     let cfg = dir.path().join("dronetel.toml");
@@ -90,11 +89,16 @@ async fn metrics_endpoint_serves_parseable_series() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let stream_port = logged_addr(&log, "stream listening on tcp").await.port();
+    let metrics_port = logged_addr(&log, "metrics listening").await.port();
 
     // A stream client, so per-client series exist.
     let _client = connect_when_listening(stream_port, "the stream").await;
 
-    // Scrape until the GPS is ONLINE and has counted messages.
+    // Scrape until the GPS is ONLINE and has counted messages, and the
+    // client is served: the sink writes its first frames only once the
+    // client's 200 ms for a `Subscribe` are over, which on a fast machine
+    // can be after the GPS is ONLINE.
     let t0 = Instant::now();
     let (status, head, s) = loop {
         let (status, head, s) = scrape(metrics_port).await;
@@ -109,12 +113,17 @@ async fn metrics_endpoint_serves_parseable_series() {
             &[("sensor", "gps")],
         );
         let clients = get(&s, "dronetel_clients", &[("sink", "stream")]);
-        if online == Some(1.0) && ok.is_some_and(|n| n > 0.0) && clients == Some(1.0) {
+        let sent = get(&s, "dronetel_sink_frames_sent_total", &[("sink", "stream")]);
+        if online == Some(1.0)
+            && ok.is_some_and(|n| n > 0.0)
+            && clients == Some(1.0)
+            && sent.is_some_and(|n| n > 0.0)
+        {
             break (status, head, s);
         }
         assert!(
             t0.elapsed() < DEADLINE,
-            "gps never ONLINE with messages in /metrics: {s:?}"
+            "gps never ONLINE with messages and the client served in /metrics: {s:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
@@ -243,10 +252,10 @@ async fn every_sink_reports_its_counters_and_reconnects_add_no_series() {
     let (dir, sim) = simulated_gps().await;
     let ground = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     // No broker listens here: the MQTT sink queues and retries.
-    let (stream_port, metrics_port, broker_port) = (free_port(), free_port(), free_port());
+    let broker_port = free_port();
     let config = format!(
         "[daemon]\nvehicle_id = \"metrics\"\nhealth_interval = \"50ms\"\n{}\n\
-         [stream]\ntcp = \"127.0.0.1:{stream_port}\"\n\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
+         [stream]\ntcp = \"127.0.0.1:0\"\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n\
          [udp]\ntarget = \"{}\"\n[record]\ndir = \"{}\"\nmin_free_space = 0\n\
          [mqtt]\nurl = \"mqtt://127.0.0.1:{broker_port}\"\nqueue = 10\n",
         gps_section("gps", &sim.gps().link()),
@@ -255,7 +264,10 @@ async fn every_sink_reports_its_counters_and_reconnects_add_no_series() {
     );
     let cfg = dir.path().join("dronetel.toml");
     std::fs::write(&cfg, config).unwrap();
-    let mut daemon = spawn_daemon(crate::DRONETEL, &cfg, &dir.path().join("daemon.log"), &[]);
+    let log = dir.path().join("daemon.log");
+    let mut daemon = spawn_daemon(crate::DRONETEL, &cfg, &log, &[]);
+    let stream_port = logged_addr(&log, "stream listening on tcp").await.port();
+    let metrics_port = logged_addr(&log, "metrics listening").await.port();
 
     // Every sink shows its counters; the UDP and recording sinks have sent
     // frames, the MQTT sink without a broker has dropped some.

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use dronetel_testkit::notify::NotifySocket;
-use dronetel_testkit::ports::free_port;
+use dronetel_testkit::ports::logged_addr;
 use dronetel_testkit::sections::gps_section;
 use dronetel_testkit::spawn::{exit_status, signal, spawn_daemon};
 use dronetel_testkit::DEADLINE;
@@ -25,9 +25,8 @@ async fn ready_watchdog_status_and_stopping_reach_the_notify_socket() {
     let sim = Simulator::start(SimOptions::new(dir.path().join("dev")))
         .await
         .unwrap();
-    let port = free_port();
     let config = format!(
-        "[daemon]\nvehicle_id = \"notify\"\n{}\n[stream]\ntcp = \"127.0.0.1:{port}\"\n",
+        "[daemon]\nvehicle_id = \"notify\"\n{}\n[stream]\ntcp = \"127.0.0.1:0\"\n",
         gps_section("gps", &sim.gps().link())
     );
     let cfg = dir.path().join("dronetel.toml");
@@ -47,6 +46,8 @@ async fn ready_watchdog_status_and_stopping_reach_the_notify_socket() {
 
     // READY=1: at that moment the stream port must accept.
     let ready = notify.until("READY=1", |n| n.has("READY=1")).await;
+    // The port the kernel gave the listener (logged at bind, before READY).
+    let port = logged_addr(&log, "stream listening on tcp").await.port();
     let conn = tokio::net::TcpStream::connect(("127.0.0.1", port)).await;
     assert!(
         conn.is_ok(),

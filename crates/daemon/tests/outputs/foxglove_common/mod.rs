@@ -105,11 +105,6 @@ impl Flight {
             })
             .unwrap()
     }
-
-    /// The stream's address.
-    pub fn tcp(&self) -> std::net::SocketAddr {
-        self.daemon.tcp_addr().unwrap()
-    }
 }
 
 /// Waits (up to 20 s) for a health frame of `sensor` in `state` on `rx`.
