@@ -22,6 +22,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dronetel_testkit::ports::free_port;
@@ -39,17 +41,21 @@ async fn wait_port(port: u16, what: &str) {
     drop(dronetel_testkit::ports::connect_when_listening(port, what).await);
 }
 
-/// `gpspipe -w` on `port`: the process, its TPV and GST lines collected
-/// until it is killed, and a signal once its own output shows the server
-/// answered its `WATCH` (gpspipe flushes every line), so nothing sent
-/// after that signal is missed.
-fn watch(
-    port: u16,
-) -> (
-    Child,
-    tokio::task::JoinHandle<Vec<Value>>,
-    tokio::sync::oneshot::Receiver<()>,
-) {
+/// A `gpspipe -w` of the test.
+struct Watcher {
+    /// The process, killed once the servers are done.
+    pipe: Child,
+    /// Its TPV and GST reports, collected until it is killed.
+    reports: tokio::task::JoinHandle<Vec<Value>>,
+    /// Signalled once its own output shows the server answered its `WATCH`
+    /// (gpspipe flushes every line): nothing sent after that is missed.
+    watching: tokio::sync::oneshot::Receiver<()>,
+    /// Lines it printed so far, to tell when the server has gone quiet.
+    lines: Arc<AtomicUsize>,
+}
+
+/// `gpspipe -w` on `port`, read as it prints.
+fn watch(port: u16) -> Watcher {
     let mut pipe = Command::new("gpspipe")
         .args(["-w", &format!("127.0.0.1:{port}")])
         .stdin(Stdio::null())
@@ -59,11 +65,14 @@ fn watch(
         .unwrap();
     let out = pipe.stdout.take().unwrap();
     let (watching, watching_rx) = tokio::sync::oneshot::channel();
-    let lines = tokio::spawn(async move {
+    let printed = Arc::new(AtomicUsize::new(0));
+    let count = printed.clone();
+    let reports = tokio::spawn(async move {
         let mut watching = Some(watching);
         let mut lines = BufReader::new(out).lines();
         let mut all = Vec::new();
         while let Ok(Some(l)) = lines.next_line().await {
+            count.fetch_add(1, Ordering::Relaxed);
             if let Ok(v) = serde_json::from_str::<Value>(&l) {
                 if v["class"] == "TPV" || v["class"] == "GST" {
                     all.push(v);
@@ -76,8 +85,42 @@ fn watch(
         }
         all
     });
-    (pipe, lines, watching_rx)
+    Watcher {
+        pipe,
+        reports,
+        watching: watching_rx,
+        lines: printed,
+    }
 }
+
+/// Waits until none of `watchers` has printed a line for `QUIET_FOR` (the
+/// servers' last cycles go out after their idle flush, and a loaded machine
+/// may still be working through the captures when the writers are done).
+async fn until_quiet(watchers: &[&Watcher]) {
+    let count = || -> usize {
+        watchers
+            .iter()
+            .map(|w| w.lines.load(Ordering::Relaxed))
+            .sum()
+    };
+    let t0 = Instant::now();
+    let (mut last, mut since) = (count(), Instant::now());
+    while since.elapsed() < QUIET_FOR {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the watchers never went quiet"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = count();
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+    }
+}
+
+/// How long both watchers print nothing before the servers count as done:
+/// fifteen times the daemon's 100 ms idle flush.
+const QUIET_FOR: Duration = Duration::from_millis(1500);
 
 /// 1024 GPS weeks in milliseconds: gpsd 3.22 moves receiver dates before
 /// its build forward by this much; the daemon reports the receiver's date
@@ -281,8 +324,7 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
         .unwrap();
     wait_port(ours_port, "dronetel's gpsd port").await;
     wait_port(gpsd_port, "gpsd").await;
-    let (mut p1, l1, w1) = watch(ours_port);
-    let (mut p2, l2, w2) = watch(gpsd_port);
+    let (mut ours_watch, mut gpsd_watch) = (watch(ours_port), watch(gpsd_port));
     // Both watchers and every device open before the first byte.
     let (dpid, gpid) = (daemon.id().unwrap(), gpsd.id().unwrap());
     let t0 = Instant::now();
@@ -293,7 +335,10 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
         assert!(t0.elapsed() < Duration::from_secs(15), "devices not opened");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    for (w, server) in [(w1, "dronetel"), (w2, "gpsd")] {
+    for (w, server) in [
+        (&mut ours_watch.watching, "dronetel"),
+        (&mut gpsd_watch.watching, "gpsd"),
+    ] {
         tokio::time::timeout(Duration::from_secs(15), w)
             .await
             .unwrap_or_else(|_| panic!("gpspipe on {server} saw no WATCH answer"))
@@ -321,9 +366,12 @@ async fn batch(dir: &Path, captures: &[PathBuf]) -> Vec<(String, Compared)> {
         kept.push(w.await.unwrap());
     }
     // The last cycle is published after the line has been idle a while.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let _ = (p1.kill().await, p2.kill().await);
-    let (l1, l2) = (l1.await.unwrap(), l2.await.unwrap());
+    until_quiet(&[&ours_watch, &gpsd_watch]).await;
+    let _ = (ours_watch.pipe.kill().await, gpsd_watch.pipe.kill().await);
+    let (l1, l2) = (
+        ours_watch.reports.await.unwrap(),
+        gpsd_watch.reports.await.unwrap(),
+    );
     let (ours, theirs) = (epochs(&l1, "TPV"), epochs(&l2, "TPV"));
     let (ours_gst, theirs_gst) = (epochs(&l1, "GST"), epochs(&l2, "GST"));
     drop(kept);
