@@ -434,36 +434,51 @@ pub fn tpv(out: &mut Vec<u8>, device: &str, fix: &GpsFix, e: Errors) {
     }
     out.extend_from_slice(b",\"mode\":");
     unsigned(out, u64::from(t.mode));
-    if let Some(time) = &t.time {
+    time_member(out, t.time.as_ref());
+    numbers(
+        out,
+        &[
+            (b",\"ept\":", t.ept),
+            (b",\"lat\":", t.lat),
+            (b",\"lon\":", t.lon),
+            (b",\"altHAE\":", t.alt_hae),
+            (b",\"altMSL\":", t.alt_msl),
+            (b",\"alt\":", t.alt),
+            (b",\"epx\":", t.epx),
+            (b",\"epy\":", t.epy),
+            (b",\"epv\":", t.epv),
+            (b",\"track\":", t.track),
+            (b",\"magvar\":", t.magvar),
+            (b",\"speed\":", t.speed),
+            (b",\"climb\":", t.climb),
+            (b",\"eps\":", t.eps),
+            (b",\"epc\":", t.epc),
+            (b",\"geoidSep\":", t.geoid_sep),
+            (b",\"eph\":", t.eph),
+            (b",\"sep\":", t.sep),
+        ],
+    );
+    out.extend_from_slice(b"}\r\n");
+}
+
+/// Appends `,"time":…` when there is a time (the `TPV` and the `SKY`).
+fn time_member(out: &mut Vec<u8>, time: Option<&IsoTime>) {
+    if let Some(time) = time {
         out.extend_from_slice(b",\"time\":");
         iso_time(out, time);
     }
-    for (key, v) in [
-        (&b",\"ept\":"[..], t.ept),
-        (b",\"lat\":", t.lat),
-        (b",\"lon\":", t.lon),
-        (b",\"altHAE\":", t.alt_hae),
-        (b",\"altMSL\":", t.alt_msl),
-        (b",\"alt\":", t.alt),
-        (b",\"epx\":", t.epx),
-        (b",\"epy\":", t.epy),
-        (b",\"epv\":", t.epv),
-        (b",\"track\":", t.track),
-        (b",\"magvar\":", t.magvar),
-        (b",\"speed\":", t.speed),
-        (b",\"climb\":", t.climb),
-        (b",\"eps\":", t.eps),
-        (b",\"epc\":", t.epc),
-        (b",\"geoidSep\":", t.geoid_sep),
-        (b",\"eph\":", t.eph),
-        (b",\"sep\":", t.sep),
-    ] {
+}
+
+/// Appends each number that is there after its key (`,"lat":`), as serde
+/// writes an `f64` member; absent ones are left out, as
+/// `skip_serializing_if = "Option::is_none"` does.
+fn numbers(out: &mut Vec<u8>, members: &[(&[u8], Option<f64>)]) {
+    for &(key, v) in members {
         if let Some(v) = v {
             out.extend_from_slice(key);
             json(out, &v);
         }
     }
-    out.extend_from_slice(b"}\r\n");
 }
 
 /// Appends a watcher's reports of one fix: its `TPV`, then its `SKY` and
@@ -611,20 +626,15 @@ pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
     let sky = Sky::new(device, fix);
     out.extend_from_slice(b"{\"class\":\"SKY\",\"device\":");
     json(out, device);
-    if let Some(t) = &sky.time {
-        out.extend_from_slice(b",\"time\":");
-        iso_time(out, t);
-    }
-    for (key, v) in [
-        (&b",\"hdop\":"[..], sky.hdop),
-        (b",\"vdop\":", sky.vdop),
-        (b",\"pdop\":", sky.pdop),
-    ] {
-        if let Some(v) = v {
-            out.extend_from_slice(key);
-            json(out, &v);
-        }
-    }
+    time_member(out, sky.time.as_ref());
+    numbers(
+        out,
+        &[
+            (b",\"hdop\":", sky.hdop),
+            (b",\"vdop\":", sky.vdop),
+            (b",\"pdop\":", sky.pdop),
+        ],
+    );
     for (key, v) in [(&b",\"nSat\":"[..], sky.n_sat), (b",\"uSat\":", sky.u_sat)] {
         if let Some(v) = v {
             out.extend_from_slice(key);
