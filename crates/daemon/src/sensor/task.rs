@@ -189,6 +189,14 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
         let idle_gap = self.decoder.idle_gap();
         let mut idle_deadline: Option<Instant> = None;
         let mut health_due = false;
+        // The cancellation lives across reads: made anew per read it would
+        // join the token's waiters on every read and leave them on the
+        // next. (The timer below is made anew: one kept across reads and
+        // moved once an interval cost the daemon an extra wake-up a
+        // second, the timer wheel's move of a far timer to its fine wheel.)
+        let token = self.token.clone();
+        let cancelled = token.cancelled();
+        tokio::pin!(cancelled);
         self.decoder.on_open();
         loop {
             if let Some(out) = self.decoder.take_output() {
@@ -215,7 +223,7 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
             let mut drained = false;
             tokio::select! {
                 biased;
-                _ = self.token.cancelled() => return PortEnd::Cancelled,
+                () = &mut cancelled => return PortEnd::Cancelled,
                 r = port.read(&mut chunk) => match r {
                     Ok(0) => return PortEnd::Failed("end of file".to_owned()),
                     Ok(n) => {
@@ -242,7 +250,7 @@ impl<D: SensorDecoder, O: Opener> SensorTask<D, O> {
                     }
                     Err(e) => return PortEnd::Failed(format!("read failed: {e}")),
                 },
-                _ = sleep_until(wake_at) => {
+                () = sleep_until(wake_at) => {
                     let now = Instant::now();
                     if check_stale && now >= stale_at {
                         self.change(SensorState::Stale);
