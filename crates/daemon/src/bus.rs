@@ -10,6 +10,12 @@
 //! [`Bus::dropped`]) while the publisher and everyone else carry on. The
 //! channel closes, and subscribers drain what is left and then see the end,
 //! once every [`Bus`] clone is dropped: that is how shutdown drains clients.
+//!
+//! The bus also remembers each sensor's last frame of each kind
+//! ([`BusCounters::latest`]) and signals each health frame
+//! ([`Bus::watch_health`]), so a reader that wants only "where are we now"
+//! (gpsd's `?POLL;`) or the sensors' states (the status board) needs no
+//! task woken by every frame to keep them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -17,7 +23,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use dronetel_proto::v1::{frame::Body, Frame};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::consumers::{ConsumerId, Consumers, Registration};
@@ -63,21 +69,56 @@ impl Published {
 pub struct Bus {
     tx: broadcast::Sender<Published>,
     shared: Arc<Shared>,
+    /// Counts health frames; closes with the last clone.
+    health: Arc<watch::Sender<u64>>,
 }
 
 #[derive(Debug)]
 struct Shared {
-    /// Last `seq` handed out; the lock also orders sends by `seq`.
-    seq: Mutex<u64>,
+    /// The last `seq` and the last readings; the lock also orders sends by
+    /// `seq`.
+    state: Mutex<State>,
     dropped: AtomicU64,
     consumers: Consumers,
 }
 
+/// What the publishing side keeps between frames.
+#[derive(Debug, Default)]
+struct State {
+    /// Last `seq` handed out.
+    seq: u64,
+    /// The last frame of each kind (a reading or health) from each
+    /// sensor. A few sensors with a few kinds each: a list read front to
+    /// back costs less per frame than hashing the name.
+    latest: Vec<Published>,
+}
+
+impl State {
+    /// Remembers `p` as its sensor's last frame of its kind; true when it
+    /// is a health frame.
+    fn remember(&mut self, p: &Published) -> bool {
+        let frame = p.frame();
+        let Some(body) = &frame.body else {
+            return false;
+        };
+        let kind = std::mem::discriminant(body);
+        let same = self.latest.iter_mut().find(|l| {
+            let f = l.frame();
+            f.body.as_ref().map(std::mem::discriminant) == Some(kind) && f.sensor == frame.sensor
+        });
+        match same {
+            Some(l) => *l = p.clone(),
+            None => self.latest.push(p.clone()),
+        }
+        matches!(body, Body::Health(_))
+    }
+}
+
 impl Shared {
-    /// The last `seq`, locked. A poisoned lock is taken over: the counter
-    /// is a plain number, never left half updated.
-    fn lock_seq(&self) -> MutexGuard<'_, u64> {
-        self.seq.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The publishing state, locked. A poisoned lock is taken over: it
+    /// holds a counter and whole frames, never left half updated.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -91,33 +132,54 @@ impl Bus {
         Self {
             tx,
             shared: Arc::new(Shared {
-                seq: Mutex::new(0),
+                state: Mutex::default(),
                 dropped: AtomicU64::new(0),
                 consumers: Consumers::default(),
             }),
+            health: Arc::new(watch::channel(0).0),
         }
     }
 
     /// Numbers, stamps and sends one frame; returns its `seq`.
     /// Never waits: with no subscriber the frame is simply not delivered.
     pub fn publish(&self, sensor: &str, body: Body) -> u64 {
-        let mut seq = self.shared.lock_seq();
-        *seq += 1;
+        let mut state = self.shared.lock();
+        state.seq += 1;
         let frame = Frame {
-            seq: *seq,
+            seq: state.seq,
             sensor: sensor.to_owned(),
             received_at: Some(dronetel_proto::time::timestamp(SystemTime::now())),
             body: Some(body),
         };
-        let _ = self.tx.send(Published::new(frame));
-        *seq
+        let p = Published::new(frame);
+        let health = state.remember(&p);
+        let _ = self.tx.send(p);
+        let seq = state.seq;
+        drop(state);
+        if health {
+            self.health.send_modify(|n| *n += 1);
+        }
+        seq
     }
 
     /// Sends a frame that already has its `seq` and `received_at` (a
     /// replayed recording) unchanged; the bus's own counter is not touched.
     pub fn republish(&self, frame: Frame) {
-        let _guard = self.shared.lock_seq();
-        let _ = self.tx.send(Published::new(frame));
+        let mut state = self.shared.lock();
+        let p = Published::new(frame);
+        let health = state.remember(&p);
+        let _ = self.tx.send(p);
+        drop(state);
+        if health {
+            self.health.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Changes after every health frame; `changed()` fails once every
+    /// clone of the bus is dropped. The frames themselves are in
+    /// [`BusCounters::latest`].
+    pub fn watch_health(&self) -> watch::Receiver<u64> {
+        self.health.subscribe()
     }
 
     /// A receiver of every frame published from now on.
@@ -157,7 +219,7 @@ impl Bus {
 
     /// Last `seq` published (0 before the first frame).
     pub fn last_seq(&self) -> u64 {
-        *self.shared.lock_seq()
+        self.shared.lock().seq
     }
 
     /// The bus's counters, readable after the bus is closed (shutdown report).
@@ -179,12 +241,21 @@ pub struct BusCounters {
 impl BusCounters {
     /// Last `seq` published (0 before the first frame).
     pub fn last_seq(&self) -> u64 {
-        *self.shared.lock_seq()
+        self.shared.lock().seq
     }
 
     /// Frames lost by lagging subscribers since the bus was created.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The last frame of each kind (each reading, health) from each
+    /// sensor, oldest first: what a client that just connected asks for
+    /// ("where are we now").
+    pub fn latest(&self) -> Vec<Published> {
+        let mut latest = self.shared.lock().latest.clone();
+        latest.sort_by_key(|p| p.frame().seq);
+        latest
     }
 
     /// Frames published but not yet read by the slowest subscriber (0 once
@@ -338,6 +409,59 @@ mod tests {
             .await
             .expect("woken by the stop");
         assert!(closed.unwrap(), "not closed by the stop");
+    }
+
+    #[test]
+    fn latest_keeps_each_sensors_last_frame_of_each_kind_and_health_is_signalled() {
+        use dronetel_proto::v1::{BatteryState, GpsFix};
+        let gps = |lat: f64| {
+            Body::Gps(GpsFix {
+                latitude_deg: Some(lat),
+                ..Default::default()
+            })
+        };
+        let bus = Bus::new(4);
+        let view = bus.counters();
+        let signal = bus.watch_health();
+        assert!(view.latest().is_empty());
+        bus.publish("a", gps(1.0));
+        bus.publish("a", Body::Battery(BatteryState::default()));
+        bus.publish("b", gps(2.0));
+        bus.publish("a", gps(3.0));
+        assert!(!signal.has_changed().unwrap(), "no health frame yet");
+        bus.publish("a", health());
+        assert!(signal.has_changed().unwrap());
+        bus.publish("a", health());
+        let latest: Vec<(u64, String)> = view
+            .latest()
+            .iter()
+            .map(|p| (p.frame().seq, p.frame().sensor.clone()))
+            .collect();
+        assert_eq!(
+            latest,
+            [
+                (2, "a".to_owned()),
+                (3, "b".to_owned()),
+                (4, "a".to_owned()),
+                (6, "a".to_owned())
+            ]
+        );
+        let a_gps = view
+            .latest()
+            .into_iter()
+            .find_map(|p| match &p.frame().body {
+                Some(Body::Gps(f)) if p.frame().sensor == "a" => f.latitude_deg,
+                _ => None,
+            });
+        assert_eq!(a_gps, Some(3.0));
+        // A replayed frame is remembered as it was recorded.
+        let mut old = view.latest().remove(1).frame().clone();
+        old.seq = 99;
+        bus.republish(old);
+        assert_eq!(view.latest().last().map(|p| p.frame().seq), Some(99));
+        // The signal ends with the bus.
+        drop(bus);
+        assert!(signal.has_changed().is_err());
     }
 
     #[tokio::test]

@@ -1,16 +1,17 @@
 //! The status board: the latest `SensorHealth` of every configured sensor,
-//! learned by reading the bus like any client (no state shared with the
-//! sensor tasks). It feeds the systemd `STATUS=` line and the metrics.
+//! learned from the bus (no state shared with the sensor tasks): its task
+//! wakes on each health frame, not on every frame. It feeds the systemd
+//! `STATUS=` line and the metrics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use dronetel_proto::v1::{frame::Body, SensorHealth, SensorState};
 use tokio::sync::watch;
 
-use crate::bus::{Bus, Received};
-use crate::consumers::{ConsumerId, ConsumersSnapshot};
+use crate::bus::Bus;
+use crate::consumers::ConsumersSnapshot;
 use crate::context::TaskContext;
 
 /// What the board knows of one sensor.
@@ -89,18 +90,32 @@ impl StatusBoard {
         self.changed.subscribe()
     }
 
-    /// Starts the task (`status board`) that reads health frames off `bus`
-    /// until the bus closes.
+    /// Starts the task (`status board`) that reads each sensor's last
+    /// health frame off `bus` after every health frame, until the bus
+    /// closes.
     pub fn spawn(&self, ctx: &TaskContext, bus: &Bus) -> tokio::task::JoinHandle<()> {
-        let mut rx = bus.subscribe_as(ConsumerId {
-            sink: "status".into(),
-            peer: None,
-        });
+        let mut signal = bus.watch_health();
+        let view = bus.counters();
         let board = self.clone();
         ctx.spawn("status board", async move {
-            while let Received::Frame(p) = rx.recv().await {
-                if let Some(Body::Health(h)) = &p.frame().body {
-                    board.update(&p.frame().sensor, h);
+            // The `seq` of each sensor's health frame already taken: a
+            // frame is taken once, so `received` is when it was new.
+            let mut taken: HashMap<String, u64> = HashMap::new();
+            loop {
+                let open = signal.changed().await.is_ok();
+                for p in view.latest() {
+                    let f = p.frame();
+                    let Some(Body::Health(h)) = &f.body else {
+                        continue;
+                    };
+                    let seen = taken.entry(f.sensor.clone()).or_default();
+                    if f.seq != *seen {
+                        *seen = f.seq;
+                        board.update(&f.sensor, h);
+                    }
+                }
+                if !open {
+                    return;
                 }
             }
         })
@@ -168,7 +183,7 @@ mod tests {
         bus.publish("gps", health(SensorState::Online));
         bus.publish("ghost", health(SensorState::Online));
         bus.publish("fc", health(SensorState::Stale));
-        let _client = bus.subscribe_as(ConsumerId {
+        let _client = bus.subscribe_as(crate::consumers::ConsumerId {
             sink: "stream".into(),
             peer: Some("unix#1".into()),
         });

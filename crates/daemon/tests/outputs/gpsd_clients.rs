@@ -305,7 +305,7 @@ async fn hostile_clients_get_errors_and_a_watcher_is_unaffected() {
     watcher
         .send(b"?WATCH={\"enable\":true,\"json\":true};")
         .await;
-    watcher.until("TPV").await;
+    let first = watcher.until("TPV").await;
 
     // Requests gpsd does not know, bad JSON, a device change.
     let mut c = Raw::connect(port).await;
@@ -351,6 +351,7 @@ async fn hostile_clients_get_errors_and_a_watcher_is_unaffected() {
         w
     });
     let mut answered = 0;
+    let mut fixed = 0;
     while answered < 10_000 {
         let line = tokio::time::timeout(DEADLINE, lines.next_line())
             .await
@@ -359,8 +360,14 @@ async fn hostile_clients_get_errors_and_a_watcher_is_unaffected() {
             .unwrap();
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["class"], "POLL");
+        // A client that never watched still gets the device's last fix.
+        let tpvs = v["tpv"].as_array().unwrap();
+        fixed += usize::from(tpvs.iter().any(|t| {
+            t["class"] == "TPV" && t["device"] == first["device"] && t["mode"].as_u64() >= Some(2)
+        }));
         answered += 1;
     }
+    assert_eq!(fixed, 10_000);
     let _w = writer.await.unwrap();
 
     // Two hundred more connections: past max_clients they are closed at

@@ -43,7 +43,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::bus::{Published, Received};
+use crate::bus::{BusCounters, Published, Received};
 use crate::config::{Checker, ConfigError};
 use crate::selection::Selection;
 use crate::sensor::raw::{RawChunk, RawListener, RawTap};
@@ -81,8 +81,8 @@ impl Sink for GpsdSink {
         GpsdConfig::validate(raw, selection, c)
     }
 
-    /// Binds the port, then starts the accept loop and the task that
-    /// keeps each device's last fix for `?POLL;`.
+    /// Binds the port, then starts the accept loop. `?POLL;` reads each
+    /// device's last fix from the bus, which remembers it.
     async fn start(config: &GpsdConfig, cx: SinkContext) -> Result<SinkHandle, SinkError> {
         let listen = config.listen;
         let listener = TcpListener::bind(listen)
@@ -93,9 +93,9 @@ impl Sink for GpsdSink {
             .map_err(|e| SinkError::new::<Self>("listen", e))?;
         let shared = Arc::new(Shared {
             sensors: cx.daemon().sensors.clone(),
-            only: config.selection.sensors.clone(),
+            selection: config.selection.clone(),
             activated: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            last: Mutex::default(),
+            bus: cx.daemon().bus.clone(),
             reports: Mutex::default(),
             raw: cx.daemon().raw.clone(),
         });
@@ -103,10 +103,6 @@ impl Sink for GpsdSink {
         if !addr.ip().is_loopback() {
             tracing::warn!(addr = %addr, "gpsd port is reachable from the network: reports are not encrypted or authenticated");
         }
-        cx.spawn(
-            "gpsd last fix",
-            keep_last(cx.frames(&config.selection), shared.clone()),
-        );
         let admission = Admission::new(config.max_clients);
         let clients = cx.clients();
         let limits = Limits {
@@ -131,12 +127,13 @@ impl Sink for GpsdSink {
 struct Shared {
     /// The daemon's sensors, current after every reload.
     sensors: SensorList,
-    /// The sink's `sensors` selection (empty: all).
-    only: std::collections::BTreeSet<String>,
+    /// The sink's selection: its devices and the fixes `?POLL;` reports.
+    selection: Selection,
     /// When the sink started: every device's `activated`.
     activated: String,
-    /// The last fix of each sensor, for `?POLL;`.
-    last: Mutex<HashMap<String, Published>>,
+    /// The bus, for each sensor's last fix (`?POLL;`); a view that does
+    /// not keep it open.
+    bus: BusCounters,
     /// The latest fixes' reports, encoded once for every watcher.
     reports: Mutex<Reports>,
     /// The sensors' input, for `"nmea":true` watchers.
@@ -175,7 +172,9 @@ impl Shared {
             .borrow()
             .iter()
             .filter(|s| s.protocol != "tracker")
-            .filter(|s| self.only.is_empty() || self.only.contains(&s.name))
+            .filter(|s| {
+                self.selection.sensors.is_empty() || self.selection.sensors.contains(&s.name)
+            })
             .map(|s| Device {
                 sensor: s.name.clone(),
                 path: s.path.clone(),
@@ -244,22 +243,6 @@ impl Shared {
         }
         r.recent.push_back(e.clone());
         Some(e)
-    }
-}
-
-/// Keeps the last fix of each sensor until the bus closes.
-async fn keep_last(mut rx: SinkFrames, shared: Arc<Shared>) {
-    while let Received::Frame(p) = rx.recv().await {
-        if let Some(Body::Gps(_)) = &p.frame().body {
-            if let Ok(mut last) = shared.last.lock() {
-                match last.get_mut(&p.frame().sensor) {
-                    Some(f) => *f = p,
-                    None => {
-                        last.insert(p.frame().sensor.clone(), p);
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -440,7 +423,8 @@ impl Client {
 
     /// True when `sensor` is among the sink's selected sensors.
     fn only_selected(&self, sensor: &str) -> bool {
-        self.shared.only.is_empty() || self.shared.only.contains(sensor)
+        let only = &self.shared.selection.sensors;
+        only.is_empty() || only.contains(sensor)
     }
 
     /// Starts or stops listening to the sensors' input as the policy now
@@ -482,9 +466,11 @@ impl Client {
                 report::watch(&mut self.out, &self.policy);
             }
             Request::Poll => {
-                let last = shared.last.lock().map(|l| l.clone()).unwrap_or_default();
+                let last = shared.bus.latest();
                 let mut fixes: Vec<(String, &Frame)> = last
-                    .values()
+                    .iter()
+                    .filter(|p| matches!(p.frame().body, Some(Body::Gps(_))))
+                    .filter(|p| shared.selection.wants(p.frame()))
                     .map(|p| {
                         let f = p.frame();
                         let device = shared.with_device(&f.sensor, |d, _| d.to_owned());
