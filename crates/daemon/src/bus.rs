@@ -182,6 +182,15 @@ impl Bus {
         self.health.subscribe()
     }
 
+    /// Forgets the last frames of `sensor` (removed by a reload), so
+    /// [`BusCounters::latest`] no longer reports it.
+    pub fn forget(&self, sensor: &str) {
+        self.shared
+            .lock()
+            .latest
+            .retain(|p| p.frame().sensor != sensor);
+    }
+
     /// A receiver of every frame published from now on.
     pub fn subscribe(&self) -> BusReceiver {
         BusReceiver {
@@ -459,6 +468,14 @@ mod tests {
         old.seq = 99;
         bus.republish(old);
         assert_eq!(view.latest().last().map(|p| p.frame().seq), Some(99));
+        // A sensor removed by a reload is forgotten, the others kept.
+        bus.forget("a");
+        let left: Vec<String> = view
+            .latest()
+            .iter()
+            .map(|p| p.frame().sensor.clone())
+            .collect();
+        assert_eq!(left, ["b"]);
         // The signal ends with the bus.
         drop(bus);
         assert!(signal.has_changed().is_err());

@@ -97,6 +97,11 @@ impl Daemon {
                 ));
             }
         }
+        // A removed sensor's last frames go too: `?POLL;` must not report
+        // a device that is no longer configured.
+        for name in &sum.stopped {
+            self.bus.forget(name);
+        }
         self.board
             .set_sensors(new.sensors.iter().map(|s| s.name.as_str()));
         let old = std::mem::replace(&mut self.config, new.clone());

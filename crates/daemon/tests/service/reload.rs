@@ -324,7 +324,8 @@ fn device_paths(devices: &serde_json::Value) -> Vec<String> {
 /// A reload that only changes the sensors leaves `[gpsd]` running (its
 /// clients stay connected) and its device list follows: `?DEVICES;` on
 /// the same connection lists the added receiver, a watcher gets its TPVs,
-/// and after its removal it is gone again.
+/// `?POLL;` reports its fix, and after its removal it is gone again from
+/// both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_that_changes_sensors_updates_the_gpsd_devices() {
     let (dir, _sims, gps1, gps2) = two_receivers("dronetel-reload-gpsd-").await;
@@ -358,6 +359,19 @@ async fn sighup_that_changes_sensors_updates_the_gpsd_devices() {
     let watch = format!("?WATCH={{\"enable\":true,\"json\":true,\"device\":\"{gps2_path}\"}};");
     let tpv = c.ask(&watch, "TPV").await;
     assert_eq!(tpv["device"], gps2_path.as_str(), "{tpv}");
+    let polled_devices = |poll: &serde_json::Value| -> Vec<String> {
+        let mut d: Vec<String> = poll["tpv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["device"].as_str().unwrap().to_owned())
+            .collect();
+        d.sort();
+        d
+    };
+    let mut poller = GpsdClient::connect(gpsd_port).await;
+    let poll = poller.ask("?POLL;", "POLL").await;
+    assert!(polled_devices(&poll).contains(&gps2_path), "{poll}");
 
     write(&[("gps", &gps1)]);
     signal(&daemon, Signal::SIGHUP);
@@ -368,6 +382,12 @@ async fn sighup_that_changes_sensors_updates_the_gpsd_devices() {
     let mut fresh = GpsdClient::connect(gpsd_port).await;
     let gone = fresh.ask("?DEVICES;", "DEVICES").await;
     assert_eq!(device_paths(&gone), [gps1.display().to_string()]);
+    let poll = fresh.ask("?POLL;", "POLL").await;
+    assert_eq!(
+        polled_devices(&poll),
+        [gps1.display().to_string()],
+        "{poll}"
+    );
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert_eq!(
         text.matches("gpsd protocol listening").count(),
