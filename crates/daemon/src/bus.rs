@@ -151,21 +151,20 @@ impl Bus {
             received_at: Some(dronetel_proto::time::timestamp(SystemTime::now())),
             body: Some(body),
         };
-        let p = Published::new(frame);
-        let health = state.remember(&p);
-        let _ = self.tx.send(p);
         let seq = state.seq;
-        drop(state);
-        if health {
-            self.health.send_modify(|n| *n += 1);
-        }
+        self.send(state, frame);
         seq
     }
 
     /// Sends a frame that already has its `seq` and `received_at` (a
     /// replayed recording) unchanged; the bus's own counter is not touched.
     pub fn republish(&self, frame: Frame) {
-        let mut state = self.shared.lock();
+        self.send(self.shared.lock(), frame);
+    }
+
+    /// Remembers and sends `frame` while `state` is held (sends stay in
+    /// `seq` order), then signals a health frame.
+    fn send(&self, mut state: MutexGuard<'_, State>, frame: Frame) {
         let p = Published::new(frame);
         let health = state.remember(&p);
         let _ = self.tx.send(p);

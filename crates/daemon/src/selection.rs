@@ -145,9 +145,14 @@ impl Selection {
         Ok(sel)
     }
 
+    /// True when `sensor` passes the sensor filter.
+    pub fn wants_sensor(&self, sensor: &str) -> bool {
+        self.sensors.is_empty() || self.sensors.contains(sensor)
+    }
+
     /// True when `frame` passes the sensor and kind filter.
     pub fn wants(&self, frame: &Frame) -> bool {
-        (self.sensors.is_empty() || self.sensors.contains(&frame.sensor))
+        self.wants_sensor(&frame.sensor)
             && (self.kinds.is_empty() || Kind::of(frame).is_some_and(|k| self.kinds.contains(&k)))
     }
 

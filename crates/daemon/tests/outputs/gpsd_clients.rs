@@ -354,7 +354,6 @@ async fn hostile_clients_get_errors_and_a_watcher_is_unaffected() {
         w
     });
     let mut answered = 0;
-    let mut fixed = 0;
     while answered < 10_000 {
         let line = tokio::time::timeout(DEADLINE, lines.next_line())
             .await
@@ -370,11 +369,9 @@ async fn hostile_clients_get_errors_and_a_watcher_is_unaffected() {
         let has = tpvs
             .iter()
             .any(|t| t["class"] == "TPV" && t["device"] == first["device"] && t["lat"].is_f64());
-        assert!(has || fixed > 0, "first TPV {first}\nPOLL {v}");
-        fixed += usize::from(has);
+        assert!(has, "answer {answered}: first TPV {first}\nPOLL {v}");
         answered += 1;
     }
-    assert_eq!(fixed, 10_000);
     let _w = writer.await.unwrap();
 
     // Two hundred more connections: past max_clients they are closed at

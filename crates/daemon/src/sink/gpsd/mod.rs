@@ -172,9 +172,7 @@ impl Shared {
             .borrow()
             .iter()
             .filter(|s| s.protocol != "tracker")
-            .filter(|s| {
-                self.selection.sensors.is_empty() || self.selection.sensors.contains(&s.name)
-            })
+            .filter(|s| self.selection.wants_sensor(&s.name))
             .map(|s| Device {
                 sensor: s.name.clone(),
                 path: s.path.clone(),
@@ -411,7 +409,8 @@ impl Client {
     fn sentences(&mut self, chunk: &RawChunk) {
         let policy = &self.policy;
         let wanted = self.shared.with_device(&chunk.sensor, |device, nmea| {
-            nmea && self.only_selected(&chunk.sensor) && policy.wants_sentences(device)
+            nmea && self.shared.selection.wants_sensor(&chunk.sensor)
+                && policy.wants_sentences(device)
         });
         if !wanted {
             return;
@@ -419,12 +418,6 @@ impl Client {
         let lines = self.lines.entry(chunk.sensor.clone()).or_default();
         let n = lines.push(&chunk.bytes, &mut self.out);
         SinkStats::add(&self.stats.sent, n as u64);
-    }
-
-    /// True when `sensor` is among the sink's selected sensors.
-    fn only_selected(&self, sensor: &str) -> bool {
-        let only = &self.shared.selection.sensors;
-        only.is_empty() || only.contains(sensor)
     }
 
     /// Starts or stops listening to the sensors' input as the policy now
@@ -467,24 +460,22 @@ impl Client {
             }
             Request::Poll => {
                 let last = shared.bus.latest();
-                let mut fixes: Vec<(String, &Frame)> = last
+                let mut fixes: Vec<(String, &GpsFix)> = last
                     .iter()
-                    .filter(|p| matches!(p.frame().body, Some(Body::Gps(_))))
                     .filter(|p| shared.selection.wants(p.frame()))
-                    .map(|p| {
-                        let f = p.frame();
-                        let device = shared.with_device(&f.sensor, |d, _| d.to_owned());
-                        (device, f)
+                    .filter_map(|p| match &p.frame().body {
+                        Some(Body::Gps(fix)) => {
+                            let device = shared.with_device(&p.frame().sensor, |d, _| d.to_owned());
+                            Some((device, fix))
+                        }
+                        _ => None,
                     })
                     .filter(|(d, _)| self.policy.device.as_deref().is_none_or(|w| w == *d))
                     .collect();
                 fixes.sort_by(|a, b| a.0.cmp(&b.0));
                 let polled: Vec<report::Polled<'_>> = fixes
                     .iter()
-                    .filter_map(|(device, f)| match &f.body {
-                        Some(Body::Gps(fix)) => Some(report::Polled { device, fix }),
-                        _ => None,
-                    })
+                    .map(|(device, fix)| report::Polled { device, fix })
                     .collect();
                 report::poll(&mut self.out, &polled);
             }
