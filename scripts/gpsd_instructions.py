@@ -48,10 +48,10 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
 
-def run(kind, binary, n, out):
+def run(kind, binary, n, out, extra=()):
     m, sl = pty.openpty(); path = os.ttyname(sl)
     port = free_port(); d = tempfile.mkdtemp(prefix="cg-")
-    cg = ["valgrind", "--tool=callgrind", "--dump-instr=yes", "--callgrind-out-file=" + out]
+    cg = ["valgrind", "--tool=callgrind", "--dump-instr=yes", "--callgrind-out-file=" + out] + list(extra)
 
     if kind == "gpsd":
         # As nobody: gpsd started as root drops to nobody before callgrind
