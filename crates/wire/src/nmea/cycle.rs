@@ -156,7 +156,14 @@ impl Cycle {
     pub(crate) fn add_set(&mut self, set: CompletedSet) {
         self.gsv_seen = true;
         let room = MAX_SKY.saturating_sub(self.sky.len());
-        self.sky.extend(set.sats.into_iter().take(room));
+        if self.sky.is_empty() {
+            // The cycle's first set (most receivers' only one) becomes the
+            // sky as it is: no second buffer, no copy.
+            self.sky = set.sats;
+            self.sky.truncate(room);
+        } else {
+            self.sky.extend(set.sats.into_iter().take(room));
+        }
     }
 
     fn position(&mut self, talker: [u8; 2], lat: Option<f64>, lon: Option<f64>) {

@@ -146,11 +146,23 @@ struct Shared {
 struct Reports {
     /// The latest encodings, oldest first.
     recent: VecDeque<Encoded>,
-    /// Each sensor's last encoded fix (`seq`, what the next one needs).
-    previous: HashMap<String, (u64, error_model::Previous)>,
-    /// Each sensor's last sky view, for the error model of the cycles
-    /// without one (gpsd keeps its sky between GSV sentences).
-    skies: HashMap<String, Vec<SatelliteInfo>>,
+    /// Each sensor's state, found by a walk (a daemon has a handful of
+    /// sensors: no hashing on every fix).
+    devices: Vec<DeviceState>,
+    /// The size of the last encoding: the next one's buffer is made about
+    /// that big at once rather than grown on the way.
+    last_len: usize,
+}
+
+/// What gpsd's error model keeps of one sensor between its fixes.
+#[derive(Debug)]
+struct DeviceState {
+    sensor: String,
+    /// Its last encoded fix (`seq`, what the next one needs).
+    previous: Option<(u64, error_model::Previous)>,
+    /// Its last sky view, for the error model of the cycles without one
+    /// (gpsd keeps its sky between GSV sentences).
+    sky: Vec<SatelliteInfo>,
 }
 
 /// One fix's reports as every watcher receives them.
@@ -196,41 +208,46 @@ impl Shared {
     /// The reports of `fix` (frame `frame`) for watchers, encoded on the
     /// first call for its `seq` and shared after.
     fn reports_of(&self, frame: &Frame, fix: &GpsFix) -> Option<Encoded> {
-        let mut r = self.reports.lock().ok()?;
+        let mut guard = self.reports.lock().ok()?;
+        let r = &mut *guard;
         if let Some(e) = r.recent.iter().rev().find(|e| e.seq == frame.seq) {
             return Some(e.clone());
         }
-        let previous = r
+        let i = match r.devices.iter().position(|d| d.sensor == frame.sensor) {
+            Some(i) => i,
+            None => {
+                r.devices.push(DeviceState {
+                    sensor: frame.sensor.clone(),
+                    previous: None,
+                    sky: Vec::new(),
+                });
+                r.devices.len() - 1
+            }
+        };
+        let d = r.devices.get_mut(i)?;
+        let previous = d
             .previous
-            .get(&frame.sensor)
             .filter(|(seq, _)| *seq < frame.seq)
-            .map(|(_, p)| *p);
-        let sky = match r.skies.get(&frame.sensor) {
-            Some(last) if fix.sky.is_empty() => last.as_slice(),
-            _ => fix.sky.as_slice(),
+            .map(|(_, p)| p);
+        let sky = if fix.sky.is_empty() {
+            d.sky.as_slice()
+        } else {
+            fix.sky.as_slice()
         };
         let (errors, next) = report::errors(fix, sky, previous.as_ref());
         if !fix.sky.is_empty() {
-            match r.skies.get_mut(&frame.sensor) {
-                Some(last) => last.clone_from(&fix.sky),
-                None => {
-                    r.skies.insert(frame.sensor.clone(), fix.sky.clone());
-                }
-            }
+            d.sky.clone_from(&fix.sky);
         }
-        let mut out = Vec::with_capacity(2048);
+        let mut out = Vec::with_capacity(r.last_len + 512);
         let reports = self.with_device(&frame.sensor, |device, _| {
             report::fix_reports(&mut out, device, fix, errors)
         });
         if let Some(next) = next {
-            match r.previous.get_mut(&frame.sensor) {
-                Some(p) if p.0 < frame.seq => *p = (frame.seq, next),
-                Some(_) => {}
-                None => {
-                    r.previous.insert(frame.sensor.clone(), (frame.seq, next));
-                }
+            if d.previous.is_none_or(|(seq, _)| seq < frame.seq) {
+                d.previous = Some((frame.seq, next));
             }
         }
+        r.last_len = out.len();
         let e = Encoded {
             seq: frame.seq,
             bytes: Bytes::from(out),
