@@ -81,16 +81,37 @@ pub fn udp_bound(port: u16) -> bool {
         })
 }
 
-/// A TCP port that was free on loopback a moment ago: for a daemon or broker
-/// the test configures with a fixed port (an ephemeral `:0` cannot be told
-/// to another process). Also free for UDP in practice. Never the same port
-/// twice in one test process: tests running in parallel (and one test
-/// asking for a stream and a metrics port) would otherwise be handed the
-/// same recently freed port and the second bind would fail.
+/// A loopback port free for TCP and UDP a moment ago: for a daemon or
+/// broker the test configures with a fixed port (an ephemeral `:0` cannot be
+/// told to another process).
+///
+/// Picked at random below the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`), from 20000 up: the kernel
+/// never hands those out for `bind(:0)` nor as the source port of an
+/// outgoing connection, so between this call and the peer's bind only a
+/// process that names the same port itself could take it. A port inside
+/// the range could go to any client socket opened meanwhile, by this test
+/// or another. Never the same port twice in one test process (tests run in
+/// parallel, and one test may ask for several ports); the random start
+/// keeps test processes running at once apart.
 pub fn free_port() -> u16 {
     static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     let given = given.get_or_insert_with(HashSet::new);
+    let (floor, ceiling) = (20_000u16, ephemeral_start().min(32_768));
+    if ceiling >= floor + 1_000 {
+        let span = u64::from(ceiling - floor);
+        let mut next = floor + (random() % span) as u16;
+        for _ in 0..span {
+            next = if next + 1 >= ceiling { floor } else { next + 1 };
+            if !given.contains(&next) && bindable(next) {
+                given.insert(next);
+                return next;
+            }
+        }
+    }
+    // An ephemeral range reaching down to 21000 or lower leaves no room
+    // below it: a port the kernel picked free, as before.
     loop {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -99,6 +120,50 @@ pub fn free_port() -> u16 {
             .port();
         if given.insert(port) {
             return port;
+        }
+    }
+}
+
+/// The first port of the kernel's ephemeral range (32768 when unreadable).
+fn ephemeral_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// Whether TCP and UDP can both bind `port` on loopback now.
+fn bindable(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+        && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// A random number: std's hasher keys are random per process.
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_lie_below_the_ephemeral_range_and_are_distinct() {
+        let start = ephemeral_start();
+        let ports: Vec<u16> = (0..50).map(|_| free_port()).collect();
+        let distinct: HashSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+        for &p in &ports {
+            if start >= 21_000 {
+                assert!(
+                    (20_000..start.min(32_768)).contains(&p),
+                    "{p} outside 20000..{start}"
+                );
+            }
+            assert!(bindable(p), "{p} was handed out but cannot be bound");
         }
     }
 }
