@@ -63,6 +63,9 @@ const MAX_BATCH: usize = 64 * 1024;
 const READ_CHUNK: usize = 1024;
 /// Fixes whose encoded reports are kept for watchers still to send them.
 const RECENT: usize = 64;
+/// Most devices whose error-model state the sink keeps; past it the one
+/// seen first is forgotten (its next fix starts without a previous one).
+const MAX_DEVICES: usize = 64;
 
 /// The gpsd sink.
 #[derive(Debug)]
@@ -216,6 +219,10 @@ impl Shared {
         let i = match r.devices.iter().position(|d| d.sensor == frame.sensor) {
             Some(i) => i,
             None => {
+                // Bounded: a replayed recording may name any sensors.
+                if r.devices.len() >= MAX_DEVICES {
+                    r.devices.remove(0);
+                }
                 r.devices.push(DeviceState {
                     sensor: frame.sensor.clone(),
                     previous: None,
