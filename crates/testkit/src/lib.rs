@@ -19,6 +19,8 @@
 //! - [`mcap_read`]: recordings read back the way a third-party tool does.
 //! - [`mosquitto`]: a real MQTT broker and a subscriber to it.
 //! - [`apt`]: installing a Debian package a test needs, once per process.
+//! - [`debian`]: a program of another Debian release (gpsd 3.25 of
+//!   Debian 13) unpacked into a private folder, run with its own libraries.
 //! - [`python`]: Python packages (MAVProxy, pymavlink) in a private venv.
 //! - [`ports`]: the one `free_port`, the port a daemon's listener on port 0
 //!   got (from its log), connecting once a port listens, and whether a UDP
@@ -30,6 +32,7 @@
 
 pub mod apt;
 pub mod client;
+pub mod debian;
 pub mod frames;
 pub mod harness;
 pub mod in_process;

@@ -1,0 +1,134 @@
+//! A program of another Debian release, for comparing the daemon with the
+//! version of a peer that release ships (gpsd 3.25 of Debian 13 "trixie"
+//! beside the gpsd 3.22 of Debian 12 installed with apt). The packages are
+//! downloaded with apt-get from deb.debian.org, their signatures checked
+//! against the system's Debian archive keyring, and unpacked into a
+//! private folder under the build's temporary directory: nothing is
+//! installed on the system. The program runs through that release's own
+//! dynamic loader and libraries, so its C library may be newer than the
+//! system's.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+/// Packages of one Debian release unpacked side by side in a folder.
+pub struct Unpacked {
+    /// The folder the packages' files are unpacked into (their `/`).
+    root: PathBuf,
+    /// The release's multiarch library folder, e.g. `x86_64-linux-gnu`.
+    triplet: &'static str,
+    /// The release's dynamic loader.
+    loader: PathBuf,
+}
+
+impl Unpacked {
+    /// The command line that runs `program` (a path inside the release,
+    /// e.g. `/usr/sbin/gpsd`) with the release's loader and libraries:
+    /// the executable to start and the arguments that come before the
+    /// program's own.
+    pub fn command(&self, program: &str) -> (PathBuf, Vec<OsString>) {
+        let libs = format!(
+            "{root}/lib/{t}:{root}/usr/lib/{t}",
+            root = self.root.display(),
+            t = self.triplet
+        );
+        let program = self.root.join(program.trim_start_matches('/'));
+        (
+            self.loader.clone(),
+            vec![
+                "--library-path".into(),
+                libs.into(),
+                program.into_os_string(),
+            ],
+        )
+    }
+}
+
+/// The multiarch triplet and loader of this machine's architecture.
+fn architecture() -> (&'static str, &'static str) {
+    match std::env::consts::ARCH {
+        "x86_64" => ("x86_64-linux-gnu", "ld-linux-x86-64.so.2"),
+        "aarch64" => ("aarch64-linux-gnu", "ld-linux-aarch64.so.1"),
+        other => panic!("no Debian loader known for architecture {other}"),
+    }
+}
+
+/// `packages` of Debian `suite` (a code name: `trixie`) unpacked under
+/// `root`, downloaded if missing, once per process (tests of one binary
+/// wait for each other here). `packages` must hold the program's package
+/// and every library package it links, the C library's `libc6` among them;
+/// `check` (a path inside the release) must then list no missing library.
+/// Panics when apt-get cannot fetch them.
+pub fn unpacked(root: &Path, suite: &str, packages: &[&str], check: &str) -> Unpacked {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (triplet, loader) = architecture();
+    let dir = root.join(format!("debian-{suite}"));
+    let files = dir.join("root");
+    let unpacked = Unpacked {
+        root: files.clone(),
+        triplet,
+        loader: files.join("usr/lib").join(triplet).join(loader),
+    };
+    let done = dir.join("unpacked");
+    if std::fs::read_to_string(&done).is_ok_and(|s| s == packages.join(" ")) {
+        return unpacked;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    for d in ["lists/partial", "cache/archives/partial", "debs", "root"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    let sources = dir.join("sources.list");
+    std::fs::write(
+        &sources,
+        format!("deb http://deb.debian.org/debian {suite} main\n"),
+    )
+    .unwrap();
+    // apt-get with its own index and cache: the system's sources, lists
+    // and packages are neither read nor changed. Signatures are checked
+    // with the system's keyring (Debian 12's holds Debian 13's keys).
+    let apt = |args: &[&str]| {
+        let status = Command::new("apt-get")
+            .arg("-q")
+            .args(["-o", &format!("Dir::Etc::SourceList={}", sources.display())])
+            .args(["-o", "Dir::Etc::SourceParts=/dev/null"])
+            .args(["-o", &format!("Dir::State::Lists={}/lists", dir.display())])
+            .args(["-o", &format!("Dir::Cache={}/cache", dir.display())])
+            .args(["-o", "APT::Sandbox::User=root"])
+            .args(args)
+            .current_dir(dir.join("debs"))
+            .stdout(Stdio::null())
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "apt-get {args:?} for Debian {suite} failed"
+        );
+    };
+    apt(&["update"]);
+    let mut download = vec!["download"];
+    download.extend_from_slice(packages);
+    apt(&download);
+    for deb in std::fs::read_dir(dir.join("debs")).unwrap() {
+        let deb = deb.unwrap().path();
+        let ok = Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(&files)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "dpkg-deb -x {} failed", deb.display());
+    }
+    let (exe, mut args) = unpacked.command(check);
+    args.insert(0, "--list".into());
+    let listed = Command::new(&exe).args(&args).output().unwrap();
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success() && !text.contains("not found"),
+        "{check} of Debian {suite} lacks libraries (add their packages):\n{text}{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    std::fs::write(&done, packages.join(" ")).unwrap();
+    unpacked
+}
