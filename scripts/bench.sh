@@ -3,14 +3,17 @@
 # MAVLink, tracker and u-blox UBX; NMEA and UBX also through the nmea and
 # ublox crates), then the
 # whole daemon over real ptys with gpsd side by side. Installs gpsd and
-# gpspipe (Debian packages gpsd, gpsd-clients) when missing.
+# gpspipe (Debian packages gpsd, gpsd-clients) when missing; the gpsd-port
+# runs also fetch Debian 13's gpsd 3.25 into target/tmp (as the capture
+# test does) and leave it out when it cannot be fetched.
 #
 #   scripts/bench.sh                 # everything (about 5 minutes of runs)
 #   scripts/bench.sh --flood-only    # flood runs only (dronetel and gpsd)
 #   scripts/bench.sh --fc-net-only   # flight controller: serial vs UDP only
 #   scripts/bench.sh --nominal-only  # the three sensors at nominal rates only
 #   scripts/bench.sh --fanout-only   # the fan-out runs only
-#   scripts/bench.sh --gpsd-only     # gpsd vs dronetel's [gpsd] port: CPU per TPV at 10 and 200 Hz
+#   scripts/bench.sh --gpsd-only     # gpsd 3.22 and Debian 13's gpsd 3.25 vs dronetel's [gpsd] port:
+#                                    # CPU per TPV at 10 and 200 Hz
 #   BENCH_SKIP_DECODE=1 scripts/bench.sh ...   # skip the divan benches
 #
 # Arguments go to the dronetel-bench binary (see `--help`).

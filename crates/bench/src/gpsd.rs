@@ -2,9 +2,13 @@
 //! watcher: started in the foreground (`-N`), polling without waiting for a
 //! client (`-n`), read-only (`-b`: never writes to the "receiver"), at a
 //! fixed speed (`-s`), with a private control socket (`-F`) and port (`-S`).
+//! Two releases: the gpsd on the PATH (Debian 12's 3.22, which
+//! `scripts/bench.sh` installs) and Debian 13's 3.25, unpacked into a
+//! private folder by `dronetel_testkit::debian` as the capture test does.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -83,20 +87,90 @@ pub fn available() -> bool {
 
 /// `gpsd -V`, e.g. "gpsd: 3.22 (revision 3.22)".
 pub fn version() -> String {
-    Command::new("gpsd")
-        .arg("-V")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
+    Program::path().version()
+}
+
+/// A gpsd release to run: its executable and the arguments before
+/// gpsd's own.
+#[derive(Debug, Clone)]
+pub struct Program {
+    exe: PathBuf,
+    prefix: Vec<OsString>,
+    /// How the tables name it, e.g. "gpsd 3.25 (Debian 13)".
+    pub label: String,
+}
+
+impl Program {
+    /// The `gpsd` on the PATH.
+    pub fn path() -> Program {
+        let mut p = Program {
+            exe: PathBuf::from("gpsd"),
+            prefix: Vec::new(),
+            label: String::new(),
+        };
+        p.label = format!("gpsd {}", p.release());
+        p
+    }
+
+    /// Debian 13's gpsd, downloaded and unpacked under `target/tmp` (shared
+    /// with the capture test) when missing; `None`, with the reason
+    /// printed, when it cannot be fetched (no network, not Debian).
+    pub fn debian_13() -> Option<Program> {
+        let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+        let root = PathBuf::from(target).join("tmp");
+        let unpacked = std::panic::catch_unwind(|| dronetel_testkit::debian::gpsd_debian_13(&root));
+        match unpacked {
+            Ok((exe, prefix)) => {
+                let mut p = Program {
+                    exe,
+                    prefix,
+                    label: String::new(),
+                };
+                p.label = format!("gpsd {} (Debian 13)", p.release());
+                Some(p)
+            }
+            Err(_) => {
+                eprintln!("Debian 13's gpsd could not be unpacked: its comparison is left out");
+                None
+            }
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.args(&self.prefix);
+        c
+    }
+
+    /// `gpsd -V`'s whole line.
+    fn version(&self) -> String {
+        self.command()
+            .arg("-V")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// The release alone, e.g. "3.25".
+    fn release(&self) -> String {
+        let v = self.version();
+        v.split_whitespace().nth(1).unwrap_or("?").to_owned()
+    }
 }
 
 impl Gpsd {
-    /// Starts gpsd on `device` and, once it listens, `gpspipe -w` on it;
-    /// `dir` holds the control socket and gpsd's log.
+    /// Starts the gpsd on the PATH on `device` and, once it listens,
+    /// `gpspipe -w` on it; `dir` holds the control socket and gpsd's log.
     pub fn start(dir: &Path, device: &Path) -> anyhow::Result<Gpsd> {
+        Gpsd::start_program(&Program::path(), dir, device)
+    }
+
+    /// As [`Gpsd::start`], with gpsd release `program`.
+    pub fn start_program(program: &Program, dir: &Path, device: &Path) -> anyhow::Result<Gpsd> {
         let port = crate::free_port().context("picking a free port for gpsd")?;
         let log = std::fs::File::create(dir.join("gpsd.log")).context("creating gpsd.log")?;
-        let gpsd = Command::new("gpsd")
+        let gpsd = program
+            .command()
             .args(["-N", "-n", "-b", "-s", "115200", "-F"])
             .arg(dir.join("gpsd.sock"))
             .args(["-S", &port.to_string()])

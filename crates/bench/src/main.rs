@@ -165,17 +165,27 @@ fn paced_row(t: &mut Table, what: String, r: &PacedResult, unit: &str) {
 /// one `gpspipe -w` on the same GPS stream at `hz`: their rows and the CPU
 /// per TPV delivered; gpsd's run, for the caller's comparisons.
 async fn gpsd_rows(t: &mut Table, secs: u64, hz: u32) -> anyhow::Result<PacedResult> {
+    // The gpsd on the PATH (Debian 12's 3.22) and Debian 13's 3.25.
+    let mut programs = vec![gpsd::Program::path()];
+    programs.extend(gpsd::Program::debian_13());
+    let names: Vec<&str> = programs.iter().map(|p| p.label.as_str()).collect();
     println!(
-        "GPS alone at {hz} Hz, gpsd and dronetel's [gpsd] port side by side, each with gpspipe -w, {} s ...",
+        "GPS alone at {hz} Hz, {} and dronetel's [gpsd] port side by side, each with gpspipe -w, {} s ...",
+        names.join(", "),
         secs
     );
-    let (g, p) = paced_gps::gps_gpsd_and_dronetel(secs, hz).await?;
-    paced_row(
-        t,
-        format!("GPS alone {hz} Hz, gpspipe -w: gpsd CPU of one core"),
-        &g,
-        "TPV reports",
-    );
+    let (gs, p) = paced_gps::gps_gpsd_and_dronetel(secs, hz, &programs).await?;
+    for (program, g) in programs.iter().zip(&gs) {
+        paced_row(
+            t,
+            format!(
+                "GPS alone {hz} Hz, gpspipe -w: {} CPU of one core",
+                program.label
+            ),
+            g,
+            "TPV reports",
+        );
+    }
     paced_row(
         t,
         format!(
@@ -185,16 +195,23 @@ async fn gpsd_rows(t: &mut Table, secs: u64, hz: u32) -> anyhow::Result<PacedRes
         "TPV reports",
     );
     let per_tpv = |r: &PacedResult| r.usage.sched / r.reports.max(1) as u32;
-    t.row(
-        format!("GPS alone {hz} Hz: CPU per TPV delivered, dronetel [gpsd] / gpsd"),
-        format!(
-            "{:.2} ({} / {})",
-            per_tpv(&p).as_secs_f64() / per_tpv(&g).as_secs_f64(),
-            us(per_tpv(&p)),
-            us(per_tpv(&g))
-        ),
-    );
-    Ok(g)
+    for (program, g) in programs.iter().zip(&gs) {
+        t.row(
+            format!(
+                "GPS alone {hz} Hz: CPU per TPV delivered, dronetel [gpsd] / {}",
+                program.label
+            ),
+            format!(
+                "{:.2} ({} / {})",
+                per_tpv(&p).as_secs_f64() / per_tpv(g).as_secs_f64(),
+                us(per_tpv(&p)),
+                us(per_tpv(g))
+            ),
+        );
+    }
+    gs.into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no gpsd result"))
 }
 
 /// GPS alone at 10 Hz through both daemons, then (with `wakeups`) a bare

@@ -13,6 +13,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
+/// The packages Debian 13's gpsd (3.25) needs: gpsd itself and the
+/// library packages it links (its `Depends` that are libraries, and
+/// theirs), the C library among them.
+pub const GPSD_DEBIAN_13: &[&str] = &[
+    "gpsd",
+    "libc6",
+    "libgcc-s1",
+    "libbluetooth3",
+    "libdbus-1-3",
+    "libusb-1.0-0",
+    "libsystemd0",
+    "libudev1",
+    "libcap2",
+];
+
+/// Debian 13's gpsd unpacked under `root` (see [`unpacked`]): the command
+/// line that runs it, as [`Unpacked::command`] gives it.
+pub fn gpsd_debian_13(root: &Path) -> (PathBuf, Vec<OsString>) {
+    unpacked(root, "trixie", GPSD_DEBIAN_13, "/usr/sbin/gpsd").command("/usr/sbin/gpsd")
+}
+
 /// Packages of one Debian release unpacked side by side in a folder.
 pub struct Unpacked {
     /// The folder the packages' files are unpacked into (their `/`).

@@ -12,7 +12,7 @@ use firmware_sim::flood::{FloodDevice, FloodLink};
 use super::rig::{self, Clients, Scratch, DEADLINE, WARMUP_CYCLES};
 use super::runs::{gpsd_wait_quiet, gpsd_warm_up, record_cycles};
 use crate::daemon::Daemon;
-use crate::gpsd::{Gpsd, Watcher};
+use crate::gpsd::{self, Gpsd, Watcher};
 use crate::procfs::{status_field, Usage};
 
 /// A GPS receiver's nominal cycle: 10 Hz.
@@ -80,25 +80,30 @@ pub async fn gps_dronetel(secs: u64) -> anyhow::Result<PacedResult> {
     })
 }
 
-/// gpsd and dronetel's `[gpsd]` port side by side for `secs`, each read
-/// by one `gpspipe -w` and fed the same GPS cycles, `hz` a second (a
-/// receiver's 10, or more to keep the caches warm between cycles) on its
-/// own pty, dronetel half a period after gpsd: (gpsd, dronetel).
+/// gpsd releases and dronetel's `[gpsd]` port side by side for `secs`,
+/// each read by one `gpspipe -w` and fed the same GPS cycles, `hz` a
+/// second (a receiver's 10, or more to keep the caches warm between
+/// cycles) on its own pty, their cycles spread evenly over the period
+/// (one gpsd: dronetel half a period after it): (each gpsd, dronetel).
 ///
-/// Both are measured over the same stretch, so a slower or busier
-/// machine weighs on both alike; run one after the other, the ratio
-/// moved by a third between runs on a virtual machine whose speed
-/// drifts over tens of seconds. Half a period apart, neither wakes
-/// while the other works.
+/// All are measured over the same stretch, so a slower or busier machine
+/// weighs on all alike; run one after the other, the ratio moved by a
+/// third between runs on a virtual machine whose speed drifts over tens
+/// of seconds. Spread over the period, none wakes while another works.
 pub async fn gps_gpsd_and_dronetel(
     secs: u64,
     hz: u32,
-) -> anyhow::Result<(PacedResult, PacedResult)> {
+    programs: &[gpsd::Program],
+) -> anyhow::Result<(Vec<PacedResult>, PacedResult)> {
     let period = Duration::from_secs(1) / hz.max(1);
-    let g_scratch = Scratch::new("paced-gps-gpsd")?;
-    let g_path = g_scratch.0.join("gps");
-    let g_link = Arc::new(FloodLink::open(&g_path)?);
-    let gpsd = Gpsd::start(&g_scratch.0, &g_path)?;
+    let mut gpsds = Vec::new();
+    for (i, program) in programs.iter().enumerate() {
+        let scratch = Scratch::new(&format!("paced-gps-gpsd{i}"))?;
+        let path = scratch.0.join("gps");
+        let link = Arc::new(FloodLink::open(&path)?);
+        let gpsd = Gpsd::start_program(program, &scratch.0, &path)?;
+        gpsds.push((scratch, link, gpsd));
+    }
 
     let d_scratch = Scratch::new("paced-gps-dronetel-gpsd")?;
     let spec = rig::spec(FloodDevice::Gps, &d_scratch.0);
@@ -113,41 +118,44 @@ pub async fn gps_gpsd_and_dronetel(
     let d_watcher = Watcher::start(port)?;
 
     let n = cycles(secs, period);
-    // gpsd first identifies the receiver: warm both up, paced, until each
-    // reports; the measured cycles then follow the later of the two.
+    // gpsd first identifies the receiver: warm every server up, paced,
+    // until each reports; the measured cycles then follow the latest.
     let rec = Arc::new(record_cycles(FloodDevice::Gps, 16 * WARMUP_CYCLES + n));
-    let g_next = gpsd_warm_up(gpsd.watcher(), &g_link, &rec, WARMUP_CYCLES, period).await?;
-    let d_next = gpsd_warm_up(&d_watcher, &d_link, &rec, WARMUP_CYCLES, period).await?;
-    let next = g_next.max(d_next);
-    gpsd_wait_quiet(gpsd.watcher(), QUIET).await?;
-    gpsd_wait_quiet(&d_watcher, QUIET).await?;
-    let g_settled = gpsd.watcher().tpv_reports();
-    let d_settled = d_watcher.tpv_reports();
-    let g_before = rig::usage(gpsd.pid())?;
-    let d_before = rig::usage(daemon.pid())?;
+    let mut next = gpsd_warm_up(&d_watcher, &d_link, &rec, WARMUP_CYCLES, period).await?;
+    for (_, link, gpsd) in &gpsds {
+        next = next.max(gpsd_warm_up(gpsd.watcher(), link, &rec, WARMUP_CYCLES, period).await?);
+    }
+    // Every server with its watcher and process, the daemon last.
+    let mut servers: Vec<(&Watcher, u32, &Arc<FloodLink>)> = gpsds
+        .iter()
+        .map(|(_, link, gpsd)| (gpsd.watcher(), gpsd.pid(), link))
+        .collect();
+    servers.push((&d_watcher, daemon.pid(), &d_link));
+    let mut settled = Vec::new();
+    for (watcher, pid, _) in &servers {
+        gpsd_wait_quiet(watcher, QUIET).await?;
+        settled.push((watcher.tpv_reports(), rig::usage(*pid)?));
+    }
     let t0 = tokio::time::Instant::now();
     let range = next..next + n;
-    tokio::try_join!(
-        rig::write_cycles(g_link.clone(), rec.clone(), range.clone(), t0, period),
-        rig::write_cycles(d_link.clone(), rec.clone(), range, t0 + period / 2, period),
-    )?;
-    let g_last = gpsd_wait_quiet(gpsd.watcher(), QUIET).await?;
-    let d_last = gpsd_wait_quiet(&d_watcher, QUIET).await?;
-    let g_usage = rig::usage(gpsd.pid())?.since(&g_before);
-    let d_usage = rig::usage(daemon.pid())?.since(&d_before);
+    let k = servers.len() as u32;
+    let writers = servers.iter().enumerate().map(|(i, (_, _, link))| {
+        let start = t0 + period * i as u32 / k;
+        rig::write_cycles((*link).clone(), rec.clone(), range.clone(), start, period)
+    });
+    futures_util::future::try_join_all(writers).await?;
     let wall = period * n as u32;
-    Ok((
-        PacedResult {
+    let mut results = Vec::new();
+    for ((watcher, pid, _), (reports, before)) in servers.iter().zip(settled) {
+        let last = gpsd_wait_quiet(watcher, QUIET).await?;
+        results.push(PacedResult {
             wall,
-            usage: g_usage,
-            reports: g_last.0 - g_settled,
-        },
-        PacedResult {
-            wall,
-            usage: d_usage,
-            reports: d_last.0 - d_settled,
-        },
-    ))
+            usage: rig::usage(*pid)?.since(&before),
+            reports: last.0 - reports,
+        });
+    }
+    let ours = results.pop().context("no result of dronetel")?;
+    Ok((results, ours))
 }
 
 /// A thread that sleeps `1/hz` s and wakes, `hz` times a second for `secs`,

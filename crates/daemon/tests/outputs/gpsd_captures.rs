@@ -536,34 +536,14 @@ impl Totals {
     }
 }
 
-/// The library packages Debian 13's gpsd links (its `Depends` that are
-/// libraries, and theirs), beside gpsd itself; `debian::unpacked` checks
-/// that none is missing.
-const GPSD_DEBIAN_13: &[&str] = &[
-    "gpsd",
-    "libc6",
-    "libgcc-s1",
-    "libbluetooth3",
-    "libdbus-1-3",
-    "libusb-1.0-0",
-    "libsystemd0",
-    "libudev1",
-    "libcap2",
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tpvs_equal_real_gpsd_on_every_shared_capture() {
     dronetel_testkit::apt::ensure("gpsd", || Path::new("/usr/sbin/gpsd").exists());
     dronetel_testkit::apt::ensure("gpsd-clients", || Path::new("/usr/bin/gpspipe").exists());
     // Two gpsd releases: the one this Debian 12 machine installs (3.22),
     // and Debian 13's (3.25), unpacked privately.
-    let trixie = dronetel_testkit::debian::unpacked(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        "trixie",
-        GPSD_DEBIAN_13,
-        "/usr/sbin/gpsd",
-    );
-    let (exe, prefix) = trixie.command("/usr/sbin/gpsd");
+    let (exe, prefix) =
+        dronetel_testkit::debian::gpsd_debian_13(Path::new(env!("CARGO_TARGET_TMPDIR")));
     let gpsds = [
         Gpsd::new(PathBuf::from("/usr/sbin/gpsd"), Vec::new()),
         Gpsd::new(exe, prefix),
