@@ -49,14 +49,67 @@ pub struct Errors {
     pub speed: Option<f64>,
 }
 
-/// `fix`'s error fields as gpsd computes them, given the device's sky
-/// view (the fix's, or the last one it sent: gpsd keeps it between the
-/// cycles without GSV), its gpsd `mode`, `epv` (as reported), whether it
-/// is a DGPS fix, and the device's previous fix; with what the next fix
-/// of the device needs.
+/// The east and north DOPs of a device's sky view (`fill_dop()`), kept
+/// with the geometry they came from: the used satellites' numbers,
+/// azimuths and elevations. A receiver reports whole degrees, which stay
+/// the same for minutes, so most cycles find the geometry unchanged and
+/// skip the trigonometry and the matrix inversion.
+#[derive(Debug, Default)]
+pub struct Geometry {
+    /// (PRN, azimuth, elevation) of the satellites the DOPs came from, in
+    /// the sky view's order (the sums, and so the result, depend on it).
+    used: Vec<(u32, f64, f64)>,
+    dops: Option<(f64, f64)>,
+}
+
+impl Geometry {
+    /// Takes `sky` as the device's sky view and returns its DOPs,
+    /// computed again only when the used satellites or their positions
+    /// changed.
+    pub fn update(&mut self, sky: &[SatelliteInfo]) -> Option<(f64, f64)> {
+        let mut n = 0;
+        let same = usable(sky).all(|s| {
+            n += 1;
+            self.used.get(n - 1) == Some(&s)
+        });
+        if !(same && n == self.used.len()) {
+            self.used.clear();
+            self.used.extend(usable(sky));
+            self.dops = horizontal_dops(&self.used);
+        }
+        self.dops
+    }
+
+    /// The DOPs of the last sky view: gpsd keeps a device's sky between
+    /// the cycles without GSV.
+    pub fn dops(&self) -> Option<(f64, f64)> {
+        self.dops
+    }
+}
+
+/// The DOPs of `sky` alone, for a fix reported without its device's
+/// history (`?POLL`).
+pub fn sky_dops(sky: &[SatelliteInfo]) -> Option<(f64, f64)> {
+    horizontal_dops(&usable(sky).collect::<Vec<_>>())
+}
+
+/// The satellites `fill_dop()` takes: used, numbered, with an azimuth in
+/// 0–359 and an elevation in ±90°.
+fn usable(sky: &[SatelliteInfo]) -> impl Iterator<Item = (u32, f64, f64)> + '_ {
+    sky.iter().filter(|s| s.used && s.prn >= 1).filter_map(|s| {
+        let (az, el) = (s.azimuth_deg?, s.elevation_deg?);
+        ((0.0..=359.0).contains(&az) && el.abs() <= 90.0).then_some((s.prn, az, el))
+    })
+}
+
+/// `fix`'s error fields as gpsd computes them, given the east and north
+/// DOPs of the device's sky view ([`Geometry`]: the fix's, or the last one
+/// it sent), its gpsd `mode`, `epv` (as reported), whether it is a DGPS
+/// fix, and the device's previous fix; with what the next fix of the
+/// device needs.
 pub fn errors(
     fix: &GpsFix,
-    sky: &[SatelliteInfo],
+    dops: Option<(f64, f64)>,
     mode: u8,
     epv: Option<f64>,
     dgps: bool,
@@ -69,7 +122,7 @@ pub fn errors(
     let mut e = Errors::default();
     if mode >= 2 && fix.hdop.is_some() {
         let uere = if dgps { H_UERE_DGPS } else { H_UERE };
-        if let Some((xdop, ydop)) = horizontal_dops(sky) {
+        if let Some((xdop, ydop)) = dops {
             e.epx = Some(xdop * uere);
             e.epy = Some(ydop * uere);
         }
@@ -158,18 +211,13 @@ fn earth_distance(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> Option<f64> {
     None
 }
 
-/// xdop and ydop of the used satellites' geometry (`fill_dop()`): `None`
-/// with fewer than 4 usable satellites or a singular geometry.
-fn horizontal_dops(sky: &[SatelliteInfo]) -> Option<(f64, f64)> {
+/// xdop and ydop of the used satellites' geometry (`fill_dop()`), from
+/// their (PRN, azimuth, elevation): `None` with fewer than 4 or a
+/// singular geometry.
+fn horizontal_dops(used: &[(u32, f64, f64)]) -> Option<(f64, f64)> {
     let mut prod = [[0.0f64; 4]; 4];
-    let mut n = 0;
-    for s in sky.iter().filter(|s| s.used && s.prn >= 1) {
-        let (Some(az), Some(el)) = (s.azimuth_deg, s.elevation_deg) else {
-            continue;
-        };
-        if !(0.0..=359.0).contains(&az) || el.abs() > 90.0 {
-            continue;
-        }
+    let n = used.len();
+    for &(_, az, el) in used {
         let (az, el) = (az.to_radians(), el.to_radians());
         let row = [az.sin() * el.cos(), az.cos() * el.cos(), el.sin(), 1.0];
         for (i, p) in prod.iter_mut().enumerate() {
@@ -177,7 +225,6 @@ fn horizontal_dops(sky: &[SatelliteInfo]) -> Option<(f64, f64)> {
                 *v += row.get(i).copied().unwrap_or(0.0) * row.get(j).copied().unwrap_or(0.0);
             }
         }
-        n += 1;
     }
     if n < 4 {
         return None;
@@ -302,22 +349,62 @@ mod tests {
             ],
             ..Default::default()
         };
-        let (xdop, ydop) = horizontal_dops(&fix.sky).unwrap();
+        let (xdop, ydop) = sky_dops(&fix.sky).unwrap();
         assert!((xdop - ydop).abs() < 1e-9 && xdop > 0.0, "{xdop} {ydop}");
-        let (e1, prev) = errors(&fix, &fix.sky, 3, Some(10.0), false, None);
+        let dops = sky_dops(&fix.sky);
+        let (e1, prev) = errors(&fix, dops, 3, Some(10.0), false, None);
         assert!((e1.epx.unwrap() - xdop * 15.0).abs() < 1e-9);
         assert_eq!((e1.eps, e1.epc), (None, None), "no previous fix");
         fix.time = Some(prost_types::Timestamp {
             seconds: 102,
             nanos: 0,
         });
-        let (e2, _) = errors(&fix, &fix.sky, 3, Some(12.0), false, prev.as_ref());
+        let (e2, _) = errors(&fix, dops, 3, Some(12.0), false, prev.as_ref());
         let m = e1.epx.unwrap().max(e1.epy.unwrap());
         assert!((e2.eps.unwrap() - 2.0 * m / 2.0).abs() < 1e-9);
         assert!((e2.epc.unwrap() - 11.0).abs() < 1e-9);
         for s in &mut fix.sky[1..] {
             s.used = false;
         }
-        assert_eq!(errors(&fix, &fix.sky, 3, None, false, None).0.epx, None);
+        let dops = sky_dops(&fix.sky);
+        assert_eq!(errors(&fix, dops, 3, None, false, None).0.epx, None);
+    }
+
+    /// The DOPs a `Geometry` keeps are those of its latest sky view,
+    /// whether it computed them again or found the geometry unchanged.
+    #[test]
+    fn geometry_recomputes_only_what_changed() {
+        let mut sky = vec![
+            sat(1, 30.0, 0.0, true),
+            sat(2, 30.0, 90.0, true),
+            sat(3, 30.0, 180.0, true),
+            sat(4, 30.0, 270.0, true),
+            sat(5, 90.0, 0.0, true),
+            sat(6, 10.0, 45.0, false),
+        ];
+        let mut g = Geometry::default();
+        assert_eq!(g.dops(), None);
+        let first = g.update(&sky);
+        assert!(first.is_some());
+        assert_eq!(first, sky_dops(&sky));
+        // An unused satellite moving changes nothing.
+        sky[5].azimuth_deg = Some(50.0);
+        assert_eq!(g.update(&sky), first);
+        // A used one moving, one more used, one fewer: new DOPs each time.
+        for change in [
+            |s: &mut Vec<SatelliteInfo>| s[0].elevation_deg = Some(40.0),
+            |s: &mut Vec<SatelliteInfo>| s[5].used = true,
+            |s: &mut Vec<SatelliteInfo>| s[1].used = false,
+            |s: &mut Vec<SatelliteInfo>| s.truncate(3),
+        ] {
+            let before = g.dops();
+            change(&mut sky);
+            let now = g.update(&sky);
+            assert_eq!(now, sky_dops(&sky));
+            assert_ne!(now, before);
+            assert_eq!(g.dops(), now);
+        }
+        // Too few now: none, and none kept.
+        assert_eq!(g.dops(), None);
     }
 }

@@ -36,7 +36,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use dronetel_proto::v1::frame::Body;
-use dronetel_proto::v1::{Frame, GpsFix, SatelliteInfo};
+use dronetel_proto::v1::{Frame, GpsFix};
 use dronetel_wire::nmea::lines::SentenceLines;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
@@ -163,9 +163,10 @@ struct DeviceState {
     sensor: String,
     /// Its last encoded fix (`seq`, what the next one needs).
     previous: Option<(u64, error_model::Previous)>,
-    /// Its last sky view, for the error model of the cycles without one
-    /// (gpsd keeps its sky between GSV sentences).
-    sky: Vec<SatelliteInfo>,
+    /// The geometry of its last sky view and its DOPs, for the error
+    /// model, kept for the cycles without a sky view (gpsd keeps its sky
+    /// between GSV sentences).
+    geometry: error_model::Geometry,
 }
 
 /// One fix's reports as every watcher receives them.
@@ -226,7 +227,7 @@ impl Shared {
                 r.devices.push(DeviceState {
                     sensor: frame.sensor.clone(),
                     previous: None,
-                    sky: Vec::new(),
+                    geometry: error_model::Geometry::default(),
                 });
                 r.devices.len() - 1
             }
@@ -236,15 +237,12 @@ impl Shared {
             .previous
             .filter(|(seq, _)| *seq < frame.seq)
             .map(|(_, p)| p);
-        let sky = if fix.sky.is_empty() {
-            d.sky.as_slice()
+        let dops = if fix.sky.is_empty() {
+            d.geometry.dops()
         } else {
-            fix.sky.as_slice()
+            d.geometry.update(&fix.sky)
         };
-        let (errors, next) = report::errors(fix, sky, previous.as_ref());
-        if !fix.sky.is_empty() {
-            d.sky.clone_from(&fix.sky);
-        }
+        let (errors, next) = report::errors(fix, dops, previous.as_ref());
         let mut out = Vec::with_capacity(r.last_len + 512);
         let reports = self.with_device(&frame.sensor, |device, _| {
             report::fix_reports(&mut out, device, fix, errors)

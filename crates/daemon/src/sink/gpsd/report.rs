@@ -351,10 +351,10 @@ fn epv(fix: &GpsFix) -> Option<f64> {
 /// needs of this one.
 pub fn errors(
     fix: &GpsFix,
-    sky: &[SatelliteInfo],
+    dops: Option<(f64, f64)>,
     previous: Option<&Previous>,
 ) -> (Errors, Option<Previous>) {
-    error_model::errors(fix, sky, mode(fix), epv(fix), dgps(fix), previous)
+    error_model::errors(fix, dops, mode(fix), epv(fix), dgps(fix), previous)
 }
 
 impl<'a> Tpv<'a> {
@@ -820,7 +820,13 @@ pub fn poll(out: &mut Vec<u8>, last: &[Polled<'_>]) {
             active: last.len(),
             tpv: last
                 .iter()
-                .map(|p| Tpv::new(p.device, p.fix, errors(p.fix, &p.fix.sky, None).0))
+                .map(|p| {
+                    Tpv::new(
+                        p.device,
+                        p.fix,
+                        errors(p.fix, error_model::sky_dops(&p.fix.sky), None).0,
+                    )
+                })
                 .collect(),
             gst: last
                 .iter()
@@ -888,7 +894,12 @@ mod tests {
     fn tpv_carries_what_gpsd_reports() {
         let mut out = Vec::new();
         let f = fix();
-        tpv(&mut out, "/dev/gps", &f, errors(&f, &f.sky, None).0);
+        tpv(
+            &mut out,
+            "/dev/gps",
+            &f,
+            errors(&f, error_model::sky_dops(&f.sky), None).0,
+        );
         let v = &parse(&out)[0];
         assert_eq!(v["class"], "TPV");
         assert_eq!(v["device"], "/dev/gps");
@@ -927,7 +938,12 @@ mod tests {
         f.vertical_error_m = Some(14.0);
         let mut out = Vec::new();
         assert_eq!(
-            fix_reports(&mut out, "/dev/gps", &f, errors(&f, &f.sky, None).0),
+            fix_reports(
+                &mut out,
+                "/dev/gps",
+                &f,
+                errors(&f, error_model::sky_dops(&f.sky), None).0
+            ),
             3
         );
         let v = parse(&out);
@@ -1005,7 +1021,7 @@ mod tests {
             ("/dev/gps", &bare),
             ("/dev/gps", &dgps),
         ] {
-            let (e, next) = errors(f, &f.sky, previous.as_ref());
+            let (e, next) = errors(f, error_model::sky_dops(&f.sky), previous.as_ref());
             previous = next;
             let mut hand = Vec::new();
             tpv(&mut hand, device, f, e);
