@@ -118,6 +118,11 @@ pub fn unpacked(root: &Path, suite: &str, packages: &[&str], check: &str) -> Unp
             .args(["-o", &format!("Dir::State::Lists={}/lists", dir.display())])
             .args(["-o", &format!("Dir::Cache={}/cache", dir.display())])
             .args(["-o", "APT::Sandbox::User=root"])
+            // The package lists only: no translations, no AppStream data.
+            .args(["-o", "Acquire::Languages=none"])
+            .args(["-o", "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"])
+            .args(["-o", "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false"])
+            .args(["-o", "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false"])
             .args(args)
             .current_dir(dir.join("debs"))
             .stdout(Stdio::null())
