@@ -34,6 +34,10 @@ pub fn gpsd_debian_13(root: &Path) -> (PathBuf, Vec<OsString>) {
     unpacked(root, "trixie", GPSD_DEBIAN_13, "/usr/sbin/gpsd").command("/usr/sbin/gpsd")
 }
 
+/// The index targets `apt-get update` fetches besides the package lists
+/// and that nothing here reads (AppStream metadata and icons).
+const ONLY_PACKAGES: &[&str] = &["DEP-11", "DEP-11-icons", "DEP-11-icons-small"];
+
 /// Packages of one Debian release unpacked side by side in a folder.
 pub struct Unpacked {
     /// The folder the packages' files are unpacked into (their `/`).
@@ -120,9 +124,12 @@ pub fn unpacked(root: &Path, suite: &str, packages: &[&str], check: &str) -> Unp
             .args(["-o", "APT::Sandbox::User=root"])
             // The package lists only: no translations, no AppStream data.
             .args(["-o", "Acquire::Languages=none"])
-            .args(["-o", "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"])
-            .args(["-o", "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false"])
-            .args(["-o", "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false"])
+            .args(ONLY_PACKAGES.iter().flat_map(|t| {
+                [
+                    "-o".to_owned(),
+                    format!("Acquire::IndexTargets::deb::{t}::DefaultEnabled=false"),
+                ]
+            }))
             .args(args)
             .current_dir(dir.join("debs"))
             .stdout(Stdio::null())
