@@ -29,7 +29,12 @@ if ! command -v gpsd >/dev/null || ! command -v gpspipe >/dev/null; then
         || echo "gpsd could not be installed: its comparison is left out" >&2
 fi
 
-nice -n 5 cargo build --release -p dronetel -p dronetel-bench
+# The daemon on its own, as it is packaged: built together with the bench
+# (which depends on the test kit), its dependencies would be compiled with
+# the features the bench adds, under other symbol names than
+# crates/daemon/hot-code.ld lists, and the code layout would be lost.
+nice -n 5 cargo build --release -p dronetel
+nice -n 5 cargo build --release -p dronetel-bench
 target="${CARGO_TARGET_DIR:-target}"
 
 echo "== machine"
