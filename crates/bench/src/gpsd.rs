@@ -6,7 +6,6 @@
 //! `scripts/bench.sh` installs) and Debian 13's 3.25, unpacked into a
 //! private folder by `dronetel_testkit::debian` as the capture test does.
 
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use dronetel_testkit::debian;
 
 /// gpsd and its watcher; both killed when dropped.
 #[derive(Debug)]
@@ -87,29 +87,30 @@ pub fn available() -> bool {
 
 /// `gpsd -V`, e.g. "gpsd: 3.22 (revision 3.22)".
 pub fn version() -> String {
-    Program::path().version()
+    Command::new("gpsd")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
-/// A gpsd release to run: its executable and the arguments before
-/// gpsd's own.
+/// A gpsd release to run, and how the tables name it.
 #[derive(Debug, Clone)]
 pub struct Program {
-    exe: PathBuf,
-    prefix: Vec<OsString>,
-    /// How the tables name it, e.g. "gpsd 3.25 (Debian 13)".
+    program: debian::Program,
+    /// e.g. "gpsd 3.25 (Debian 13)".
     pub label: String,
 }
 
 impl Program {
     /// The `gpsd` on the PATH.
     pub fn path() -> Program {
-        let mut p = Program {
-            exe: PathBuf::from("gpsd"),
-            prefix: Vec::new(),
-            label: String::new(),
-        };
-        p.label = format!("gpsd {}", p.release());
-        p
+        let program = debian::Program::plain("gpsd");
+        let release = program.gpsd_release().unwrap_or_else(|| "?".into());
+        Program {
+            program,
+            label: format!("gpsd {release}"),
+        }
     }
 
     /// Debian 13's gpsd, downloaded and unpacked under `target/tmp` (shared
@@ -118,43 +119,15 @@ impl Program {
     pub fn debian_13() -> Option<Program> {
         let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
         let root = PathBuf::from(target).join("tmp");
-        let unpacked = std::panic::catch_unwind(|| dronetel_testkit::debian::gpsd_debian_13(&root));
-        match unpacked {
-            Ok((exe, prefix)) => {
-                let mut p = Program {
-                    exe,
-                    prefix,
-                    label: String::new(),
-                };
-                p.label = format!("gpsd {} (Debian 13)", p.release());
-                Some(p)
-            }
-            Err(_) => {
-                eprintln!("Debian 13's gpsd could not be unpacked: its comparison is left out");
-                None
-            }
-        }
-    }
-
-    fn command(&self) -> Command {
-        let mut c = Command::new(&self.exe);
-        c.args(&self.prefix);
-        c
-    }
-
-    /// `gpsd -V`'s whole line.
-    fn version(&self) -> String {
-        self.command()
-            .arg("-V")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default()
-    }
-
-    /// The release alone, e.g. "3.25".
-    fn release(&self) -> String {
-        let v = self.version();
-        v.split_whitespace().nth(1).unwrap_or("?").to_owned()
+        let Ok(program) = std::panic::catch_unwind(|| debian::gpsd_debian_13(&root)) else {
+            eprintln!("Debian 13's gpsd could not be unpacked: its comparison is left out");
+            return None;
+        };
+        let release = program.gpsd_release().unwrap_or_else(|| "?".into());
+        Some(Program {
+            program,
+            label: format!("gpsd {release} (Debian 13)"),
+        })
     }
 }
 
@@ -170,6 +143,7 @@ impl Gpsd {
         let port = crate::free_port().context("picking a free port for gpsd")?;
         let log = std::fs::File::create(dir.join("gpsd.log")).context("creating gpsd.log")?;
         let gpsd = program
+            .program
             .command()
             .args(["-N", "-n", "-b", "-s", "115200", "-F"])
             .arg(dir.join("gpsd.sock"))

@@ -28,10 +28,44 @@ pub const GPSD_DEBIAN_13: &[&str] = &[
     "libcap2",
 ];
 
-/// Debian 13's gpsd unpacked under `root` (see [`unpacked`]): the command
-/// line that runs it, as [`Unpacked::command`] gives it.
-pub fn gpsd_debian_13(root: &Path) -> (PathBuf, Vec<OsString>) {
-    unpacked(root, "trixie", GPSD_DEBIAN_13, "/usr/sbin/gpsd").command("/usr/sbin/gpsd")
+/// Debian 13's gpsd unpacked under `root` (see [`unpacked`]), ready to
+/// run.
+pub fn gpsd_debian_13(root: &Path) -> Program {
+    unpacked(root, "trixie", GPSD_DEBIAN_13, "/usr/sbin/gpsd").program("/usr/sbin/gpsd")
+}
+
+/// A program to start and the arguments that come before its own: a
+/// plain executable, or one of another Debian release run through that
+/// release's loader ([`Unpacked::program`]).
+#[derive(Debug, Clone)]
+pub struct Program {
+    exe: PathBuf,
+    prefix: Vec<OsString>,
+}
+
+impl Program {
+    /// `exe` itself: a path, or a name looked up on the PATH.
+    pub fn plain(exe: impl Into<PathBuf>) -> Program {
+        Program {
+            exe: exe.into(),
+            prefix: Vec::new(),
+        }
+    }
+
+    /// A command that runs it; the program's own arguments go after.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.args(&self.prefix);
+        c
+    }
+
+    /// gpsd's release, the second word `-V` prints ("gpsd: 3.25
+    /// (revision 3.25)"); `None` when it does not run or prints none.
+    pub fn gpsd_release(&self) -> Option<String> {
+        let out = self.command().arg("-V").output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace().nth(1).map(str::to_owned)
+    }
 }
 
 /// The index targets `apt-get update` fetches besides the package lists
@@ -49,25 +83,23 @@ pub struct Unpacked {
 }
 
 impl Unpacked {
-    /// The command line that runs `program` (a path inside the release,
-    /// e.g. `/usr/sbin/gpsd`) with the release's loader and libraries:
-    /// the executable to start and the arguments that come before the
-    /// program's own.
-    pub fn command(&self, program: &str) -> (PathBuf, Vec<OsString>) {
+    /// `program` (a path inside the release, e.g. `/usr/sbin/gpsd`) run
+    /// with the release's loader and libraries.
+    pub fn program(&self, program: &str) -> Program {
         let libs = format!(
             "{root}/lib/{t}:{root}/usr/lib/{t}",
             root = self.root.display(),
             t = self.triplet
         );
         let program = self.root.join(program.trim_start_matches('/'));
-        (
-            self.loader.clone(),
-            vec![
+        Program {
+            exe: self.loader.clone(),
+            prefix: vec![
                 "--library-path".into(),
                 libs.into(),
                 program.into_os_string(),
             ],
-        )
+        }
     }
 }
 
@@ -153,9 +185,10 @@ pub fn unpacked(root: &Path, suite: &str, packages: &[&str], check: &str) -> Unp
             .is_ok_and(|s| s.success());
         assert!(ok, "dpkg-deb -x {} failed", deb.display());
     }
-    let (exe, mut args) = unpacked.command(check);
-    args.insert(0, "--list".into());
-    let listed = Command::new(&exe).args(&args).output().unwrap();
+    let check_program = unpacked.program(check);
+    let mut list = Command::new(&check_program.exe);
+    list.arg("--list").args(&check_program.prefix);
+    let listed = list.output().unwrap();
     let text = String::from_utf8_lossy(&listed.stdout);
     assert!(
         listed.status.success() && !text.contains("not found"),

@@ -67,12 +67,7 @@ impl Geometry {
     /// computed again only when the used satellites or their positions
     /// changed.
     pub fn update(&mut self, sky: &[SatelliteInfo]) -> Option<(f64, f64)> {
-        let mut n = 0;
-        let same = usable(sky).all(|s| {
-            n += 1;
-            self.used.get(n - 1) == Some(&s)
-        });
-        if !(same && n == self.used.len()) {
+        if !usable(sky).eq(self.used.iter().copied()) {
             self.used.clear();
             self.used.extend(usable(sky));
             self.dops = horizontal_dops(&self.used);
