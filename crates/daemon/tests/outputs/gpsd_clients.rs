@@ -407,17 +407,22 @@ async fn hostile_clients_get_errors_and_a_watcher_is_unaffected() {
     assert!(hwm_kib < 64 * 1024, "peak RSS {hwm_kib} KiB");
 }
 
-/// The number after `label` on a line of `pane` (`Latitude:  47.397 N`).
-fn pane_number(pane: &str, label: &str) -> Option<(f64, String)> {
+/// The number after `label` on a line of `pane` (`Latitude:  47.397 N`)
+/// and the rest of the line after it; `None` where cgps shows `n/a`.
+fn pane_value<'a>(pane: &'a str, label: &str) -> Option<(f64, &'a str)> {
     let line = pane.lines().find(|l| l.contains(label))?;
     let rest = &line[line.find(label)? + label.len()..];
     let rest = rest.trim_start_matches([':', ' ']);
-    let num: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
-        .collect();
-    let hemisphere = rest[num.len()..].trim_start().chars().next()?.to_string();
-    Some((num.parse().ok()?, hemisphere))
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(rest.len());
+    Some((rest[..end].parse().ok()?, &rest[end..]))
+}
+
+/// The number after `label` and the letter after it (a hemisphere).
+fn pane_number(pane: &str, label: &str) -> Option<(f64, String)> {
+    let (v, rest) = pane_value(pane, label)?;
+    Some((v, rest.trim_start().chars().next()?.to_string()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -451,9 +456,15 @@ async fn cgps_under_tmux_shows_the_simulated_position() {
     let shown = loop {
         pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
             .into_owned();
-        if let (Some(lat), Some(lon)) = (
+        // The DOPs gpsd computes from the sky view (`SKY`'s xdop, ydop,
+        // tdop, gdop) are shown too, not `n/a`.
+        let dops = ["(XDOP, EPX)", "(YDOP, EPY)", "(TDOP)", "(GDOP)"]
+            .iter()
+            .all(|l| pane_value(&pane, l).is_some_and(|(v, _)| v > 0.0));
+        if let (Some(lat), Some(lon), true) = (
             pane_number(&pane, "Latitude"),
             pane_number(&pane, "Longitude"),
+            dops,
         ) {
             break (lat, lon);
         }
@@ -478,6 +489,6 @@ async fn cgps_under_tmux_shows_the_simulated_position() {
     // The simulated drone flies within a few hundred metres of home.
     assert!(
         (signed_lat - tlat).abs() < 0.05 && (signed_lon - tlon).abs() < 0.05,
-        "cgps shows {lat} {ns} {lon} {ew}, the simulator is at {tlat} {tlon}:\n{pane}"
+        "cgps shows {lat} {ns} {lon} {ew} (NaN: not the position and all four DOPs in time), the simulator is at {tlat} {tlon}:\n{pane}"
     );
 }

@@ -245,7 +245,7 @@ impl Shared {
         let (errors, next) = report::errors(fix, dops, previous.as_ref());
         let mut out = Vec::with_capacity(r.last_len + 512);
         let reports = self.with_device(&frame.sensor, |device, _| {
-            report::fix_reports(&mut out, device, fix, errors)
+            report::fix_reports(&mut out, device, fix, errors, dops)
         });
         if let Some(next) = next {
             if d.previous.is_none_or(|(seq, _)| seq < frame.seq) {

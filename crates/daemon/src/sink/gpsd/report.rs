@@ -11,7 +11,7 @@ use dronetel_proto::v1::{Constellation, FixMode, FixQuality, GpsFix, SatelliteIn
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
-use super::error_model::{self, Errors, Previous};
+use super::error_model::{self, Dops, Errors, Previous};
 use super::request::Policy;
 
 /// `proto_major` of the protocol served.
@@ -351,7 +351,7 @@ fn epv(fix: &GpsFix) -> Option<f64> {
 /// needs of this one.
 pub fn errors(
     fix: &GpsFix,
-    dops: Option<(f64, f64)>,
+    dops: Option<Dops>,
     previous: Option<&Previous>,
 ) -> (Errors, Option<Previous>) {
     error_model::errors(fix, dops, mode(fix), epv(fix), dgps(fix), previous)
@@ -481,13 +481,20 @@ fn numbers(out: &mut Vec<u8>, members: &[(&[u8], Option<f64>)]) {
     }
 }
 
-/// Appends a watcher's reports of one fix: its `TPV`, then its `SKY` and
-/// its `GST` when it has them; returns how many.
-pub fn fix_reports(out: &mut Vec<u8>, device: &str, fix: &GpsFix, e: Errors) -> u64 {
+/// Appends a watcher's reports of one fix: its `TPV` (with the error
+/// fields `e`), then its `SKY` (with the DOPs `dops` of the device's sky
+/// view) and its `GST` when it has them; returns how many.
+pub fn fix_reports(
+    out: &mut Vec<u8>,
+    device: &str,
+    fix: &GpsFix,
+    e: Errors,
+    dops: Option<Dops>,
+) -> u64 {
     tpv(out, device, fix, e);
     let mut n = 1;
     if has_sky(fix) {
-        sky(out, device, fix);
+        sky(out, device, fix, dops);
         n += 1;
     }
     if has_gst(fix) {
@@ -586,6 +593,14 @@ struct Sky<'a> {
     vdop: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pdop: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xdop: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ydop: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tdop: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gdop: Option<f64>,
     #[serde(rename = "nSat", skip_serializing_if = "Option::is_none")]
     n_sat: Option<u32>,
     #[serde(rename = "uSat", skip_serializing_if = "Option::is_none")]
@@ -600,7 +615,10 @@ pub fn has_sky(fix: &GpsFix) -> bool {
 }
 
 impl<'a> Sky<'a> {
-    fn new(device: &'a str, fix: &'a GpsFix) -> Self {
+    /// The `SKY` of `fix`: the receiver's hdop, vdop and pdop, and the
+    /// DOPs gpsd computes from the sky view (`dops`, see [`Dops`]).
+    fn new(device: &'a str, fix: &'a GpsFix, dops: Option<Dops>) -> Self {
+        let d = dops.unwrap_or_default();
         let n_sat = (!fix.sky.is_empty()).then_some(fix.sky.len() as u32);
         let u_sat = fix
             .satellites_used
@@ -612,6 +630,10 @@ impl<'a> Sky<'a> {
             hdop: r(fix.hdop, 2),
             vdop: r(fix.vdop, 2),
             pdop: r(fix.pdop, 2),
+            xdop: r(d.x, 2),
+            ydop: r(d.y, 2),
+            tdop: r(d.t, 2),
+            gdop: r(d.g, 2),
             n_sat,
             u_sat,
             satellites: Satellites(&fix.sky),
@@ -622,8 +644,8 @@ impl<'a> Sky<'a> {
 /// Appends the `SKY` of `fix`, written out by hand: a dozen satellites
 /// of seven members each made serde's per-member work most of the sink's
 /// CPU. The same object as `Sky` serializes (a test holds them equal).
-pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
-    let sky = Sky::new(device, fix);
+pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix, dops: Option<Dops>) {
+    let sky = Sky::new(device, fix, dops);
     out.extend_from_slice(b"{\"class\":\"SKY\",\"device\":");
     json(out, device);
     time_member(out, sky.time.as_ref());
@@ -633,6 +655,10 @@ pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
             (b",\"hdop\":", sky.hdop),
             (b",\"vdop\":", sky.vdop),
             (b",\"pdop\":", sky.pdop),
+            (b",\"xdop\":", sky.xdop),
+            (b",\"ydop\":", sky.ydop),
+            (b",\"tdop\":", sky.tdop),
+            (b",\"gdop\":", sky.gdop),
         ],
     );
     for (key, v) in [(&b",\"nSat\":"[..], sky.n_sat), (b",\"uSat\":", sky.u_sat)] {
@@ -812,6 +838,10 @@ struct Poll<'a> {
 /// The `POLL` object: the last fix of each device (its error fields
 /// without the speed and climb errors, which need the fix before).
 pub fn poll(out: &mut Vec<u8>, last: &[Polled<'_>]) {
+    let dops: Vec<Option<Dops>> = last
+        .iter()
+        .map(|p| error_model::sky_dops(&p.fix.sky))
+        .collect();
     line(
         out,
         &Poll {
@@ -820,13 +850,8 @@ pub fn poll(out: &mut Vec<u8>, last: &[Polled<'_>]) {
             active: last.len(),
             tpv: last
                 .iter()
-                .map(|p| {
-                    Tpv::new(
-                        p.device,
-                        p.fix,
-                        errors(p.fix, error_model::sky_dops(&p.fix.sky), None).0,
-                    )
-                })
+                .zip(&dops)
+                .map(|(p, d)| Tpv::new(p.device, p.fix, errors(p.fix, *d, None).0))
                 .collect(),
             gst: last
                 .iter()
@@ -835,8 +860,9 @@ pub fn poll(out: &mut Vec<u8>, last: &[Polled<'_>]) {
                 .collect(),
             sky: last
                 .iter()
-                .filter(|p| has_sky(p.fix))
-                .map(|p| Sky::new(p.device, p.fix))
+                .zip(&dops)
+                .filter(|(p, _)| has_sky(p.fix))
+                .map(|(p, d)| Sky::new(p.device, p.fix, *d))
                 .collect(),
         },
     );
@@ -942,7 +968,8 @@ mod tests {
                 &mut out,
                 "/dev/gps",
                 &f,
-                errors(&f, error_model::sky_dops(&f.sky), None).0
+                errors(&f, error_model::sky_dops(&f.sky), None).0,
+                error_model::sky_dops(&f.sky),
             ),
             3
         );
@@ -981,17 +1008,24 @@ mod tests {
             used: false,
             signal_id: None,
         });
+        let dops = Some(Dops {
+            x: Some(0.634),
+            y: Some(0.7777),
+            t: None,
+            g: Some(2.19),
+        });
         let mut hand = Vec::new();
-        sky(&mut hand, "/dev/\"gps\"", &f);
+        sky(&mut hand, "/dev/\"gps\"", &f, dops);
         let mut serde = Vec::new();
-        line(&mut serde, &Sky::new("/dev/\"gps\"", &f));
+        line(&mut serde, &Sky::new("/dev/\"gps\"", &f, dops));
+        assert_eq!(parse(&hand)[0]["ydop"], 0.78);
         assert_eq!(parse(&hand), parse(&serde));
         assert!(hand.ends_with(b"}\r\n"));
         f.sky.clear();
         f.hdop = None;
         let (mut hand, mut serde) = (Vec::new(), Vec::new());
-        sky(&mut hand, "/dev/gps", &f);
-        line(&mut serde, &Sky::new("/dev/gps", &f));
+        sky(&mut hand, "/dev/gps", &f, None);
+        line(&mut serde, &Sky::new("/dev/gps", &f, None));
         assert_eq!(parse(&hand), parse(&serde));
     }
 
@@ -1092,10 +1126,43 @@ mod tests {
         days + day - 1
     }
 
+    /// `SKY` has the DOPs gpsd computes from the used satellites beside
+    /// the receiver's: five satellites whose DOPs are known in closed form
+    /// (see `error_model`), with the receiver's hdop kept as sent.
+    #[test]
+    fn sky_reports_the_dops_of_its_geometry() {
+        let mut f = fix();
+        f.sky = [(1, 0.0), (2, 90.0), (3, 180.0), (4, 270.0)]
+            .map(|(prn, az)| (prn, az, 0.0))
+            .into_iter()
+            .chain([(5, 0.0, 90.0)])
+            .map(|(prn, az, el)| SatelliteInfo {
+                constellation: Constellation::Gps as i32,
+                prn,
+                elevation_deg: Some(el),
+                azimuth_deg: Some(az),
+                used: true,
+                ..Default::default()
+            })
+            .collect();
+        let mut out = Vec::new();
+        sky(&mut out, "/dev/gps", &f, error_model::sky_dops(&f.sky));
+        let v = &parse(&out)[0];
+        for (k, want) in [
+            ("xdop", 0.71),
+            ("ydop", 0.71),
+            ("tdop", 0.5),
+            ("gdop", 1.58),
+            ("hdop", 1.1),
+        ] {
+            assert_eq!(v[k], want, "{k}: {v}");
+        }
+    }
+
     #[test]
     fn sky_numbers_satellites_as_gpsd_does() {
         let mut out = Vec::new();
-        sky(&mut out, "/dev/gps", &fix());
+        sky(&mut out, "/dev/gps", &fix(), None);
         let v = &parse(&out)[0];
         assert_eq!(v["class"], "SKY");
         assert_eq!(
