@@ -2,7 +2,8 @@
 //! and the Python `gps` module (Debian's `gpsd-clients`, `python3-gps`,
 //! installed when missing) and `cgps -s` under tmux read the real
 //! binary's gpsd port while it reads the simulated GPS receiver and
-//! flight controller on ptys (`gpspipe -r` its sentences as received); and
+//! flight controller on ptys (`gpspipe -r` its sentences as received,
+//! `gpsmon -a` those and the time offsets of `"pps":true`); and
 //! hostile clients (a megabyte without an end, ten thousand polls in one
 //! write, bad JSON, two hundred connections) get gpsd's answers without
 //! disturbing a watcher.
@@ -296,6 +297,62 @@ async fn gpspipe_r_prints_the_sentences_as_received() {
         }
         assert!(t0.elapsed() < DEADLINE);
     }
+}
+
+/// `gpsmon -a` (no curses) on the gpsd port: it asks only
+/// `?WATCH={"raw":2,"pps":true}` (no `enable`, which gpsd takes as true)
+/// and prints the receiver's sentences as received and each `TOFF` it
+/// gets (`TOFF= host-clock real= fix-time`): the simulator's fix times,
+/// taken by the daemon's host clock within the cycle's read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpsmon_shows_the_sentences_and_time_offsets() {
+    ensure_clients();
+    let (_h, port) = start("gpsd-gpsmon", 16).await;
+    Raw::connect(port).await;
+    let mut gpsmon = Command::new("gpsmon")
+        .args(["-a", &format!("127.0.0.1:{port}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(gpsmon.stdout.take().unwrap()).lines();
+    let mut err = BufReader::new(gpsmon.stderr.take().unwrap()).lines();
+    let (mut sentences, mut offsets, mut seen) = (0, Vec::new(), String::new());
+    let t0 = Instant::now();
+    while sentences < 20 || offsets.len() < 3 {
+        let line = tokio::select! {
+            l = out.next_line() => l,
+            l = err.next_line() => l,
+            () = tokio::time::sleep(DEADLINE * 2 - t0.elapsed().min(DEADLINE * 2)) => {
+                panic!("{sentences} sentences, {} TOFF in {:?}:\n{seen}", offsets.len(), DEADLINE * 2)
+            }
+        };
+        let Some(line) = line.unwrap() else {
+            panic!("gpsmon ended:\n{seen}")
+        };
+        seen.push_str(&line);
+        seen.push('\n');
+        // Packets are printed as "(length) packet" on stdout, the time
+        // offsets as "TOFF= clock real= time" on stderr.
+        if let Some(i) = line.find("TOFF=") {
+            let f: Vec<&str> = line[i..].split_whitespace().collect();
+            let clock: f64 = f[1].parse().unwrap();
+            let real: f64 = f[3].parse().unwrap();
+            offsets.push(clock - real);
+        } else if line
+            .split_once(") $")
+            .is_some_and(|(_, s)| checksum_ok(&format!("${s}")))
+        {
+            sentences += 1;
+        }
+    }
+    // The simulator stamps each fix with the host time it writes it at.
+    for o in &offsets {
+        assert!(o.abs() < 1.0, "host clock - fix time {o} s:\n{seen}");
+    }
+    assert!(seen.contains("\"pps\":true"), "{seen}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

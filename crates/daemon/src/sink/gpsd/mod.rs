@@ -10,8 +10,10 @@
 //! `ERROR` object and the connection stays open. A JSON watcher gets a
 //! `TPV` and, when the fix has them, a `SKY` and a `GST` per fix; each
 //! fix's reports are encoded once and the same bytes go to every
-//! watcher. An `"nmea":true` watcher gets the sentences of its NMEA
-//! devices as they were received (the daemon's [`RawTap`], copied from
+//! watcher. A `"pps":true` watcher gets a `TOFF` (fix time and the host
+//! clock when it was read) for each device's first fix of every second,
+//! as gpsd sends them. An `"nmea":true` watcher gets the sentences of
+//! its NMEA devices as they were received (the daemon's [`RawTap`], copied from
 //! the sensors only while such a watcher is connected). The device list
 //! follows reloads that change the sensors. Requests are bounded
 //! ([`request::MAX_REQUEST`]), reports wait in the client's bus queue (the
@@ -167,6 +169,9 @@ struct DeviceState {
     /// model, kept for the cycles without a sky view (gpsd keeps its sky
     /// between GSV sentences).
     geometry: error_model::Geometry,
+    /// The second of its last `TOFF`: gpsd sends one for the first fix
+    /// of each second later than the last.
+    toff_sec: Option<i64>,
 }
 
 /// One fix's reports as every watcher receives them.
@@ -178,6 +183,9 @@ struct Encoded {
     bytes: Bytes,
     /// How many objects.
     reports: u64,
+    /// The `TOFF` line for `pps` watchers, when the fix is the device's
+    /// first of a new second; else empty.
+    toff: Bytes,
 }
 
 impl Shared {
@@ -228,6 +236,7 @@ impl Shared {
                     sensor: frame.sensor.clone(),
                     previous: None,
                     geometry: error_model::Geometry::default(),
+                    toff_sec: None,
                 });
                 r.devices.len() - 1
             }
@@ -253,10 +262,24 @@ impl Shared {
             }
         }
         r.last_len = out.len();
+        let toff = match (fix.time.as_ref(), frame.received_at.as_ref()) {
+            (Some(real), Some(clock))
+                if report::mode(fix) >= 2 && d.toff_sec.is_none_or(|s| real.seconds > s) =>
+            {
+                d.toff_sec = Some(real.seconds);
+                let mut b = Vec::with_capacity(160);
+                self.with_device(&frame.sensor, |device, _| {
+                    report::toff(&mut b, device, real, clock)
+                });
+                Bytes::from(b)
+            }
+            _ => Bytes::new(),
+        };
         let e = Encoded {
             seq: frame.seq,
             bytes: Bytes::from(out),
             reports,
+            toff,
         };
         if r.recent.len() >= RECENT {
             r.recent.pop_front();
@@ -414,15 +437,23 @@ impl Client {
             return;
         };
         let policy = &self.policy;
-        if !self
-            .shared
-            .with_device(&p.frame().sensor, |device, _| policy.wants(device))
-        {
+        let (json, toff) = self.shared.with_device(&p.frame().sensor, |device, _| {
+            (policy.wants(device), policy.wants_toff(device))
+        });
+        if !json && !toff {
             return;
         }
         if let Some(e) = self.shared.reports_of(p.frame(), fix) {
-            self.out.extend_from_slice(&e.bytes);
-            SinkStats::add(&self.stats.sent, e.reports);
+            // gpsd sends a cycle's TOFF when its time arrives, before the
+            // cycle's reports.
+            if toff && !e.toff.is_empty() {
+                self.out.extend_from_slice(&e.toff);
+                SinkStats::add(&self.stats.sent, 1);
+            }
+            if json {
+                self.out.extend_from_slice(&e.bytes);
+                SinkStats::add(&self.stats.sent, e.reports);
+            }
         }
     }
 

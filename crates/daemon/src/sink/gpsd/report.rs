@@ -8,6 +8,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dronetel_proto::v1::{Constellation, FixMode, FixQuality, GpsFix, SatelliteInfo};
+use prost_types::Timestamp;
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
@@ -479,6 +480,30 @@ fn numbers(out: &mut Vec<u8>, members: &[(&[u8], Option<f64>)]) {
             json(out, &v);
         }
     }
+}
+
+/// Appends the `TOFF` object: the fix time `real` of a device's cycle and
+/// the host clock `clock` when the cycle was read (the frame's
+/// `received_at`, the time the `[chrony]` sink sends too), in gpsd 3.22's
+/// members and their order. Clients parse it with libgps, whose reader
+/// before 3.23 refuses members it does not know, so gpsd 3.23's
+/// `precision` and `shm` are left out.
+pub fn toff(out: &mut Vec<u8>, device: &str, real: &Timestamp, clock: &Timestamp) {
+    out.extend_from_slice(b"{\"class\":\"TOFF\",\"device\":");
+    json(out, device);
+    for (key, v) in [
+        (&b",\"real_sec\":"[..], real.seconds),
+        (b",\"real_nsec\":", i64::from(real.nanos)),
+        (b",\"clock_sec\":", clock.seconds),
+        (b",\"clock_nsec\":", i64::from(clock.nanos)),
+    ] {
+        out.extend_from_slice(key);
+        if v < 0 {
+            out.push(b'-');
+        }
+        unsigned(out, v.unsigned_abs());
+    }
+    out.extend_from_slice(b"}\r\n");
 }
 
 /// Appends a watcher's reports of one fix: its `TPV` (with the error
@@ -1157,6 +1182,27 @@ mod tests {
         ] {
             assert_eq!(v[k], want, "{k}: {v}");
         }
+    }
+
+    /// `TOFF` as gpsd 3.22 writes it, and as libgps's reader takes it
+    /// (its members only).
+    #[test]
+    fn toff_has_gpsd_members() {
+        let mut out = Vec::new();
+        let real = Timestamp {
+            seconds: 1_796_126_402,
+            nanos: 0,
+        };
+        let clock = Timestamp {
+            seconds: 1_796_126_402,
+            nanos: 137_452_299,
+        };
+        toff(&mut out, "/dev/ttyS0", &real, &clock);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "{\"class\":\"TOFF\",\"device\":\"/dev/ttyS0\",\"real_sec\":1796126402,\
+             \"real_nsec\":0,\"clock_sec\":1796126402,\"clock_nsec\":137452299}\r\n"
+        );
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub enum Request {
     Invalid(String),
 }
 
-/// The members of `?WATCH={...}`; absent ones keep their current value.
+/// The members of `?WATCH={...}`. What an absent one means is gpsd's
+/// (`json_watch_read()`), see [`Policy::apply`].
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WatchArgs {
@@ -88,29 +89,34 @@ pub struct Policy {
     pub scaled: bool,
     /// `split24` (AIS only: no effect).
     pub split24: bool,
-    /// `pps` (no PPS source: no effect).
+    /// `pps`: the `TOFF` of each device's first fix of every second (no
+    /// PPS source, so no `PPS` objects).
     pub pps: bool,
     /// `device`: only this device's reports.
     pub device: Option<String>,
 }
 
 impl Policy {
-    /// Applies `?WATCH={...}`; a watcher that asked for
-    /// no format gets JSON, as from gpsd.
+    /// Applies `?WATCH={...}` as gpsd does (`json_watch_read()`, whose
+    /// defaults stand for the absent members): `enable` is true unless
+    /// sent (any `?WATCH={...}` starts watching: gpsmon sends only
+    /// `{"raw":2,"pps":true}`), `scaled`, `split24`, `pps` and `timing`
+    /// are false unless sent, `device` is every device unless sent; only
+    /// `json`, `nmea` and `raw` keep their value when absent. A watcher
+    /// that has no format at all gets JSON (gpsd sends it nothing).
     pub fn apply(&mut self, a: &WatchArgs) {
-        let set = |v: &mut bool, a: Option<bool>| *v = a.unwrap_or(*v);
-        set(&mut self.watcher, a.enable);
-        set(&mut self.json, a.json);
-        set(&mut self.scaled, a.scaled);
-        set(&mut self.split24, a.split24);
-        set(&mut self.pps, a.pps);
-        if let Some(d) = &a.device {
-            self.device = (!d.is_empty()).then(|| d.clone());
-        }
+        self.watcher = a.enable.unwrap_or(true);
+        self.scaled = a.scaled.unwrap_or(false);
+        self.split24 = a.split24.unwrap_or(false);
+        self.pps = a.pps.unwrap_or(false);
+        self.device = a.device.clone().filter(|d| !d.is_empty());
+        // `timing` is not kept: its members (`rtime`, `sor`, ...) are not
+        // sent, so it is echoed false as a gpsd built without it does.
         let _ = (&a.class, &a.remote, a.timing);
-        set(&mut self.nmea, a.nmea);
+        self.json = a.json.unwrap_or(self.json);
+        self.nmea = a.nmea.unwrap_or(self.nmea);
         self.raw = a.raw.map_or(self.raw, |r| r.min(2));
-        if self.watcher && a.json.is_none() && a.nmea.is_none() && a.raw.is_none() {
+        if self.watcher && !self.json && !self.nmea && self.raw == 0 {
             self.json = true;
         }
     }
@@ -118,6 +124,12 @@ impl Policy {
     /// True when reports of `device` are to be sent as JSON.
     pub fn wants(&self, device: &str) -> bool {
         self.watcher && self.json && self.device.as_deref().is_none_or(|d| d == device)
+    }
+
+    /// True when the `TOFF` objects of `device` are to be sent (to a
+    /// `pps` watcher, in any format, as gpsd sends them).
+    pub fn wants_toff(&self, device: &str) -> bool {
+        self.watcher && self.pps && self.device.as_deref().is_none_or(|d| d == device)
     }
 
     /// True when the sentences of `device` (an NMEA source) are to be
@@ -335,6 +347,45 @@ mod tests {
             ..Default::default()
         });
         assert!(p.json, "a watcher without a format gets JSON");
+    }
+
+    /// What gpsd 3.22 answered to this sequence on one connection: an
+    /// absent `enable` turns watching on, absent `pps`/`scaled`/`split24`
+    /// and `device` go back to their defaults, absent `json`/`nmea`/`raw`
+    /// keep their value.
+    #[test]
+    fn absent_watch_members_mean_what_they_mean_to_gpsd() {
+        let apply = |p: &mut Policy, req: &[u8]| {
+            let got = all(req);
+            let Request::Watch(Some(a)) = &got[0] else {
+                panic!("{got:?}")
+            };
+            p.apply(a);
+        };
+        let mut p = Policy::default();
+        apply(&mut p, b"?WATCH={\"raw\":2,\"pps\":true};");
+        assert!(
+            p.watcher && p.pps && p.raw == 2 && !p.json && !p.nmea,
+            "{p:?}"
+        );
+        apply(&mut p, b"?WATCH={\"nmea\":true};");
+        assert!(
+            p.watcher && !p.pps && p.raw == 2 && p.nmea && !p.json,
+            "{p:?}"
+        );
+        apply(&mut p, b"?WATCH={\"enable\":false};");
+        assert!(!p.watcher && p.nmea && p.raw == 2, "{p:?}");
+        apply(
+            &mut p,
+            b"?WATCH={\"json\":true,\"scaled\":true,\"device\":\"/dev/x\"};",
+        );
+        assert!(p.watcher && p.json && p.nmea && p.scaled, "{p:?}");
+        assert_eq!(p.device.as_deref(), Some("/dev/x"));
+        apply(&mut p, b"?WATCH={\"json\":false};");
+        assert!(
+            p.watcher && !p.json && p.nmea && !p.scaled && p.device.is_none(),
+            "{p:?}"
+        );
     }
 
     #[test]
