@@ -3,7 +3,8 @@
 //! installed when missing) and `cgps -s` under tmux read the real
 //! binary's gpsd port while it reads the simulated GPS receiver and
 //! flight controller on ptys (`gpspipe -r` its sentences as received,
-//! `gpsmon -a` those and the time offsets of `"pps":true`); and
+//! `gpsmon -a` those and the time offsets of `"pps":true`, `gpxlogger` a
+//! track with each point's sky); and
 //! hostile clients (a megabyte without an end, ten thousand polls in one
 //! write, bad JSON, two hundred connections) get gpsd's answers without
 //! disturbing a watcher.
@@ -299,6 +300,89 @@ async fn gpspipe_r_prints_the_sentences_as_received() {
     }
 }
 
+/// A gpsd client program with its output and errors piped; killed when
+/// dropped.
+fn client(program: &str, args: &[&str]) -> tokio::process::Child {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"))
+}
+
+/// `gpxlogger` on the gpsd port of a daemon with the GPS receiver alone
+/// logs a track of the simulated flight in which every point, the first
+/// one included, carries the fix's satellites and DOPs: it takes them
+/// from the `SKY` it got before the point's `TPV`, so a cycle's `SKY` has
+/// to come first, as from gpsd. (Not `host:port:device`: libgps cuts a
+/// `?WATCH` at 80 bytes, which a test's device path overflows.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpxlogger_logs_points_with_their_sky() {
+    ensure_clients();
+    let h = Harness::start(
+        crate::DRONETEL,
+        "gpsd-gpx",
+        Setup {
+            sensors: &[Kind::Gps],
+            extra_sections: "[gpsd]\nlisten = \"127.0.0.1:0\"\n".to_owned(),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let port = h.logged_addr("gpsd protocol listening").await.port();
+    // The decoder's first cycles, before it has learned where the
+    // receiver's cycle ends, may be reported in parts (as gpsd reports
+    // them): start once whole cycles flow, a SKY with its satellites.
+    let mut w = Raw::connect(port).await;
+    w.send(b"?WATCH={\"enable\":true,\"json\":true};").await;
+    for _ in 0..2 {
+        while w.until("SKY").await["satellites"].is_null() {}
+    }
+    drop(w);
+    let mut gpx = client("gpxlogger", &[&format!("127.0.0.1:{port}")]);
+    let mut lines = BufReader::new(gpx.stdout.take().unwrap()).lines();
+    let mut points: Vec<String> = Vec::new();
+    let mut point = String::new();
+    let mut seen = String::new();
+    while points.len() < 3 {
+        let line = tokio::time::timeout(DEADLINE * 2, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("{} points in {:?}", points.len(), DEADLINE * 2))
+            .unwrap();
+        let Some(line) = line else {
+            let mut err = String::new();
+            let _ = gpx.stderr.take().unwrap().read_to_string(&mut err).await;
+            panic!("gpxlogger ended: {err}\n{seen}")
+        };
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("<trkpt") || !point.is_empty() {
+            point.push_str(line.trim());
+        }
+        if line.contains("</trkpt>") {
+            points.push(std::mem::take(&mut point));
+        }
+    }
+    let truth = h.truth.lock().unwrap().values().next().cloned().unwrap();
+    for p in &points {
+        assert!(
+            p.contains("<fix>3d</fix>") && p.contains("<sat>") && p.contains("<hdop>"),
+            "{p}"
+        );
+        let lat: f64 = p
+            .split("lat=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((lat - truth.latitude_deg.unwrap()).abs() < 0.05, "{p}");
+    }
+}
+
 /// `gpsmon -a` (no curses) on the gpsd port: it asks only
 /// `?WATCH={"raw":2,"pps":true}` (no `enable`, which gpsd takes as true)
 /// and prints the receiver's sentences as received and each `TOFF` it
@@ -309,14 +393,7 @@ async fn gpsmon_shows_the_sentences_and_time_offsets() {
     ensure_clients();
     let (_h, port) = start("gpsd-gpsmon", 16).await;
     Raw::connect(port).await;
-    let mut gpsmon = Command::new("gpsmon")
-        .args(["-a", &format!("127.0.0.1:{port}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut gpsmon = client("gpsmon", &["-a", &format!("127.0.0.1:{port}")]);
     let mut out = BufReader::new(gpsmon.stdout.take().unwrap()).lines();
     let mut err = BufReader::new(gpsmon.stderr.take().unwrap()).lines();
     let (mut sentences, mut offsets, mut seen) = (0, Vec::new(), String::new());

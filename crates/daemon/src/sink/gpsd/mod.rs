@@ -7,10 +7,10 @@
 //! A client gets `VERSION` on connect and may send `?VERSION;`,
 //! `?DEVICES;`, `?WATCH;`/`?WATCH={...};`, `?POLL;` and
 //! `?DEVICE;`/`?DEVICE={"path":...};`; anything else is answered with an
-//! `ERROR` object and the connection stays open. A JSON watcher gets a
-//! `TPV` and, when the fix has them, a `SKY` and a `GST` per fix; each
-//! fix's reports are encoded once and the same bytes go to every
-//! watcher. A `"pps":true` watcher gets a `TOFF` (fix time and the host
+//! `ERROR` object and the connection stays open. A JSON watcher gets,
+//! per fix, a `SKY` and a `GST` when the fix has them and a `TPV`, in
+//! gpsd's order; each fix's reports are encoded once and the same bytes
+//! go to every watcher. A `"pps":true` watcher gets a `TOFF` (fix time and the host
 //! clock when it was read) for each device's first fix of every second,
 //! as gpsd sends them. An `"nmea":true` watcher gets the sentences of
 //! its NMEA devices as they were received (the daemon's [`RawTap`], copied from
@@ -179,7 +179,7 @@ struct DeviceState {
 struct Encoded {
     /// The frame's `seq`.
     seq: u64,
-    /// `TPV`, `SKY`, `GST` lines.
+    /// `SKY`, `GST`, `TPV` lines.
     bytes: Bytes,
     /// How many objects.
     reports: u64,

@@ -506,9 +506,12 @@ pub fn toff(out: &mut Vec<u8>, device: &str, real: &Timestamp, clock: &Timestamp
     out.extend_from_slice(b"}\r\n");
 }
 
-/// Appends a watcher's reports of one fix: its `TPV` (with the error
-/// fields `e`), then its `SKY` (with the DOPs `dops` of the device's sky
-/// view) and its `GST` when it has them; returns how many.
+/// Appends a watcher's reports of one fix: its `SKY` (with the DOPs
+/// `dops` of the device's sky view) and its `GST` when it has them, then
+/// its `TPV` (with the error fields `e`); returns how many. gpsd sends a
+/// cycle's `SKY` and `GST` as their sentences arrive and the `TPV` at the
+/// cycle's end, and clients that log a `TPV` with the latest sky (e.g.
+/// `gpxlogger`'s `<sat>` and `<hdop>`) rely on that order.
 pub fn fix_reports(
     out: &mut Vec<u8>,
     device: &str,
@@ -516,7 +519,6 @@ pub fn fix_reports(
     e: Errors,
     dops: Option<Dops>,
 ) -> u64 {
-    tpv(out, device, fix, e);
     let mut n = 1;
     if has_sky(fix) {
         sky(out, device, fix, dops);
@@ -526,6 +528,7 @@ pub fn fix_reports(
         gst(out, device, fix);
         n += 1;
     }
+    tpv(out, device, fix, e);
     n
 }
 
@@ -999,13 +1002,14 @@ mod tests {
             3
         );
         let v = parse(&out);
+        let classes: Vec<&str> = v.iter().map(|o| o["class"].as_str().unwrap()).collect();
+        assert_eq!(classes, ["SKY", "GST", "TPV"], "gpsd's order in a cycle");
         let sep = dronetel_wire::geoid::wgs84_separation(-37.784_788_333_333, 175.314_896_666_667)
             .unwrap();
-        assert_eq!(v[0]["geoidSep"], round(sep, 3));
-        assert_eq!(v[0]["altHAE"], round(59.9 + sep, 4));
-        assert_eq!(v[0]["magvar"], -3.8);
-        assert_eq!(v[2]["class"], "GST");
-        assert_eq!(v[2]["time"], "2014-12-31T03:07:19.000Z");
+        assert_eq!(v[2]["geoidSep"], round(sep, 3));
+        assert_eq!(v[2]["altHAE"], round(59.9 + sep, 4));
+        assert_eq!(v[2]["magvar"], -3.8);
+        assert_eq!(v[1]["time"], "2014-12-31T03:07:19.000Z");
         for (k, want) in [
             ("rms", 4.0),
             ("major", 8.7),
@@ -1015,7 +1019,7 @@ mod tests {
             ("lon", 7.2),
             ("alt", 14.0),
         ] {
-            assert_eq!(v[2][k], want, "{k}");
+            assert_eq!(v[1][k], want, "{k}");
         }
     }
 
