@@ -4,7 +4,8 @@
 //! binary's gpsd port while it reads the simulated GPS receiver and
 //! flight controller on ptys (`gpspipe -r` its sentences as received,
 //! `gpsmon -a` those and the time offsets of `"pps":true`, `gpxlogger` a
-//! track with each point's sky); and
+//! track with each point's sky; `gpspipe -w` a u-blox receiver speaking
+//! UBX too); and
 //! hostile clients (a megabyte without an end, ten thousand polls in one
 //! write, bad JSON, two hundred connections) get gpsd's answers without
 //! disturbing a watcher.
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use dronetel_testkit::harness::{Harness, Kind, Setup};
 use dronetel_testkit::ports::connect_when_listening;
 use dronetel_testkit::DEADLINE;
+use firmware_sim::GpsProtocol;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -45,6 +47,25 @@ async fn start(tag: &str, max_clients: usize) -> (Harness, u16) {
             extra_sections: format!(
                 "[gpsd]\nlisten = \"127.0.0.1:0\"\nmax_clients = {max_clients}\n"
             ),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let port = h.logged_addr("gpsd protocol listening").await.port();
+    (h, port)
+}
+
+/// The daemon on the simulated GPS receiver alone, speaking `protocol`
+/// and read as `decoder`, with `[gpsd]` on a port the kernel picks.
+async fn start_receiver(tag: &str, protocol: GpsProtocol, decoder: &'static str) -> (Harness, u16) {
+    let h = Harness::start(
+        crate::DRONETEL,
+        tag,
+        Setup {
+            sensors: &[Kind::Gps],
+            gps_protocol: protocol,
+            gps_decoder: decoder,
+            extra_sections: "[gpsd]\nlisten = \"127.0.0.1:0\"\n".to_owned(),
             ..Setup::default()
         },
     )
@@ -232,6 +253,50 @@ print(json.dumps({{"tpv": tpv, "sky": sky, "lat": s.fix.latitude, "lon": s.fix.l
     assert!(lat.abs() > 1.0 && lat.abs() <= 90.0, "{got}");
 }
 
+/// A u-blox receiver speaking UBX (`protocol = "ublox"`, the simulator's
+/// `--gps-protocol ubx`) is a gpsd device like an NMEA one: `gpspipe -w`
+/// lists it with gpsd's `u-blox` driver, and its TPVs equal the
+/// simulator's fixes, its SKY the NAV-SAT sky with the used satellites.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpspipe_reads_a_ublox_receiver() {
+    ensure_clients();
+    let (h, port) = start_receiver("gpsd-ubx", GpsProtocol::Ubx, "ublox").await;
+    Raw::connect(port).await;
+    let objects: Vec<Value> = gpspipe("-w", port)
+        .await
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let devices = objects.iter().find(|o| o["class"] == "DEVICES").unwrap();
+    assert_eq!(devices["devices"][0]["driver"], "u-blox", "{devices}");
+    let mut compared = 0;
+    for o in objects.iter().filter(|o| o["class"] == "TPV") {
+        assert_eq!(o["mode"], 3, "{o}");
+        let truth = h
+            .gps_truth_at(millis(o["time"].as_str().unwrap()))
+            .await
+            .unwrap();
+        for (k, want) in [("lat", truth.latitude_deg), ("lon", truth.longitude_deg)] {
+            assert!(
+                (o[k].as_f64().unwrap() - want.unwrap()).abs() < 1e-7,
+                "{o} vs {truth:?}"
+            );
+        }
+        assert!((o["altMSL"].as_f64().unwrap() - truth.altitude_msl_m.unwrap()).abs() < 0.01);
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} TPVs in {objects:?}");
+    let sky = objects.iter().find(|o| o["class"] == "SKY").unwrap();
+    let used = sky["satellites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["used"] == true)
+        .count();
+    assert!(used >= 4 && sky["uSat"] == used, "{sky}");
+    assert!(sky["xdop"].as_f64().is_some_and(|d| d > 0.0), "{sky}");
+}
+
 /// True when `line` is `$...*hh` with `hh` the XOR of what is between.
 fn checksum_ok(line: &str) -> bool {
     let Some((body, sum)) = line.strip_prefix('$').and_then(|l| l.rsplit_once('*')) else {
@@ -322,17 +387,7 @@ fn client(program: &str, args: &[&str]) -> tokio::process::Child {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpxlogger_logs_points_with_their_sky() {
     ensure_clients();
-    let h = Harness::start(
-        crate::DRONETEL,
-        "gpsd-gpx",
-        Setup {
-            sensors: &[Kind::Gps],
-            extra_sections: "[gpsd]\nlisten = \"127.0.0.1:0\"\n".to_owned(),
-            ..Setup::default()
-        },
-    )
-    .await;
-    let port = h.logged_addr("gpsd protocol listening").await.port();
+    let (h, port) = start_receiver("gpsd-gpx", GpsProtocol::Nmea, "nmea").await;
     // The decoder's first cycles, before it has learned where the
     // receiver's cycle ends, may be reported in parts (as gpsd reports
     // them): start once whole cycles flow, a SKY with its satellites.
