@@ -10,11 +10,12 @@
 //! `ERROR` object and the connection stays open. A JSON watcher gets,
 //! per fix, a `SKY` and a `GST` when the fix has them and a `TPV`, in
 //! gpsd's order; each fix's reports are encoded once and the same bytes
-//! go to every watcher. A `"pps":true` watcher gets a `TOFF` (fix time and the host
-//! clock when it was read) for each device's first fix of every second,
-//! as gpsd sends them. An `"nmea":true` watcher gets the sentences of
-//! its NMEA devices as they were received (the daemon's [`RawTap`], copied from
-//! the sensors only while such a watcher is connected). The device list
+//! go to every watcher. A `"pps":true` watcher gets a `TOFF` (fix time
+//! and the host clock when it was read) for each device's first fix of
+//! every second, as gpsd sends them. An `"nmea":true` watcher gets the
+//! sentences of its NMEA devices as they were received (the daemon's
+//! [`RawTap`], copied from the sensors only while such a watcher is
+//! connected). The device list
 //! follows reloads that change the sensors. Requests are bounded
 //! ([`request::MAX_REQUEST`]), reports wait in the client's bus queue (the
 //! oldest are lost first, counted) and a client that loses more than
@@ -253,7 +254,14 @@ impl Shared {
         };
         let (errors, next) = report::errors(fix, dops, previous.as_ref());
         let mut out = Vec::with_capacity(r.last_len + 512);
+        let mut toff = Vec::new();
         let reports = self.with_device(&frame.sensor, |device, _| {
+            if let (Some(real), Some(clock)) = (fix.time.as_ref(), frame.received_at.as_ref()) {
+                if report::mode(fix) >= 2 && d.toff_sec.is_none_or(|s| real.seconds > s) {
+                    d.toff_sec = Some(real.seconds);
+                    report::toff(&mut toff, device, real, clock);
+                }
+            }
             report::fix_reports(&mut out, device, fix, errors, dops)
         });
         if let Some(next) = next {
@@ -262,24 +270,11 @@ impl Shared {
             }
         }
         r.last_len = out.len();
-        let toff = match (fix.time.as_ref(), frame.received_at.as_ref()) {
-            (Some(real), Some(clock))
-                if report::mode(fix) >= 2 && d.toff_sec.is_none_or(|s| real.seconds > s) =>
-            {
-                d.toff_sec = Some(real.seconds);
-                let mut b = Vec::with_capacity(160);
-                self.with_device(&frame.sensor, |device, _| {
-                    report::toff(&mut b, device, real, clock)
-                });
-                Bytes::from(b)
-            }
-            _ => Bytes::new(),
-        };
         let e = Encoded {
             seq: frame.seq,
             bytes: Bytes::from(out),
             reports,
-            toff,
+            toff: Bytes::from(toff),
         };
         if r.recent.len() >= RECENT {
             r.recent.pop_front();

@@ -103,7 +103,8 @@ impl Policy {
     /// `{"raw":2,"pps":true}`), `scaled`, `split24`, `pps` and `timing`
     /// are false unless sent, `device` is every device unless sent; only
     /// `json`, `nmea` and `raw` keep their value when absent. A watcher
-    /// that has no format at all gets JSON (gpsd sends it nothing).
+    /// that names no format and has none gets JSON (gpsd sends it
+    /// nothing); one that turned every format off is left so.
     pub fn apply(&mut self, a: &WatchArgs) {
         self.watcher = a.enable.unwrap_or(true);
         self.scaled = a.scaled.unwrap_or(false);
@@ -116,7 +117,8 @@ impl Policy {
         self.json = a.json.unwrap_or(self.json);
         self.nmea = a.nmea.unwrap_or(self.nmea);
         self.raw = a.raw.map_or(self.raw, |r| r.min(2));
-        if self.watcher && !self.json && !self.nmea && self.raw == 0 {
+        let names_a_format = a.json.is_some() || a.nmea.is_some() || a.raw.is_some();
+        if self.watcher && !names_a_format && !self.json && !self.nmea && self.raw == 0 {
             self.json = true;
         }
     }
@@ -347,6 +349,11 @@ mod tests {
             ..Default::default()
         });
         assert!(p.json, "a watcher without a format gets JSON");
+        p.apply(&WatchArgs {
+            json: Some(false),
+            ..Default::default()
+        });
+        assert!(p.watcher && !p.json, "JSON turned off stays off: {p:?}");
     }
 
     /// What gpsd 3.22 answered to this sequence on one connection: an
