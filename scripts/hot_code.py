@@ -90,8 +90,20 @@ def hot(binary, short_cg, long_cg):
     return sorted(ran.items(), key=lambda x: -x[1])
 
 
+def section(symbol):
+    """The input sections of `symbol`: `.text.NAME`, and the
+    `.text.unlikely.NAME` and `.text.startup.NAME` LLVM gives functions it
+    takes for cold (`#[cold]`, as `RawVec`'s growth) or for start-up
+    (`main`, where the runtime's loop runs), which a cycle may run all the
+    same."""
+    return ".text.*" + symbol
+
+
 def pattern(symbol):
-    """An input-section pattern for `symbol` that survives rebuilds."""
+    """An input-section pattern for `symbol` that survives rebuilds
+    (`.text.` only: with the hash a `*`, `.text.*` would also take the
+    cold parts LLVM splits off functions, `.text.unlikely.NAME.cold.1`,
+    in among the hot code)."""
     p = re.sub(r"17h[0-9a-f]{16}E$", "17h*", symbol)
     p = re.sub(r"Cs[0-9A-Za-z]+_", "Cs*_", p)
     return ".text." + p
@@ -117,7 +129,7 @@ def write(names):
     generic function), then the patterns, which gather whatever a rebuild
     renamed (and with a generic function's hot instance all its others)."""
     seen, lines = set(), []
-    for p in [".text." + n for n in names] + [pattern(n) for n in names]:
+    for p in [section(n) for n in names] + [pattern(n) for n in names]:
         if p not in seen:
             seen.add(p)
             lines.append("    *(%s)" % p)
