@@ -85,15 +85,6 @@ pub fn available() -> bool {
     })
 }
 
-/// `gpsd -V`, e.g. "gpsd: 3.22 (revision 3.22)".
-pub fn version() -> String {
-    Command::new("gpsd")
-        .arg("-V")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
-}
-
 /// A gpsd release to run, and how the tables name it.
 #[derive(Debug, Clone)]
 pub struct Program {

@@ -404,7 +404,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         d.latency.summary(),
     );
     if !args.no_gpsd && gpsd::available() {
-        println!("gpsd flood ({}, gpspipe -w) ...", gpsd::version());
+        println!("{} flood (gpspipe -w) ...", gpsd::Program::path().label);
         let g = runs::flood_gpsd(rec.clone()).await?;
         flood_rows(&mut t, "gpsd", &g);
         t.row(
