@@ -547,11 +547,30 @@ struct Satellite {
     gnssid: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     svid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sigid: Option<u32>,
+}
+
+/// gpsd's `sigid` of a sky entry: the NMEA 4.10 signal ID its GSV sentence
+/// carried, in u-blox's numbering by the table gpsd's NMEA driver uses
+/// (`nmea_sigid_to_ubx`, the same in gpsd 3.22 and master: 2 → 5, 3 → 2,
+/// 5 → 4, 6 → 3, whatever the constellation). gpsd leaves out sigid 0,
+/// which is also what it makes of L1 (1), E1 (7) and the IDs it does not
+/// map; so does the sink. UBX sources carry no signal ID.
+fn sigid(s: &SatelliteInfo) -> Option<u32> {
+    match s.signal_id? {
+        2 => Some(5),
+        3 => Some(2),
+        5 => Some(4),
+        6 => Some(3),
+        _ => None,
+    }
 }
 
 /// gpsd's PRN, `gnssid` and `svid` for a satellite numbered as NMEA
 /// numbers it (GLONASS 65–96, SBAS 33–64, QZSS 193–202; Galileo and
-/// BeiDou by their own numbers under their talker).
+/// BeiDou by their own numbers under their talker, or by the 101–136 and
+/// 201–237 some receivers use).
 fn numbering(s: &SatelliteInfo) -> (u32, Option<u8>, Option<u32>) {
     let n = s.prn;
     match Constellation::try_from(s.constellation) {
@@ -559,7 +578,15 @@ fn numbering(s: &SatelliteInfo) -> (u32, Option<u8>, Option<u32>) {
         Ok(Constellation::Sbas) if n <= 64 => (n, Some(1), Some(n + 87)),
         Ok(Constellation::Sbas) => (n, Some(1), Some(n)),
         Ok(Constellation::Galileo) => {
-            let sv = if n > 300 { n - 300 } else { n };
+            // 101–136 under the GA talker: Quectel's numbering (LC79D,
+            // EG25), which gpsd also reads as Galileo.
+            let sv = if n > 300 {
+                n - 300
+            } else if n > 100 {
+                n - 100
+            } else {
+                n
+            };
             (300 + sv, Some(2), Some(sv))
         }
         Ok(Constellation::Beidou) => {
@@ -603,6 +630,7 @@ impl Serialize for Satellites<'_> {
                 used: sat.used,
                 gnssid,
                 svid,
+                sigid: sigid(sat),
             })?;
         }
         seq.end()
@@ -739,6 +767,10 @@ fn satellite(out: &mut Vec<u8>, sat: &SatelliteInfo) {
     }
     if let Some(v) = svid {
         out.extend_from_slice(b",\"svid\":");
+        unsigned(out, u64::from(v));
+    }
+    if let Some(v) = sigid(sat) {
+        out.extend_from_slice(b",\"sigid\":");
         unsigned(out, u64::from(v));
     }
     out.push(b'}');
@@ -1037,6 +1069,15 @@ mod tests {
             used: false,
             signal_id: None,
         });
+        f.sky.push(SatelliteInfo {
+            constellation: Constellation::Gps as i32,
+            prn: 7,
+            elevation_deg: Some(-2.25),
+            azimuth_deg: Some(130.0),
+            snr_dbhz: Some(18.0),
+            used: true,
+            signal_id: Some(6),
+        });
         let dops = Some(Dops {
             x: Some(0.634),
             y: Some(0.7777),
@@ -1048,6 +1089,7 @@ mod tests {
         let mut serde = Vec::new();
         line(&mut serde, &Sky::new("/dev/\"gps\"", &f, dops));
         assert_eq!(parse(&hand)[0]["ydop"], 0.78);
+        assert_eq!(parse(&hand)[0]["satellites"][2]["sigid"], 3);
         assert_eq!(parse(&hand), parse(&serde));
         assert!(hand.ends_with(b"}\r\n"));
         f.sky.clear();
@@ -1209,6 +1251,33 @@ mod tests {
         );
     }
 
+    /// Galileo and BeiDou under their talkers, by each numbering
+    /// receivers use, get gpsd's PRNs (301–, 401–) and their svid.
+    #[test]
+    fn galileo_and_beidou_numbers_are_gpsds() {
+        let n = |c: Constellation, prn| {
+            numbering(&SatelliteInfo {
+                constellation: c as i32,
+                prn,
+                ..Default::default()
+            })
+        };
+        for prn in [3, 103, 303] {
+            assert_eq!(
+                n(Constellation::Galileo, prn),
+                (303, Some(2), Some(3)),
+                "{prn}"
+            );
+        }
+        for prn in [38, 238, 438] {
+            assert_eq!(
+                n(Constellation::Beidou, prn),
+                (438, Some(3), Some(38)),
+                "{prn}"
+            );
+        }
+    }
+
     #[test]
     fn sky_numbers_satellites_as_gpsd_does() {
         let mut out = Vec::new();
@@ -1225,6 +1294,46 @@ mod tests {
             (70.into(), 6.into(), 6.into())
         );
         assert_eq!(s["used"], true);
+    }
+
+    /// NMEA 4.10 signal IDs become gpsd's `sigid` by gpsd's table,
+    /// whatever the constellation; those it makes 0 are left out.
+    #[test]
+    fn sigid_is_gpsds_numbering_of_the_signal() {
+        let sat = |c: Constellation, signal_id| SatelliteInfo {
+            constellation: c as i32,
+            prn: 5,
+            signal_id,
+            ..Default::default()
+        };
+        for c in [
+            Constellation::Gps,
+            Constellation::Galileo,
+            Constellation::Beidou,
+        ] {
+            let got: Vec<_> = [None, Some(0), Some(1), Some(2), Some(3), Some(4)]
+                .into_iter()
+                .chain([Some(5), Some(6), Some(7), Some(8), Some(15)])
+                .map(|id| sigid(&sat(c, id)))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    None,
+                    None,
+                    None,
+                    Some(5),
+                    Some(2),
+                    None,
+                    Some(4),
+                    Some(3),
+                    None,
+                    None,
+                    None
+                ],
+                "{c:?}"
+            );
+        }
     }
 
     #[test]
