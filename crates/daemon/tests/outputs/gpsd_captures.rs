@@ -166,6 +166,21 @@ fn sigids(reports: &[Value], device: &str) -> BTreeSet<Signal> {
         .collect()
 }
 
+/// `SKY` reports with a satellite list whose `uSat` is not the number of
+/// entries marked used, as (device, uSat, used entries).
+fn usat_not_used_entries(reports: &[Value]) -> Vec<(String, u64, u64)> {
+    reports
+        .iter()
+        .filter(|r| r["class"] == "SKY")
+        .filter_map(|r| {
+            let sats = r["satellites"].as_array()?;
+            let used = sats.iter().filter(|s| s["used"] == true).count() as u64;
+            let u_sat = r["uSat"].as_u64()?;
+            (u_sat != used).then(|| (r["device"].as_str().unwrap_or("").to_owned(), u_sat, used))
+        })
+        .collect()
+}
+
 /// gpsd master's own expected output for `capture` (its `.log.chk`, made
 /// by gpsd's regression suite): the last TPV of each time, keyed like
 /// [`epochs`]. Every capture has one; `hp58534a.log`'s is empty (gpsd
@@ -426,6 +441,16 @@ async fn batch(dir: &Path, captures: &[PathBuf], gpsds: &[Gpsd]) -> Vec<Vec<(Str
         reports.push(w.reports.await.unwrap());
     }
     drop(kept);
+    // gpsd's `uSat` beside a satellite list counts the entries marked
+    // used (checked on every gpsd's reports here), and so must the
+    // daemon's: a ZED-F9P's GSAs name 31 satellites, its GSVs list 27.
+    for (i, r) in reports.iter().enumerate() {
+        let odd = usat_not_used_entries(r);
+        assert!(
+            odd.is_empty(),
+            "server {i} (0: the daemon) reports a uSat other than its used entries: {odd:?}"
+        );
+    }
     let (ours, ours_gst) = (epochs(&reports[0], "TPV"), epochs(&reports[0], "GST"));
     let mut out = Vec::new();
     for (g, gpsd_reports) in reports.iter().enumerate().skip(1) {

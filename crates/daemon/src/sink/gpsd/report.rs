@@ -676,9 +676,14 @@ impl<'a> Sky<'a> {
     fn new(device: &'a str, fix: &'a GpsFix, dops: Option<Dops>) -> Self {
         let d = dops.unwrap_or_default();
         let n_sat = (!fix.sky.is_empty()).then_some(fix.sky.len() as u32);
-        let u_sat = fix
-            .satellites_used
-            .or_else(|| n_sat.map(|_| fix.sky.iter().filter(|s| s.used).count() as u32));
+        // As gpsd: with a sky view, its entries marked used (a receiver
+        // whose GSV covers fewer constellations than its GSA, such as the
+        // ZED-F9P, would otherwise show more used than seen); without
+        // one, the receiver's count.
+        let u_sat = match n_sat {
+            Some(_) => Some(fix.sky.iter().filter(|s| s.used).count() as u32),
+            None => fix.satellites_used,
+        };
         Sky {
             class: "SKY",
             device,
@@ -1284,15 +1289,25 @@ mod tests {
         sky(&mut out, "/dev/gps", &fix(), None);
         let v = &parse(&out)[0];
         assert_eq!(v["class"], "SKY");
+        // uSat counts the used entries of the list, as gpsd's does, not
+        // the receiver's 8 (GGA/GSA), which may name satellites its GSV
+        // does not list.
         assert_eq!(
             (v["hdop"].clone(), v["uSat"].clone(), v["nSat"].clone()),
-            (1.1.into(), 8.into(), 1.into())
+            (1.1.into(), 1.into(), 1.into())
         );
         let s = &v["satellites"][0];
         assert_eq!(
             (s["PRN"].clone(), s["gnssid"].clone(), s["svid"].clone()),
             (70.into(), 6.into(), 6.into())
         );
+        // Without a sky view: the receiver's count.
+        let mut f = fix();
+        f.sky.clear();
+        out.clear();
+        sky(&mut out, "/dev/gps", &f, None);
+        let v = &parse(&out)[0];
+        assert_eq!((v["uSat"].clone(), v.get("nSat")), (8.into(), None));
         assert_eq!(s["used"], true);
     }
 
