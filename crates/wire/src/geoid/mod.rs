@@ -10,12 +10,21 @@
 //! filling gaps the way gpsd does, never for replacing what a receiver
 //! sent.
 //!
+//! The same file of gpsd's has its magnetic model, used alike: the
+//! magnetic variation (declination) from the World Magnetic Model 2015 on
+//! a 5° grid ([`magnetic_variation`]). gpsd reports it as `magvar` (and
+//! `magtrack` from it) when a receiver sends none, or sends 0.
+//!
 //! # Layout
-//! - this file: [`wgs84_separation`].
-//! - `table`: gpsd's grid, with its licence.
+//! - this file: [`wgs84_separation`], [`magnetic_variation`] and the
+//!   interpolation they share.
+//! - `table`: gpsd's geoid grid, with its licence.
+//! - `magvar_table`: gpsd's magnetic variation grid, with its licence.
 
+mod magvar_table;
 mod table;
 
+use magvar_table::MAGVAR_CENTIDEG;
 use table::{COLS, GEOID_CM, ROWS};
 
 /// Degrees between grid points.
@@ -26,6 +35,19 @@ const SPAN: i32 = 5;
 /// computes it. `None` for a position off the grid (not finite, or
 /// outside ±90°/±180°).
 pub fn wgs84_separation(lat: f64, lon: f64) -> Option<f64> {
+    Some(on_grid(&GEOID_CM, lat, lon)? / 100.0)
+}
+
+/// Magnetic variation (declination, degrees, east positive) at
+/// `lat`/`lon` degrees, as gpsd 3.22's `mag_var()` computes it from the
+/// World Magnetic Model 2015. `None` off the grid, where gpsd says 0.
+pub fn magnetic_variation(lat: f64, lon: f64) -> Option<f64> {
+    Some(on_grid(&MAGVAR_CENTIDEG, lat, lon)? / 100.0)
+}
+
+/// `grid` (rows by latitude, columns by longitude, both by [`SPAN`]°)
+/// interpolated at `lat`/`lon`, in the grid's units, as gpsd does it.
+fn on_grid(grid: &[[i16; COLS]; ROWS], lat: f64, lon: f64) -> Option<f64> {
     if !lat.is_finite() || !lon.is_finite() {
         return None;
     }
@@ -39,13 +61,12 @@ pub fn wgs84_separation(lat: f64, lon: f64) -> Option<f64> {
     let lat2 = if lat1 < ROWS - 1 { lat1 + 1 } else { lat1 };
     let lon2 = if lon1 < COLS - 1 { lon1 + 1 } else { lon1 };
     let z = |la: usize, lo: usize| {
-        GEOID_CM
-            .get(la)
+        grid.get(la)
             .and_then(|row| row.get(lo))
-            .map(|cm| f64::from(*cm))
+            .map(|v| f64::from(*v))
     };
     let deg = |i: usize, offset: i32| i32::try_from(i).ok().map(|i| i * SPAN - offset);
-    let cm = bilinear(
+    Some(bilinear(
         Corners {
             x1: deg(lon1, 180)?,
             y1: deg(lat1, 90)?,
@@ -60,8 +81,7 @@ pub fn wgs84_separation(lat: f64, lon: f64) -> Option<f64> {
             z(lat2, lon1)?,
             z(lat2, lon2)?,
         ],
-    );
-    Some(cm / 100.0)
+    ))
 }
 
 /// The grid cell around a position, degrees.
@@ -120,6 +140,25 @@ mod tests {
     fn what_gpsd_reports_for_a_capture() {
         let s = wgs84_separation(42.095_565_767, -88.034_013_950).unwrap();
         assert!((s - -33.830).abs() < 5e-4, "{s}");
+    }
+
+    /// gpsd's `magvar` where a receiver sends none: its regression
+    /// output for `ublox-neo-m9n-nmea.log` (38.110494°, -122.626897°:
+    /// 13.4) and `meinberg-gps164.log` (which sends 0.0,E: 3.4 at
+    /// 47.703500°, 12.012500°); gpsd prints one decimal.
+    #[test]
+    fn magnetic_variation_is_gpsds() {
+        let m9n = magnetic_variation(38.110_494, -122.626_897).unwrap();
+        assert!((m9n - 13.4).abs() < 0.05, "{m9n}");
+        let meinberg = magnetic_variation(47.703_5, 12.012_5).unwrap();
+        assert!((meinberg - 3.4).abs() < 0.05, "{meinberg}");
+        // A grid point: the table's value; west is negative.
+        assert_eq!(
+            magnetic_variation(0.0, 0.0),
+            Some(f64::from(MAGVAR_CENTIDEG[18][36]) / 100.0)
+        );
+        assert!(magnetic_variation(45.0, -70.0).unwrap() < -10.0);
+        assert_eq!(magnetic_variation(f64::NAN, 0.0), None);
     }
 
     #[test]

@@ -292,6 +292,8 @@ pub struct Tpv<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     track: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    magtrack: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     magvar: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     speed: Option<f64>,
@@ -334,11 +336,23 @@ fn status(fix: &GpsFix) -> Option<u8> {
     }
 }
 
+/// Whether gpsd takes its DGPS error figures for `fix`: for a DGPS fix
+/// only (`STATUS_DGPS_FIX`); RTK fixes get the plain ones, as in gpsd
+/// 3.22 and 3.25.
 fn dgps(fix: &GpsFix) -> bool {
-    matches!(
-        FixQuality::try_from(fix.quality),
-        Ok(FixQuality::Dgps | FixQuality::RtkFixed | FixQuality::RtkFloat)
-    )
+    matches!(FixQuality::try_from(fix.quality), Ok(FixQuality::Dgps))
+}
+
+/// gpsd's `magvar` of a fix: the receiver's, unless it sent none or a
+/// value within 0.09° of 0 (receivers send `0.0,E` for none), else gpsd's
+/// magnetic model's at the fix's position.
+fn magvar(fix: &GpsFix) -> Option<f64> {
+    fix.magnetic_variation_deg
+        .filter(|v| v.abs() > 0.09)
+        .or_else(|| {
+            let (lat, lon) = fix.latitude_deg.zip(fix.longitude_deg)?;
+            dronetel_wire::geoid::magnetic_variation(lat, lon)
+        })
 }
 
 /// `epv` as gpsd reports it: VDOP × its vertical UERE, 3D fixes only.
@@ -366,6 +380,9 @@ impl<'a> Tpv<'a> {
         let time = fix.time.as_ref().and_then(fix_time);
         let heights = Heights::of(fix);
         let fixed = mode >= 2;
+        let magvar = magvar(fix).filter(|_| fixed);
+        // gpsd prints these three in 3D only.
+        let three_d = mode >= 3;
         Tpv {
             class: "TPV",
             device,
@@ -382,12 +399,18 @@ impl<'a> Tpv<'a> {
             epy: r(e.epy, 3),
             epv: r(epv(fix), 3),
             track: r(fix.course_deg, 4),
-            magvar: r(fix.magnetic_variation_deg, 1),
+            magtrack: r(
+                fix.course_deg
+                    .zip(magvar)
+                    .map(|(t, v)| (t + v).rem_euclid(360.0)),
+                4,
+            ),
+            magvar: r(magvar, 1),
             speed: r(fix.speed_mps.or(e.speed), 3),
-            climb: r(fix.climb_mps, 3),
+            climb: r(fix.climb_mps.filter(|_| three_d), 3),
             eps: r(e.eps, 2),
-            epc: r(e.epc, 2),
-            geoid_sep: r(heights.geoid_sep, 3),
+            epc: r(e.epc.filter(|_| three_d), 2),
+            geoid_sep: r(heights.geoid_sep.filter(|_| three_d), 3),
             eph: r(fix.hdop.filter(|_| fixed).map(|d| d * p), 3),
             sep: r(fix.pdop.filter(|_| fixed).map(|d| d * p), 3),
         }
@@ -449,6 +472,7 @@ pub fn tpv(out: &mut Vec<u8>, device: &str, fix: &GpsFix, e: Errors) {
             (b",\"epy\":", t.epy),
             (b",\"epv\":", t.epv),
             (b",\"track\":", t.track),
+            (b",\"magtrack\":", t.magtrack),
             (b",\"magvar\":", t.magvar),
             (b",\"speed\":", t.speed),
             (b",\"climb\":", t.climb),
@@ -1009,6 +1033,67 @@ mod tests {
         assert_eq!(v["epv"], 34.5);
         assert_eq!(v["sep"], 34.2);
         assert!(out.ends_with(b"}\r\n"));
+    }
+
+    /// The members gpsd derives, by its rules (3.22's `gpsd_error_model()`
+    /// and `json_tpv_dump()`): `magvar` from its magnetic model when the
+    /// receiver sends none or 0, `magtrack` = track + magvar in [0, 360),
+    /// the plain error figures for RTK (DGPS only gets the small ones),
+    /// and `geoidSep`, `epc`, `climb` in 3D only.
+    #[test]
+    fn tpv_derives_members_as_gpsd_does() {
+        let model =
+            dronetel_wire::geoid::magnetic_variation(-37.784_788_333_333, 175.314_896_666_667)
+                .unwrap();
+        let one = |f: &GpsFix| {
+            let mut out = Vec::new();
+            tpv(&mut out, "/dev/gps", f, errors(f, None, None).0);
+            parse(&out).remove(0)
+        };
+        for sent in [None, Some(0.0), Some(-0.05)] {
+            let mut f = fix();
+            f.magnetic_variation_deg = sent;
+            let v = one(&f);
+            assert_eq!(v["magvar"], round(model, 1), "{sent:?}");
+            assert_eq!(
+                v["magtrack"],
+                round((181.39 + model) % 360.0, 4),
+                "{sent:?}"
+            );
+        }
+        let mut f = fix();
+        f.magnetic_variation_deg = Some(-3.8);
+        f.course_deg = Some(2.0);
+        let v = one(&f);
+        assert_eq!(
+            (v["magvar"].clone(), v["magtrack"].clone()),
+            ((-3.8).into(), 358.2.into())
+        );
+        // RTK: HDOP × 19, as a plain fix; DGPS: × 4.75.
+        for (q, eph) in [
+            (FixQuality::RtkFixed, 20.9),
+            (FixQuality::RtkFloat, 20.9),
+            (FixQuality::Dgps, 5.225),
+        ] {
+            let mut f = fix();
+            f.quality = q as i32;
+            assert_eq!(one(&f)["eph"], eph, "{q:?}");
+        }
+        // 2D: no geoidSep, epc or climb.
+        let mut f = fix();
+        f.mode = FixMode::FixMode2d as i32;
+        f.climb_mps = Some(0.5);
+        let prev = errors(&f, None, None).1;
+        if let Some(t) = f.time.as_mut() {
+            t.seconds += 1;
+        }
+        let mut out = Vec::new();
+        tpv(&mut out, "/dev/gps", &f, errors(&f, None, prev.as_ref()).0);
+        let v = &parse(&out)[0];
+        for k in ["geoidSep", "epc", "climb"] {
+            assert!(v.get(k).is_none(), "{k} in 2D: {v}");
+        }
+        assert!(v.get("lat").is_some() && v.get("magvar").is_some(), "{v}");
     }
 
     /// A GGA without geoid separation gets gpsd's model's; RMC's magnetic
