@@ -67,6 +67,10 @@ fn fix() -> GpsFix {
         error_ellipse_orientation_deg: Some(132.3),
         latitude_error_m: Some(6.8),
         longitude_error_m: Some(7.2),
+        magnetic_course_deg: Some(190.5),
+        expected_latitude_error_m: Some(1.0),
+        expected_longitude_error_m: Some(1.0),
+        expected_altitude_error_m: Some(3.1),
     }
 }
 

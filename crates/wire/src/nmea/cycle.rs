@@ -33,6 +33,10 @@ pub(crate) struct Cycle {
     speed_vtg: Option<f64>,
     course_rmc: Option<f64>,
     course_vtg: Option<f64>,
+    course_magnetic: Option<f64>,
+    /// GBS's expected errors (latitude, longitude, altitude) and the time
+    /// of the fix they are of.
+    gbs: Option<(Option<TimeOfDay>, [Option<f64>; 3])>,
     hdop_gsa: Option<f64>,
     hdop_fix: Option<f64>,
     pdop: Option<f64>,
@@ -122,6 +126,7 @@ impl Cycle {
             Update::Vtg(v) => {
                 self.speed_vtg = v.speed_mps.or(self.speed_vtg);
                 self.course_vtg = v.course.or(self.course_vtg);
+                self.course_magnetic = v.course_magnetic.or(self.course_magnetic);
                 self.indicator(v.mode);
             }
             Update::Gll(g) => {
@@ -138,6 +143,7 @@ impl Cycle {
                 self.ellipse_minor = g.minor.or(self.ellipse_minor);
                 self.ellipse_orient = g.orient.or(self.ellipse_orient);
             }
+            Update::Gbs(g) => self.gbs = Some((g.time, [g.err_lat, g.err_lon, g.err_alt])),
             Update::Zda(z) => self.date = z.date.or(self.date),
             Update::Gns(g) => {
                 self.position(t, g.lat, g.lon);
@@ -243,6 +249,13 @@ impl Cycle {
             _ => None,
         };
         let talker = self.position_talker.or(self.talker).unwrap_or([b'?', b'?']);
+        // GBS's errors are of the fix whose time it names: used when that
+        // is this cycle's (the whole second, as gpsd checks it).
+        const SECOND_NS: u64 = 1_000_000_000;
+        let [err_lat, err_lon, err_alt] = match (self.gbs, self.tod) {
+            (Some((Some(t), errs)), Some(tod)) if t / SECOND_NS == tod / SECOND_NS => errs,
+            _ => [None; 3],
+        };
         let fix = GpsFix {
             time: None,
             mode: mode as i32,
@@ -254,6 +267,10 @@ impl Cycle {
             geoid_separation_m: geoid_sep,
             speed_mps: keep(self.speed_rmc.or(self.speed_vtg)),
             course_deg: keep(self.course_rmc.or(self.course_vtg)),
+            magnetic_course_deg: keep(self.course_magnetic),
+            expected_latitude_error_m: err_lat,
+            expected_longitude_error_m: err_lon,
+            expected_altitude_error_m: err_alt,
             climb_mps: None,
             hdop: self.hdop_gsa.or(self.hdop_fix),
             vdop: self.vdop,

@@ -57,6 +57,11 @@ pub(crate) const TABLE: &[Entry] = &[
         parse: update::gst,
     },
     Entry {
+        tag: "GBS",
+        min_fields: 4,
+        parse: update::gbs,
+    },
+    Entry {
         tag: "ZDA",
         min_fields: 4,
         parse: update::zda,
@@ -115,6 +120,7 @@ mod tests {
             "VTG" => "GPVTG,0.0,T,,M,0.0,N,0.0,K",
             "GLL" => "GPGLL,4807.038,N,01131.000,E",
             "GST" => "GPGST,120000.00,1.2,0.5,0.4,30.0,0.3,0.4,0.8",
+            "GBS" => "GPGBS,120000.00,1.0,1.0,3.1",
             "ZDA" => "GPZDA,120000.00,01,01,2027",
             "GNS" => "GNGNS,120000.00,4807.038,N,01131.000,E,AN,08,0.9,545.4,47.0,,",
             _ => unreachable!("no minimal sentence for {tag}"),

@@ -244,7 +244,9 @@ impl ModeTracker {
                     .unwrap_or(NOT_SEEN);
                 (Some(m), false)
             }
-            Update::Gsv(_) | Update::Vtg(_) | Update::Gst(_) | Update::Zda(_) => (None, false),
+            Update::Gsv(_) | Update::Vtg(_) | Update::Gst(_) | Update::Gbs(_) | Update::Zda(_) => {
+                (None, false)
+            }
         }
     }
 }

@@ -77,6 +77,7 @@ pub(crate) struct Gsv {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Vtg {
     pub(crate) course: Option<f64>,
+    pub(crate) course_magnetic: Option<f64>,
     pub(crate) speed_mps: Option<f64>,
     pub(crate) mode: Option<u8>,
 }
@@ -102,6 +103,16 @@ pub(crate) struct Gst {
     pub(crate) sd_lat: Option<f64>,
     pub(crate) sd_lon: Option<f64>,
     pub(crate) sd_alt: Option<f64>,
+}
+
+/// The receiver's expected position errors (RAIM fault detection).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Gbs {
+    /// The time of the fix the errors are of.
+    pub(crate) time: Option<TimeOfDay>,
+    pub(crate) err_lat: Option<f64>,
+    pub(crate) err_lon: Option<f64>,
+    pub(crate) err_alt: Option<f64>,
 }
 
 /// Time and date.
@@ -140,6 +151,7 @@ pub(crate) enum Update {
     Vtg(Vtg),
     Gll(Gll),
     Gst(Gst),
+    Gbs(Gbs),
     Zda(Zda),
     Gns(Gns),
 }
@@ -157,7 +169,9 @@ impl Update {
             // GST's time is optional in practice; without it GST is a
             // time-less sentence of the current cycle.
             Update::Gst(g) => g.time.map(Some),
-            Update::Gsa(_) | Update::Gsv(_) | Update::Vtg(_) => None,
+            // GBS names the time of the fix it is about, which the cycle
+            // checks; it never starts or ends a cycle by its time.
+            Update::Gsa(_) | Update::Gsv(_) | Update::Vtg(_) | Update::Gbs(_) => None,
         }
     }
 
@@ -171,6 +185,7 @@ impl Update {
             Update::Vtg(_) => "VTG",
             Update::Gll(_) => "GLL",
             Update::Gst(_) => "GST",
+            Update::Gbs(_) => "GBS",
             Update::Zda(_) => "ZDA",
             Update::Gns(_) => "GNS",
         }
@@ -324,6 +339,7 @@ pub(crate) fn vtg(s: &Sentence<'_>) -> Result<Update, Malformed> {
     let kmh = field::number(s.get(6))?;
     Ok(Update::Vtg(Vtg {
         course: field::number(s.get(0))?,
+        course_magnetic: field::number(s.get(2))?,
         speed_mps: knots.map(|k| k * KNOTS_TO_MPS).or(kmh.map(|k| k / 3.6)),
         mode: field::flag(s.get(8))?,
     }))
@@ -351,6 +367,16 @@ pub(crate) fn gst(s: &Sentence<'_>) -> Result<Update, Malformed> {
         sd_lat: field::number(s.get(5))?,
         sd_lon: field::number(s.get(6))?,
         sd_alt: field::number(s.get(7))?,
+    }))
+}
+
+/// `$--GBS,time,err_lat,err_lon,err_alt,svid,prob,bias,sd_bias[,system,signal]`
+pub(crate) fn gbs(s: &Sentence<'_>) -> Result<Update, Malformed> {
+    Ok(Update::Gbs(Gbs {
+        time: field::time_of_day(s.get(0))?,
+        err_lat: field::number(s.get(1))?,
+        err_lon: field::number(s.get(2))?,
+        err_alt: field::number(s.get(3))?,
     }))
 }
 

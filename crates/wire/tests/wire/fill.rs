@@ -10,9 +10,14 @@ use dronetel_wire::nmea::NmeaDecoder;
 use dronetel_wire::SensorDecoder;
 
 fn ublox_cycle(t: &str, alt: f64) -> String {
+    ublox_cycle_with_gbs(t, alt, t)
+}
+
+/// A u-blox cycle at `t` whose GBS names the time `gbs`.
+fn ublox_cycle_with_gbs(t: &str, alt: f64, gbs: &str) -> String {
     [
         format!("GNRMC,{t},A,4807.0381234,N,01131.0001234,E,10.000,45.00,010127,,,D,V"),
-        "GNVTG,45.00,T,,M,10.000,N,18.520,K,D".to_owned(),
+        "GNVTG,45.00,T,42.50,M,10.000,N,18.520,K,D".to_owned(),
         format!("GNGGA,{t},4807.0381234,N,01131.0001234,E,2,08,0.90,{alt:.3},M,47.000,M,1.0,0000"),
         "GNGSA,A,3,01,02,03,04,,,,,,,,,1.50,0.90,1.20,1".to_owned(),
         "GNGSA,A,3,65,66,,,,,,,,,,,1.50,0.90,1.20,2".to_owned(),
@@ -24,6 +29,7 @@ fn ublox_cycle(t: &str, alt: f64) -> String {
         "GAGSV,1,1,03,11,60,060,44,12,30,120,,13,10,300,,7".to_owned(),
         format!("GNGLL,4807.0381234,N,01131.0001234,E,{t},A,D"),
         format!("GNGST,{t},1.2,0.5,0.4,30.0,0.3,0.4,0.8"),
+        format!("GNGBS,{gbs},1.0,1.1,3.1,,,,,,"),
         format!("GNZDA,{t},01,01,2027,00,00"),
     ]
     .map(|s| sentence(&s))
@@ -52,6 +58,15 @@ fn a_full_cycle_fills_every_field() {
     assert!((f.altitude_hae_m.unwrap() - 593.4).abs() < 1e-9);
     assert!((f.speed_mps.unwrap() - 10.0 * 1852.0 / 3600.0).abs() < 1e-9);
     assert_eq!(f.course_deg, Some(45.0));
+    assert_eq!(f.magnetic_course_deg, Some(42.5));
+    assert_eq!(
+        (
+            f.expected_latitude_error_m,
+            f.expected_longitude_error_m,
+            f.expected_altitude_error_m
+        ),
+        (Some(1.0), Some(1.1), Some(3.1))
+    );
     assert!((f.climb_mps.unwrap() - 1.0).abs() < 1e-9);
     assert_eq!((f.hdop, f.vdop, f.pdop), (Some(0.9), Some(1.2), Some(1.5)));
     assert!((f.horizontal_error_m.unwrap() - 0.5).abs() < 1e-9);
@@ -79,6 +94,26 @@ fn a_full_cycle_fills_every_field() {
     assert!(sat(Constellation::Galileo, 12, 7).used);
     assert!(!sat(Constellation::Galileo, 13, 7).used);
     assert!(dec.flush_idle().is_none(), "nothing left pending");
+}
+
+/// GBS's errors are of the fix whose time it names: a GBS of another
+/// second leaves the cycle's fix without them (gpsd checks the same).
+#[test]
+fn a_gbs_of_another_second_is_not_the_fixs() {
+    let mut dec = NmeaDecoder::default();
+    let mut fixes = decode_open(
+        &mut dec,
+        ublox_cycle_with_gbs("120000.00", 545.4, "115959.00").as_bytes(),
+    );
+    fixes.extend(decode_open(
+        &mut dec,
+        ublox_cycle_with_gbs("120001.00", 546.4, "115959.00").as_bytes(),
+    ));
+    assert_eq!(fixes.len(), 2);
+    for f in &fixes {
+        assert_eq!(f.expected_latitude_error_m, None);
+        assert_eq!(f.expected_altitude_error_m, None);
+    }
 }
 
 fn gga(t: &str) -> String {

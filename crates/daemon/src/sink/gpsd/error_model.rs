@@ -139,6 +139,12 @@ pub fn errors(
             e.epy = d.y.map(|y| y * uere);
         }
     }
+    // The receiver's own expected errors (GBS) come first, as gpsd's NMEA
+    // driver sets them before its error model runs.
+    if mode >= 2 {
+        e.epx = fix.expected_longitude_error_m.or(e.epx);
+        e.epy = fix.expected_latitude_error_m.or(e.epy);
+    }
     if let (Some(t), Some(p)) = (time, prev) {
         let dt = t - p.time;
         if mode >= 2 && dt > 0.0 && p.mode >= 2 {

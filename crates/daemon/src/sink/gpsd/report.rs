@@ -355,10 +355,12 @@ fn magvar(fix: &GpsFix) -> Option<f64> {
         })
 }
 
-/// `epv` as gpsd reports it: VDOP × its vertical UERE, 3D fixes only.
+/// `epv` as gpsd reports it: the receiver's expected altitude error
+/// (GBS), else VDOP × its vertical UERE, 3D fixes only.
 fn epv(fix: &GpsFix) -> Option<f64> {
     let v = if dgps(fix) { V_UERE_DGPS } else { V_UERE };
-    fix.vdop.filter(|_| mode(fix) >= 3).map(|d| d * v)
+    fix.expected_altitude_error_m
+        .or_else(|| fix.vdop.filter(|_| mode(fix) >= 3).map(|d| d * v))
 }
 
 /// gpsd's error fields of `fix` with the device's sky view `sky` after
@@ -399,10 +401,13 @@ impl<'a> Tpv<'a> {
             epy: r(e.epy, 3),
             epv: r(epv(fix), 3),
             track: r(fix.course_deg, 4),
+            // The receiver's (VTG), else track + magvar as gpsd computes it.
             magtrack: r(
-                fix.course_deg
-                    .zip(magvar)
-                    .map(|(t, v)| (t + v).rem_euclid(360.0)),
+                fix.magnetic_course_deg.filter(|_| fixed).or_else(|| {
+                    fix.course_deg
+                        .zip(magvar)
+                        .map(|(t, v)| (t + v).rem_euclid(360.0))
+                }),
                 4,
             ),
             magvar: r(magvar, 1),
@@ -1068,6 +1073,18 @@ mod tests {
         assert_eq!(
             (v["magvar"].clone(), v["magtrack"].clone()),
             ((-3.8).into(), 358.2.into())
+        );
+        // A VTG's magnetic track is reported as sent; a GBS's expected
+        // errors are epy (latitude), epx (longitude) and epv.
+        f.magnetic_course_deg = Some(5.5);
+        f.expected_latitude_error_m = Some(1.0);
+        f.expected_longitude_error_m = Some(1.1);
+        f.expected_altitude_error_m = Some(3.1);
+        let v = one(&f);
+        assert_eq!(v["magtrack"], 5.5);
+        assert_eq!(
+            (v["epy"].clone(), v["epx"].clone(), v["epv"].clone()),
+            (1.0.into(), 1.1.into(), 3.1.into())
         );
         // RTK: HDOP × 19, as a plain fix; DGPS: × 4.75.
         for (q, eph) in [

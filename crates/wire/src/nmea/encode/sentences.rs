@@ -62,12 +62,13 @@ pub fn rmc(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix) {
     w.finish();
 }
 
-/// VTG: course over ground (true), speed in knots and km/h, mode.
+/// VTG: course over ground (true and magnetic), speed in knots and km/h,
+/// mode.
 pub fn vtg(out: &mut impl BufMut, style: &NmeaStyle, fix: &GpsFix) {
     let mut w = SentenceWriter::new(out, &style.talker, b"VTG");
     w.fixed(fix.course_deg, style.course_decimals)
         .field(b"T")
-        .empty()
+        .fixed(fix.magnetic_course_deg, style.course_decimals)
         .field(b"M")
         .fixed(
             fix.speed_mps.map(|v| v * KNOTS_PER_MPS),
