@@ -343,6 +343,18 @@ fn dgps(fix: &GpsFix) -> bool {
     matches!(FixQuality::try_from(fix.quality), Ok(FixQuality::Dgps))
 }
 
+/// `d` moved into [0, 360) by one turn at most, as gpsd's `DEG_NORM`
+/// (a track and a variation are each within one turn).
+fn deg_norm(d: f64) -> f64 {
+    if d < 0.0 {
+        d + 360.0
+    } else if d >= 360.0 {
+        d - 360.0
+    } else {
+        d
+    }
+}
+
 /// gpsd's `magvar` of a fix: the receiver's, unless it sent none or a
 /// value within 0.09° of 0 (receivers send `0.0,E` for none), else gpsd's
 /// magnetic model's at the fix's position.
@@ -403,11 +415,9 @@ impl<'a> Tpv<'a> {
             track: r(fix.course_deg, 4),
             // The receiver's (VTG), else track + magvar as gpsd computes it.
             magtrack: r(
-                fix.magnetic_course_deg.filter(|_| fixed).or_else(|| {
-                    fix.course_deg
-                        .zip(magvar)
-                        .map(|(t, v)| (t + v).rem_euclid(360.0))
-                }),
+                fix.magnetic_course_deg
+                    .filter(|_| fixed)
+                    .or_else(|| fix.course_deg.zip(magvar).map(|(t, v)| deg_norm(t + v))),
                 4,
             ),
             magvar: r(magvar, 1),
