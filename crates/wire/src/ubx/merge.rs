@@ -143,6 +143,7 @@ fn fill(ubx: &mut GpsFix, nmea: GpsFix) {
         or(&mut ubx.altitude_hae_m, nmea.altitude_hae_m);
         or(&mut ubx.speed_mps, nmea.speed_mps);
         or(&mut ubx.course_deg, nmea.course_deg);
+        or(&mut ubx.magnetic_course_deg, nmea.magnetic_course_deg);
         or(&mut ubx.climb_mps, nmea.climb_mps);
         or(&mut ubx.horizontal_error_m, nmea.horizontal_error_m);
         or(&mut ubx.vertical_error_m, nmea.vertical_error_m);
@@ -157,6 +158,18 @@ fn fill(ubx: &mut GpsFix, nmea: GpsFix) {
     );
     or(&mut ubx.latitude_error_m, nmea.latitude_error_m);
     or(&mut ubx.longitude_error_m, nmea.longitude_error_m);
+    or(
+        &mut ubx.expected_latitude_error_m,
+        nmea.expected_latitude_error_m,
+    );
+    or(
+        &mut ubx.expected_longitude_error_m,
+        nmea.expected_longitude_error_m,
+    );
+    or(
+        &mut ubx.expected_altitude_error_m,
+        nmea.expected_altitude_error_m,
+    );
     or(&mut ubx.hdop, nmea.hdop);
     or(&mut ubx.vdop, nmea.vdop);
     or(&mut ubx.pdop, nmea.pdop);
@@ -218,6 +231,37 @@ mod tests {
         m.nmea(fix(10, 0, Some(1.0), None), &mut out);
         assert!(!m.holds());
         assert_eq!(out.len(), 1);
+    }
+
+    /// What only NMEA sends beside UBX (VTG's magnetic course, GBS's
+    /// expected errors) joins the UBX fix of the same epoch.
+    #[test]
+    fn nmea_only_values_join_the_ubx_fix() {
+        let mut m = Merge::default();
+        let mut out = VecDeque::new();
+        // A UBX fix first: the port speaks UBX, so NMEA waits for its
+        // partner.
+        m.ubx(fix(9, 0, Some(2.0), None), &mut out);
+        out.clear();
+        let mut nmea = fix(10, 0, Some(1.0), None);
+        nmea.magnetic_course_deg = Some(42.5);
+        nmea.expected_latitude_error_m = Some(1.0);
+        nmea.expected_longitude_error_m = Some(1.1);
+        nmea.expected_altitude_error_m = Some(3.1);
+        m.nmea(nmea, &mut out);
+        m.ubx(fix(10, 0, Some(2.0), None), &mut out);
+        assert_eq!(out.len(), 1);
+        let f = &out[0];
+        assert_eq!(f.latitude_deg, Some(2.0));
+        assert_eq!(f.magnetic_course_deg, Some(42.5));
+        assert_eq!(
+            (
+                f.expected_latitude_error_m,
+                f.expected_longitude_error_m,
+                f.expected_altitude_error_m
+            ),
+            (Some(1.0), Some(1.1), Some(3.1))
+        );
     }
 
     #[test]
