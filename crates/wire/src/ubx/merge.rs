@@ -147,6 +147,18 @@ fn fill(ubx: &mut GpsFix, nmea: GpsFix) {
         or(&mut ubx.climb_mps, nmea.climb_mps);
         or(&mut ubx.horizontal_error_m, nmea.horizontal_error_m);
         or(&mut ubx.vertical_error_m, nmea.vertical_error_m);
+        or(
+            &mut ubx.expected_latitude_error_m,
+            nmea.expected_latitude_error_m,
+        );
+        or(
+            &mut ubx.expected_longitude_error_m,
+            nmea.expected_longitude_error_m,
+        );
+        or(
+            &mut ubx.expected_altitude_error_m,
+            nmea.expected_altitude_error_m,
+        );
     }
     or(&mut ubx.magnetic_variation_deg, nmea.magnetic_variation_deg);
     or(&mut ubx.range_rms_m, nmea.range_rms_m);
@@ -158,18 +170,6 @@ fn fill(ubx: &mut GpsFix, nmea: GpsFix) {
     );
     or(&mut ubx.latitude_error_m, nmea.latitude_error_m);
     or(&mut ubx.longitude_error_m, nmea.longitude_error_m);
-    or(
-        &mut ubx.expected_latitude_error_m,
-        nmea.expected_latitude_error_m,
-    );
-    or(
-        &mut ubx.expected_longitude_error_m,
-        nmea.expected_longitude_error_m,
-    );
-    or(
-        &mut ubx.expected_altitude_error_m,
-        nmea.expected_altitude_error_m,
-    );
     or(&mut ubx.hdop, nmea.hdop);
     or(&mut ubx.vdop, nmea.vdop);
     or(&mut ubx.pdop, nmea.pdop);

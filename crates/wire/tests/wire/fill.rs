@@ -116,6 +116,29 @@ fn a_gbs_of_another_second_is_not_the_fixs() {
     }
 }
 
+/// Without a fix, a GBS's errors are of nothing: left out, as the other
+/// position values are.
+#[test]
+fn a_gbs_without_a_fix_is_left_out() {
+    let mut dec = NmeaDecoder::default();
+    let cycle = |t: &str| {
+        [
+            format!("GPRMC,{t},V,,,,,,,010127,,,N"),
+            format!("GPGBS,{t},1.0,1.1,3.1,,,,"),
+        ]
+        .map(|s| sentence(&s))
+        .concat()
+    };
+    let mut fixes = decode_open(&mut dec, cycle("120000.00").as_bytes());
+    fixes.extend(decode_open(&mut dec, cycle("120001.00").as_bytes()));
+    assert!(!fixes.is_empty());
+    for f in &fixes {
+        assert_ne!(f.mode, FixMode::FixMode3d as i32);
+        assert_eq!(f.expected_latitude_error_m, None);
+        assert_eq!(f.expected_altitude_error_m, None);
+    }
+}
+
 fn gga(t: &str) -> String {
     sentence(&format!(
         "GPGGA,{t},4205.733715,N,08802.040978,W,2,08,1.0,221.921,M,,,3,0138"

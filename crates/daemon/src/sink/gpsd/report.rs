@@ -368,11 +368,14 @@ fn magvar(fix: &GpsFix) -> Option<f64> {
 }
 
 /// `epv` as gpsd reports it: the receiver's expected altitude error
-/// (GBS), else VDOP × its vertical UERE, 3D fixes only.
+/// (GBS) with a fix, as `epx`/`epy` take GBS's, else VDOP × its vertical
+/// UERE, 3D fixes only.
 fn epv(fix: &GpsFix) -> Option<f64> {
     let v = if dgps(fix) { V_UERE_DGPS } else { V_UERE };
+    let m = mode(fix);
     fix.expected_altitude_error_m
-        .or_else(|| fix.vdop.filter(|_| mode(fix) >= 3).map(|d| d * v))
+        .filter(|_| m >= 2)
+        .or_else(|| fix.vdop.filter(|_| m >= 3).map(|d| d * v))
 }
 
 /// gpsd's error fields of `fix` with the device's sky view `sky` after
@@ -592,8 +595,9 @@ struct Satellite {
 
 /// gpsd's `sigid` of a sky entry: the NMEA 4.10 signal ID its GSV sentence
 /// carried, in u-blox's numbering by the table gpsd's NMEA driver uses
-/// (`nmea_sigid_to_ubx`, the same in gpsd 3.22 and master: 2 → 5, 3 → 2,
-/// 5 → 4, 6 → 3, whatever the constellation). gpsd leaves out sigid 0,
+/// (`nmea_sigid_to_ubx`, the same in gpsd 3.22 and 3.25: 2 → 5, 3 → 2,
+/// 5 → 4, 6 → 3, whatever the constellation; later gpsd maps by
+/// constellation). gpsd leaves out sigid 0,
 /// which is also what it makes of L1 (1), E1 (7) and the IDs it does not
 /// map; so does the sink. UBX sources carry no signal ID.
 fn sigid(s: &SatelliteInfo) -> Option<u32> {
