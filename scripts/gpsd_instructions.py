@@ -20,6 +20,15 @@ this figure tells CPU time per cycle better than the instruction count.
     scripts/gpsd_instructions.py gpsd /usr/sbin/gpsd gpsd 50 250
     scripts/gpsd_instructions.py dronetel target/release/dronetel dronetel 50 250
 
+With --sim the servers get firmware-sim's receiver instead (a u-blox M9
+in NMEA 4.10: RMC, VTG, GGA, four GSA, GSV of four constellations, GLL,
+GST, ZDA; about 37 satellites), the cycle `dronetel-bench` feeds them:
+the cycles are first read from firmware-sim at 10 Hz (target/release/ or
+target/debug/firmware-sim, or $FIRMWARE_SIM; `cargo build -p firmware-sim`),
+then written as below. With --cycles FILE they are those of FILE (written
+by scripts/split/run.sh with SPLIT_CYCLES=FILE: each read of the daemon in
+the bench as a 4-byte length and its bytes), from the 11th on.
+
 Needs valgrind, gpsd, gpspipe; writes /tmp/gpsd-instructions/TAG.N.cg.
 """
 import os, pty, subprocess, sys, time, socket, threading, signal, re, tempfile
@@ -28,7 +37,54 @@ from functools import reduce
 def nmea(body):
     return "$%s*%02X\r\n" % (body, reduce(lambda a, b: a ^ b, body.encode(), 0))
 
+RECORDED = []
+
+def recorded(path):
+    """The cycles a daemon read in the bench (see the module's doc)."""
+    data, at, out = open(path, "rb").read(), 0, []
+    while at + 4 <= len(data):
+        n = int.from_bytes(data[at:at + 4], "little")
+        out.append(data[at + 4:at + 4 + n])
+        at += 4 + n
+    return out
+
+def simulated(n):
+    """`n` cycles of firmware-sim's GPS receiver at 10 Hz, read from its pty."""
+    import tty
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target")
+    sim = os.environ.get("FIRMWARE_SIM") or next(
+        (p for p in (os.path.join(root, k, "firmware-sim") for k in ("release", "debug"))
+         if os.path.exists(p)), None)
+    if not sim:
+        sys.exit("--sim: no firmware-sim; cargo build -p firmware-sim")
+    d = tempfile.mkdtemp(prefix="sim-")
+    proc = subprocess.Popen([sim, "--link-dir", d, "--gps-rate", "10"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if os.path.exists(os.path.join(d, "gps")): break
+            time.sleep(0.05)
+        fd = os.open(os.path.join(d, "gps"), os.O_RDONLY | os.O_NOCTTY)
+        tty.setraw(fd)
+        out, pending = [], b""
+        while len(out) < n:
+            pending += os.read(fd, 65536)
+            # A cycle ends with its last sentence (ZDA); keep whole cycles.
+            end = pending.rfind(b"ZDA,")
+            end = pending.find(b"\n", end) if end >= 0 else -1
+            if end >= 0:
+                out.append(pending[:end + 1])
+                pending = pending[end + 1:]
+        os.close(fd)
+        return out
+    finally:
+        proc.terminate(); proc.wait()
+
 def cycle(i):
+    if RECORDED:
+        if 10 + i >= len(RECORDED):
+            sys.exit("--cycles: %d cycles recorded, %d needed" % (len(RECORDED), 11 + i))
+        return RECORDED[10 + i]
     t = 12 * 3600 + i * 0.1
     hh, mm, ss = int(t // 3600), int(t % 3600 // 60), t % 60
     tod = "%02d%02d%05.2f" % (hh, mm, ss)
@@ -137,6 +193,13 @@ OUT = "/tmp/gpsd-instructions"
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     os.chmod(OUT, 0o1777)
+    if "--sim" in sys.argv:
+        sys.argv.remove("--sim")
+        RECORDED.extend(simulated(11 + int(sys.argv[5])))
+    if "--cycles" in sys.argv:
+        k = sys.argv.index("--cycles")
+        RECORDED.extend(recorded(sys.argv[k + 1]))
+        del sys.argv[k:k + 2]
     kind, binary, tag = sys.argv[1], sys.argv[2], sys.argv[3]
     short, long_ = int(sys.argv[4]), int(sys.argv[5])
     res = {}

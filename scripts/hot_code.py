@@ -9,11 +9,14 @@ instructions. Left where the compiler emits them, the ~160 functions of a
 cycle lie on about 90 pages of a 10 MB text; gathered, on about 50.
 
     cargo build --release -p dronetel
+    cargo build -p firmware-sim
     scripts/hot_code.py target/release/dronetel
 
-It runs `scripts/gpsd_instructions.py`'s callgrind runs (a simulated GPS
-receiver at 10 Hz, one `gpspipe -w` on the `[gpsd]` port, 50 and 250
-cycles), keeps the functions of the daemon's binary that ran more often in
+It runs `scripts/gpsd_instructions.py`'s callgrind runs (a GPS receiver
+at 10 Hz, one `gpspipe -w` on the `[gpsd]` port, 50 and 250 cycles), once
+with that script's GPS-only cycle and once with firmware-sim's
+four-constellation receiver (its `--sim`; needs `cargo build -p
+firmware-sim`, in a cargo call of its own), keeps the functions of the daemon's binary that ran more often in
 the long run than in the short one (those of a cycle, not of start-up) and
 writes their sections, the most often run first: each by its exact name,
 then again as a pattern in which the hash at the end of a Rust symbol
@@ -115,13 +118,21 @@ def main():
     binary = sys.argv[1]
     os.makedirs(gi.OUT, exist_ok=True)
     os.chmod(gi.OUT, 0o1777)
-    cg = {}
-    for n in (SHORT, LONG):
-        cg[n] = os.path.join(gi.OUT, "hot.%d.cg" % n)
-        ir, tpv = gi.run("dronetel", binary, n, cg[n], ["--demangle=no"])
-        print("cycles", n, "instructions", ir, "TPV", tpv, flush=True)
-    names = [name for name, _ in hot(os.path.abspath(binary), cg[SHORT], cg[LONG])]
-    write(names)
+    # Two receivers: the script's own GPS-only cycle and firmware-sim's
+    # four-constellation u-blox M9 (the bench's), so that the code of both
+    # kinds of cycle is laid out; a function's weight is its instructions
+    # in the two together.
+    ran = {}
+    for shape, cycles in (("gps", []), ("sim", gi.simulated(11 + LONG))):
+        gi.RECORDED[:] = cycles
+        cg = {}
+        for n in (SHORT, LONG):
+            cg[n] = os.path.join(gi.OUT, "hot.%s.%d.cg" % (shape, n))
+            ir, tpv = gi.run("dronetel", binary, n, cg[n], ["--demangle=no"])
+            print(shape, "cycles", n, "instructions", ir, "TPV", tpv, flush=True)
+        for name, k in hot(os.path.abspath(binary), cg[SHORT], cg[LONG]):
+            ran[name] = ran.get(name, 0) + k
+    write([name for name, _ in sorted(ran.items(), key=lambda x: -x[1])])
 
 
 def write(names):
