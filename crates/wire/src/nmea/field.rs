@@ -23,6 +23,13 @@ pub(crate) struct Date {
 /// A decimal number such as `59.9`, `-21.3`, `1e3` is refused (NMEA never
 /// uses exponents), as are NaN and infinities.
 pub(crate) fn number(s: &str) -> FieldResult<f64> {
+    // Whole numbers (elevations, azimuths, SNRs: most fields of a cycle)
+    // in one pass over their digits: exact in f64 below 2^53, so no need
+    // for the general float parser. Anything else (a dot, a sign, blanks,
+    // an empty field, garbage) takes the general path below.
+    if let Some(n) = digits(s.as_bytes()) {
+        return Ok(Some(n as f64));
+    }
     let s = s.trim_ascii();
     if s.is_empty() {
         return Ok(None);
@@ -34,13 +41,18 @@ pub(crate) fn number(s: &str) -> FieldResult<f64> {
     if !ok {
         return Err(Malformed);
     }
-    // Whole numbers (elevations, azimuths, SNRs: most fields of a cycle)
-    // are exact in f64 below 2^53: no need for the general float parser.
-    if s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit()) {
-        let n = s.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
-        return Ok(Some(n as f64));
-    }
     s.parse::<f64>().map(Some).map_err(|_| Malformed)
+}
+
+/// The value of 1 to 15 ASCII digits, else `None`.
+fn digits(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 15 {
+        return None;
+    }
+    b.iter().try_fold(0u64, |n, &c| {
+        let d = c.wrapping_sub(b'0');
+        (d <= 9).then(|| n * 10 + u64::from(d))
+    })
 }
 
 /// An unsigned integer such as `08`.
@@ -210,6 +222,25 @@ mod tests {
         assert_eq!(number(""), Ok(None));
         assert_eq!(number("1e3"), Err(Malformed));
         assert_eq!(number("NaN"), Err(Malformed));
+        // Whole numbers, as the general parser reads them.
+        for s in [
+            "0",
+            "07",
+            "318",
+            " 45",
+            "45 ",
+            "999999999999999",
+            "9999999999999999",
+        ] {
+            assert_eq!(
+                number(s),
+                s.trim().parse::<f64>().map(Some).map_err(|_| Malformed),
+                "{s}"
+            );
+        }
+        assert_eq!(number("4 5"), Err(Malformed));
+        assert_eq!(number("+12"), Ok(Some(12.0)));
+        assert_eq!(number("12a"), Err(Malformed));
         assert_eq!(unsigned("08"), Ok(Some(8)));
         assert_eq!(unsigned("-1"), Err(Malformed));
         assert_eq!(flag("A"), Ok(Some(b'A')));

@@ -176,6 +176,22 @@ mod tests {
         );
     }
 
+    /// The checksum covers the whole body, also past the fields that are
+    /// split (more commas than `MAX_FIELDS`): a flipped byte there is a
+    /// checksum error, and the right sum is accepted.
+    #[test]
+    fn checksum_covers_fields_past_the_split_ones() {
+        let body = format!("GPXYZ{}", ",1".repeat(MAX_FIELDS + 10));
+        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        let good = format!("{body}*{sum:02X}");
+        assert!(Sentence::parse(good.as_bytes(), true).is_ok());
+        let bad = good.replacen(",1*", ",2*", 1);
+        assert_eq!(
+            Sentence::parse(bad.as_bytes(), true).unwrap_err(),
+            Reject::Checksum
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn fields_are_the_comma_separated_parts_after_the_address(
