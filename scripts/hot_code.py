@@ -16,8 +16,9 @@ It runs `scripts/gpsd_instructions.py`'s callgrind runs (a GPS receiver
 at 10 Hz, one `gpspipe -w` on the `[gpsd]` port, 50 and 250 cycles), once
 with that script's GPS-only cycle and once with firmware-sim's
 four-constellation receiver (its `--sim`; needs `cargo build -p
-firmware-sim`, in a cargo call of its own), keeps the functions of the daemon's binary that ran more often in
-the long run than in the short one (those of a cycle, not of start-up) and
+firmware-sim`, in a cargo call of its own), keeps the functions of the
+daemon's binary that ran more often in the long run than in the short one
+(those of a cycle, not of start-up) and
 writes their sections, the most often run first: each by its exact name,
 then again as a pattern in which the hash at the end of a Rust symbol
 (`17h…E`) and the standard library's crate disambiguators (`Cs…_`) become
