@@ -122,7 +122,11 @@ pub fn unpacked(root: &Path, suite: &str, packages: &[&str], check: &str) -> Unp
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (triplet, loader) = architecture();
-    let dir = root.join(format!("debian-{suite}"));
+    // Absolute: apt-get reads a relative `Dir::Etc::SourceList` under
+    // /etc/apt and runs in the `debs` folder, so a relative root (the
+    // bench's default `target/tmp`) would leave it with no sources.
+    let dir = std::path::absolute(root.join(format!("debian-{suite}")))
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()));
     let files = dir.join("root");
     let unpacked = Unpacked {
         root: files.clone(),
