@@ -12,6 +12,7 @@ mod foxglove_slow;
 mod foxglove_ws;
 mod gpsd_captures;
 mod gpsd_clients;
+mod gpsd_slow;
 mod mqtt;
 mod mqtt_tls;
 mod record;

@@ -66,6 +66,13 @@ const MAX_BATCH: usize = 64 * 1024;
 const READ_CHUNK: usize = 1024;
 /// Fixes whose encoded reports are kept for watchers still to send them.
 const RECENT: usize = 64;
+/// Kernel send buffer of a client socket, bytes (Linux doubles it): a
+/// stalled client holds at most this much in the kernel, one or two
+/// seconds of a 37-satellite receiver's reports at 10 Hz, instead of the
+/// megabytes autotuning grows a loopback socket's buffer to (a minute of
+/// reports, sent late); past it the write waits under `write_timeout`
+/// and the reports wait in the client's queue.
+const SOCKET_SEND_BUFFER: usize = 64 * 1024;
 /// Most devices whose error-model state the sink keeps; past it the one
 /// seen first is forgotten (its next fix starts without a previous one).
 const MAX_DEVICES: usize = 64;
@@ -328,6 +335,11 @@ fn spawn_client(
             lines: HashMap::new(),
         };
         let _ = conn.set_nodelay(true);
+        let _ = nix::sys::socket::setsockopt(
+            &conn,
+            nix::sys::socket::sockopt::SndBuf,
+            &SOCKET_SEND_BUFFER,
+        );
         let end = c.serve(conn, rx).await;
         match end {
             End::TooSlow | End::WriteTimeout => {
@@ -415,15 +427,25 @@ impl Client {
         if self.out.is_empty() {
             return Ok(());
         }
-        match tokio::time::timeout(self.limits.write_timeout, wr.write_all(&self.out)).await {
-            Err(_) => Err(End::WriteTimeout),
-            Ok(Err(e)) => Err(End::Gone(e)),
-            Ok(Ok(())) => {
-                SinkStats::add(&self.stats.bytes, self.out.len() as u64);
-                self.out.clear();
-                Ok(())
+        let total = self.out.len();
+        // Most writes fit the socket's buffer at once: only what is left
+        // waits, under the write timeout (no timer made for every fix).
+        let done = match wr.try_write(&self.out) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(End::Gone(e)),
+        };
+        let rest = self.out.get(done..).unwrap_or_default();
+        if !rest.is_empty() {
+            match tokio::time::timeout(self.limits.write_timeout, wr.write_all(rest)).await {
+                Err(_) => return Err(End::WriteTimeout),
+                Ok(Err(e)) => return Err(End::Gone(e)),
+                Ok(Ok(())) => {}
             }
         }
+        SinkStats::add(&self.stats.bytes, total as u64);
+        self.out.clear();
+        Ok(())
     }
 
     /// The reports of one frame, when the client watches its device.

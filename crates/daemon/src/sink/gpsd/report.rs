@@ -504,7 +504,17 @@ pub fn tpv(out: &mut Vec<u8>, device: &str, fix: &GpsFix, e: Errors) {
     out.extend_from_slice(b"}\r\n");
 }
 
-/// Appends `,"time":…` when there is a time (the `TPV` and the `SKY`).
+/// Appends how a `SKY` and a `GST` begin: `{"class":CLASS,"device":…`
+/// and the time when there is one.
+fn head(out: &mut Vec<u8>, class: &[u8], device: &str, time: Option<&IsoTime>) {
+    out.extend_from_slice(b"{\"class\":\"");
+    out.extend_from_slice(class);
+    out.extend_from_slice(b"\",\"device\":");
+    json(out, device);
+    time_member(out, time);
+}
+
+/// Appends `,"time":…` when there is a time (`TPV`, `SKY`, `GST`).
 fn time_member(out: &mut Vec<u8>, time: Option<&IsoTime>) {
     if let Some(time) = time {
         out.extend_from_slice(b",\"time\":");
@@ -750,9 +760,7 @@ impl<'a> Sky<'a> {
 /// CPU. The same object as `Sky` serializes (a test holds them equal).
 pub fn sky(out: &mut Vec<u8>, device: &str, fix: &GpsFix, dops: Option<Dops>) {
     let sky = Sky::new(device, fix, dops);
-    out.extend_from_slice(b"{\"class\":\"SKY\",\"device\":");
-    json(out, device);
-    time_member(out, sky.time.as_ref());
+    head(out, b"SKY", device, sky.time.as_ref());
     numbers(
         out,
         &[
@@ -936,9 +944,25 @@ pub fn has_gst(fix: &GpsFix) -> bool {
         || fix.longitude_error_m.is_some()
 }
 
-/// Appends the `GST` of `fix`.
+/// Appends the `GST` of `fix`, written by hand as the `TPV` is (a test
+/// holds the bytes equal to what `Gst` serializes): serde's per-member
+/// path and the time's formatter stay out of every cycle's code.
 pub fn gst(out: &mut Vec<u8>, device: &str, fix: &GpsFix) {
-    line(out, &Gst::new(device, fix));
+    let g = Gst::new(device, fix);
+    head(out, b"GST", device, g.time.as_ref());
+    numbers(
+        out,
+        &[
+            (b",\"rms\":", g.rms),
+            (b",\"major\":", g.major),
+            (b",\"minor\":", g.minor),
+            (b",\"orient\":", g.orient),
+            (b",\"lat\":", g.lat),
+            (b",\"lon\":", g.lon),
+            (b",\"alt\":", g.alt),
+        ],
+    );
+    out.extend_from_slice(b"}\r\n");
 }
 
 /// One device's last fix, for `?POLL;`.
@@ -1268,6 +1292,46 @@ mod tests {
             let mut serde = Vec::new();
             json(&mut serde, &round(x, 1));
             assert_eq!(hand, serde, "{x}");
+        }
+    }
+
+    /// The hand-written `GST` is, byte for byte, what `Gst` serializes:
+    /// every error, none but one, none at all, and an escaped device.
+    #[test]
+    fn hand_written_gst_equals_serde_gst() {
+        let full = GpsFix {
+            range_rms_m: Some(7.345_6),
+            error_ellipse_major_m: Some(12.5),
+            error_ellipse_minor_m: Some(3.0),
+            error_ellipse_orientation_deg: Some(171.234_5),
+            latitude_error_m: Some(2.1),
+            longitude_error_m: Some(1.999_96),
+            vertical_error_m: Some(4.0),
+            ..fix()
+        };
+        let mut one = full.clone();
+        one.range_rms_m = None;
+        one.error_ellipse_major_m = None;
+        one.error_ellipse_minor_m = None;
+        one.error_ellipse_orientation_deg = None;
+        one.latitude_error_m = None;
+        one.vertical_error_m = None;
+        one.longitude_error_m = Some(-0.000_4);
+        one.time = None;
+        let bare = GpsFix::default();
+        for (device, f) in [
+            ("/dev/gps", &full),
+            ("/dev/\"gps\"\\1", &one),
+            ("/dev/gps", &bare),
+        ] {
+            let mut hand = Vec::new();
+            gst(&mut hand, device, f);
+            let mut serde = Vec::new();
+            line(&mut serde, &Gst::new(device, f));
+            assert_eq!(
+                String::from_utf8_lossy(&hand),
+                String::from_utf8_lossy(&serde)
+            );
         }
     }
 
