@@ -12,7 +12,7 @@ use dronetel_bench::procfs::Usage;
 use dronetel_bench::scenario::fc_net;
 use dronetel_bench::scenario::paced_gps::{self, PacedResult};
 use dronetel_bench::scenario::runs::{self, FloodResult};
-use dronetel_bench::stats::{ms, Table};
+use dronetel_bench::stats::{median, ms, Table};
 
 /// Whole-daemon benchmarks (CPU from /proc, latency, RSS, fan-out, gpsd).
 #[derive(Debug, Parser)]
@@ -61,6 +61,11 @@ struct Args {
     /// cycles, which shows how much of the 10 Hz cost is waking up cold.
     #[arg(long, value_delimiter = ',', default_value = "10,200")]
     gpsd_hz: Vec<u32>,
+    /// Rounds each gpsd-port run is cut into; the servers' places in the
+    /// period turn by one every round, and the median of the rounds'
+    /// ratios is reported beside the whole run's.
+    #[arg(long, default_value_t = 6)]
+    gpsd_rounds: usize,
     /// Only the Foxglove rows (one stream client alone, then with a
     /// Foxglove client subscribed to everything).
     #[arg(long)]
@@ -164,18 +169,37 @@ fn paced_row(t: &mut Table, what: String, r: &PacedResult, unit: &str) {
 /// gpsd and dronetel's `[gpsd]` port side by side for `secs`, each with
 /// one `gpspipe -w` on the same GPS stream at `hz`: their rows and the CPU
 /// per TPV delivered; gpsd's run, for the caller's comparisons.
-async fn gpsd_rows(t: &mut Table, secs: u64, hz: u32) -> anyhow::Result<PacedResult> {
+async fn gpsd_rows(
+    t: &mut Table,
+    secs: u64,
+    hz: u32,
+    rounds: usize,
+) -> anyhow::Result<PacedResult> {
     // The gpsd on the PATH (Debian 12's 3.22) and Debian 13's 3.25.
     let mut programs = vec![gpsd::Program::path()];
     programs.extend(gpsd::Program::debian_13());
     let names: Vec<&str> = programs.iter().map(|p| p.label.as_str()).collect();
     println!(
-        "GPS alone at {hz} Hz, {} and dronetel's [gpsd] port side by side, each with gpspipe -w, {} s ...",
+        "GPS alone at {hz} Hz, {} and dronetel's [gpsd] port side by side, each with gpspipe -w, {} s in {} rounds ...",
         names.join(", "),
-        secs
+        secs,
+        rounds.max(1)
     );
-    let (gs, p) = paced_gps::gps_gpsd_and_dronetel(secs, hz, &programs).await?;
-    for (program, g) in programs.iter().zip(&gs) {
+    let run = paced_gps::gps_gpsd_and_dronetel(secs, hz, rounds, &programs).await?;
+    let (gs, p) = (&run.gpsds, &run.dronetel);
+    for (r, round) in run.rounds.iter().enumerate() {
+        let k = round.len();
+        let each: Vec<String> = round
+            .iter()
+            .enumerate()
+            .map(|(i, x)| format!("{}/{k} {}", (i + r) % k, us(x.per_report())))
+            .collect();
+        println!(
+            "  round {r}, place in the period and CPU per TPV (gpsds, then dronetel): {}",
+            each.join(", ")
+        );
+    }
+    for (program, g) in programs.iter().zip(gs) {
         paced_row(
             t,
             format!(
@@ -191,11 +215,11 @@ async fn gpsd_rows(t: &mut Table, secs: u64, hz: u32) -> anyhow::Result<PacedRes
         format!(
             "GPS alone {hz} Hz, gpspipe -w on dronetel's [gpsd] port: dronetel CPU of one core"
         ),
-        &p,
+        p,
         "TPV reports",
     );
-    let per_tpv = |r: &PacedResult| r.usage.sched / r.reports.max(1) as u32;
-    for (program, g) in programs.iter().zip(&gs) {
+    let per_tpv = PacedResult::per_report;
+    for (i, (program, g)) in programs.iter().zip(gs).enumerate() {
         t.row(
             format!(
                 "GPS alone {hz} Hz: CPU per TPV delivered, dronetel [gpsd] / {}",
@@ -203,14 +227,32 @@ async fn gpsd_rows(t: &mut Table, secs: u64, hz: u32) -> anyhow::Result<PacedRes
             ),
             format!(
                 "{:.2} ({} / {})",
-                per_tpv(&p).as_secs_f64() / per_tpv(g).as_secs_f64(),
-                us(per_tpv(&p)),
+                per_tpv(p).as_secs_f64() / per_tpv(g).as_secs_f64(),
+                us(per_tpv(p)),
                 us(per_tpv(g))
             ),
         );
+        let ratios = run.round_ratios(i);
+        if ratios.len() > 1 {
+            t.row(
+                format!(
+                    "GPS alone {hz} Hz: the same, median of {} rounds (places in the period turned each round)",
+                    ratios.len()
+                ),
+                format!(
+                    "{:.2} (rounds, sorted: {})",
+                    median(&ratios),
+                    ratios
+                        .iter()
+                        .map(|r| format!("{r:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
     }
-    gs.into_iter()
-        .next()
+    gs.first()
+        .cloned()
         .ok_or_else(|| anyhow::anyhow!("no gpsd result"))
 }
 
@@ -227,13 +269,13 @@ async fn paced(t: &mut Table, args: &Args, wakeups: Option<f64>) -> anyhow::Resu
         "frames",
     );
     if !args.no_gpsd && gpsd::available() {
-        let g = gpsd_rows(t, args.paced_secs, 10).await?;
+        let g = gpsd_rows(t, args.paced_secs, 10, args.gpsd_rounds).await?;
         t.row(
             "GPS alone 10 Hz: CPU, dronetel (stream client) / gpsd, separate runs",
             format!("{:.2}", d.cpu_percent() / g.cpu_percent()),
         );
         for &hz in args.gpsd_hz.iter().filter(|&&hz| hz != 10) {
-            gpsd_rows(t, args.paced_secs, hz).await?;
+            gpsd_rows(t, args.paced_secs, hz, args.gpsd_rounds).await?;
         }
     }
     let Some(wakeups) = wakeups else {
@@ -362,7 +404,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut t = Table::default();
     if args.gpsd_only {
         for &hz in &args.gpsd_hz {
-            gpsd_rows(&mut t, args.paced_secs, hz).await?;
+            gpsd_rows(&mut t, args.paced_secs, hz, args.gpsd_rounds).await?;
         }
         println!("\n{}", t.markdown());
         return Ok(());

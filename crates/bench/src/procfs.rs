@@ -39,6 +39,18 @@ impl Usage {
             anon_kib: self.anon_kib,
         }
     }
+
+    /// Counters of two stretches together (the later memory readings).
+    pub fn plus(&self, later: &Usage) -> Usage {
+        Usage {
+            cpu: self.cpu + later.cpu,
+            sched: self.sched + later.sched,
+            switches: self.switches + later.switches,
+            voluntary: self.voluntary + later.voluntary,
+            hwm_kib: later.hwm_kib,
+            anon_kib: later.anon_kib,
+        }
+    }
 }
 
 /// Reads the counters of process `pid`.

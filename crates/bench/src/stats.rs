@@ -1,4 +1,5 @@
-//! Percentiles of latency samples, and the result table.
+//! Percentiles of latency samples, the median of repeated ratios, and the
+//! result table.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -76,5 +77,28 @@ impl Table {
             let _ = writeln!(s, "| {w} | {v} |");
         }
         s
+    }
+}
+
+/// The middle of sorted `v` (the mean of the two middle values when even;
+/// NaN when empty): the figure of a run cut into rounds, which one round
+/// spoilt by a burst does not move.
+pub fn median(v: &[f64]) -> f64 {
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_even_and_no_values() {
+        assert_eq!(median(&[0.4, 0.5, 0.9]), 0.5);
+        assert_eq!(median(&[0.4, 0.5, 0.6, 5.0]), 0.55);
+        assert!(median(&[]).is_nan());
     }
 }

@@ -80,21 +80,71 @@ pub async fn gps_dronetel(secs: u64) -> anyhow::Result<PacedResult> {
     })
 }
 
+/// What [`gps_gpsd_and_dronetel`] measured: each server over the whole
+/// run and in each round.
+#[derive(Debug, Clone)]
+pub struct SideBySide {
+    /// Each gpsd's whole run, in the order of the programs given.
+    pub gpsds: Vec<PacedResult>,
+    /// dronetel's whole run.
+    pub dronetel: PacedResult,
+    /// Each round: the servers in the same order, dronetel last.
+    pub rounds: Vec<Vec<PacedResult>>,
+}
+
+impl PacedResult {
+    /// CPU per report: per TPV for the gpsd-port runs.
+    pub fn per_report(&self) -> Duration {
+        self.usage.sched / self.reports.max(1) as u32
+    }
+
+    /// Two stretches of the same run together.
+    fn plus(&self, later: &PacedResult) -> PacedResult {
+        PacedResult {
+            wall: self.wall + later.wall,
+            usage: self.usage.plus(&later.usage),
+            reports: self.reports + later.reports,
+        }
+    }
+}
+
+impl SideBySide {
+    /// dronetel's CPU per TPV over gpsd number `i`'s in each round, sorted.
+    pub fn round_ratios(&self, i: usize) -> Vec<f64> {
+        let mut r: Vec<f64> = self
+            .rounds
+            .iter()
+            .filter_map(|round| {
+                let ours = round.last()?.per_report().as_secs_f64();
+                let theirs = round.get(i)?.per_report().as_secs_f64();
+                (theirs > 0.0).then(|| ours / theirs)
+            })
+            .collect();
+        r.sort_by(f64::total_cmp);
+        r
+    }
+}
+
 /// gpsd releases and dronetel's `[gpsd]` port side by side for `secs`,
 /// each read by one `gpspipe -w` and fed the same GPS cycles, `hz` a
 /// second (a receiver's 10, or more to keep the caches warm between
 /// cycles) on its own pty, their cycles spread evenly over the period
-/// (one gpsd: dronetel half a period after it): (each gpsd, dronetel).
+/// (one gpsd: dronetel half a period after it).
 ///
 /// All are measured over the same stretch, so a slower or busier machine
 /// weighs on all alike; run one after the other, the ratio moved by a
 /// third between runs on a virtual machine whose speed drifts over tens
 /// of seconds. Spread over the period, none wakes while another works.
+/// The run is cut into `rounds` and the servers' places in the period
+/// turn by one each round, so that none keeps the place after another's
+/// work (or before the machine's own periodic work); a burst that hits
+/// one server's cycles spoils that round's ratio only.
 pub async fn gps_gpsd_and_dronetel(
     secs: u64,
     hz: u32,
+    rounds: usize,
     programs: &[gpsd::Program],
-) -> anyhow::Result<(Vec<PacedResult>, PacedResult)> {
+) -> anyhow::Result<SideBySide> {
     let period = Duration::from_secs(1) / hz.max(1);
     let mut gpsds = Vec::new();
     for (i, program) in programs.iter().enumerate() {
@@ -117,10 +167,14 @@ pub async fn gps_gpsd_and_dronetel(
     )?;
     let d_watcher = Watcher::start(port)?;
 
-    let n = cycles(secs, period);
+    let rounds = rounds.max(1);
+    let per_round = cycles(secs, period).div_ceil(rounds).max(1);
     // gpsd first identifies the receiver: warm every server up, paced,
     // until each reports; the measured cycles then follow the latest.
-    let rec = Arc::new(record_cycles(FloodDevice::Gps, 16 * WARMUP_CYCLES + n));
+    let rec = Arc::new(record_cycles(
+        FloodDevice::Gps,
+        16 * WARMUP_CYCLES + per_round * rounds,
+    ));
     let mut next = gpsd_warm_up(&d_watcher, &d_link, &rec, WARMUP_CYCLES, period).await?;
     for (_, link, gpsd) in &gpsds {
         next = next.max(gpsd_warm_up(gpsd.watcher(), link, &rec, WARMUP_CYCLES, period).await?);
@@ -131,31 +185,52 @@ pub async fn gps_gpsd_and_dronetel(
         .map(|(_, link, gpsd)| (gpsd.watcher(), gpsd.pid(), link))
         .collect();
     servers.push((&d_watcher, daemon.pid(), &d_link));
-    let mut settled = Vec::new();
-    for (watcher, pid, _) in &servers {
-        gpsd_wait_quiet(watcher, QUIET).await?;
-        settled.push((watcher.tpv_reports(), rig::usage(*pid)?));
-    }
-    let t0 = tokio::time::Instant::now();
-    let range = next..next + n;
-    let k = servers.len() as u32;
-    let writers = servers.iter().enumerate().map(|(i, (_, _, link))| {
-        let start = t0 + period * i as u32 / k;
-        rig::write_cycles((*link).clone(), rec.clone(), range.clone(), start, period)
-    });
-    futures_util::future::try_join_all(writers).await?;
-    let wall = period * n as u32;
-    let mut results = Vec::new();
-    for ((watcher, pid, _), (reports, before)) in servers.iter().zip(settled) {
-        let last = gpsd_wait_quiet(watcher, QUIET).await?;
-        results.push(PacedResult {
-            wall,
-            usage: rig::usage(*pid)?.since(&before),
-            reports: last.0 - reports,
+    let k = servers.len();
+    let mut measured = Vec::new();
+    for round in 0..rounds {
+        let mut settled = Vec::new();
+        for (watcher, pid, _) in &servers {
+            gpsd_wait_quiet(watcher, QUIET).await?;
+            settled.push((watcher.tpv_reports(), rig::usage(*pid)?));
+        }
+        let t0 = tokio::time::Instant::now();
+        let range = next..next + per_round;
+        next += per_round;
+        let writers = servers.iter().enumerate().map(|(i, (_, _, link))| {
+            let place = ((i + round) % k) as u32;
+            let start = t0 + period * place / k as u32;
+            rig::write_cycles((*link).clone(), rec.clone(), range.clone(), start, period)
         });
+        futures_util::future::try_join_all(writers).await?;
+        let mut results = Vec::new();
+        for ((watcher, pid, _), (reports, before)) in servers.iter().zip(settled) {
+            let last = gpsd_wait_quiet(watcher, QUIET).await?;
+            results.push(PacedResult {
+                wall: period * per_round as u32,
+                usage: rig::usage(*pid)?.since(&before),
+                reports: last.0 - reports,
+            });
+        }
+        measured.push(results);
     }
-    let ours = results.pop().context("no result of dronetel")?;
-    Ok((results, ours))
+    let mut totals = (0..k).map(|i| {
+        measured
+            .iter()
+            .filter_map(|round| round.get(i))
+            .cloned()
+            .reduce(|a, b| a.plus(&b))
+            .context("no round measured")
+    });
+    let mut gpsds = Vec::new();
+    for _ in 0..k - 1 {
+        gpsds.push(totals.next().context("no gpsd result")??);
+    }
+    let dronetel = totals.next().context("no result of dronetel")??;
+    Ok(SideBySide {
+        gpsds,
+        dronetel,
+        rounds: measured,
+    })
 }
 
 /// A thread that sleeps `1/hz` s and wakes, `hz` times a second for `secs`,
