@@ -90,15 +90,3 @@ pub fn median(v: &[f64]) -> f64 {
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::median;
-
-    #[test]
-    fn median_of_odd_even_and_no_values() {
-        assert_eq!(median(&[0.4, 0.5, 0.9]), 0.5);
-        assert_eq!(median(&[0.4, 0.5, 0.6, 5.0]), 0.55);
-        assert!(median(&[]).is_nan());
-    }
-}
