@@ -186,13 +186,16 @@ async fn gpsd_rows(
         rounds.max(1)
     );
     let run = paced_gps::gps_gpsd_and_dronetel(secs, hz, rounds, &programs).await?;
-    let (gs, p) = (&run.gpsds, &run.dronetel);
+    let totals = run.totals();
+    let (p, gs) = totals
+        .split_last()
+        .ok_or_else(|| anyhow::anyhow!("no round measured"))?;
     for (r, round) in run.rounds.iter().enumerate() {
         let k = round.len();
         let each: Vec<String> = round
             .iter()
             .enumerate()
-            .map(|(i, x)| format!("{}/{k} {}", (i + r) % k, us(x.per_report())))
+            .map(|(i, x)| format!("{}/{k} {}", paced_gps::place(r, i, k), us(x.per_report())))
             .collect();
         println!(
             "  round {r}, place in the period and CPU per TPV (gpsds, then dronetel): {}",

@@ -80,16 +80,18 @@ pub async fn gps_dronetel(secs: u64) -> anyhow::Result<PacedResult> {
     })
 }
 
-/// What [`gps_gpsd_and_dronetel`] measured: each server over the whole
-/// run and in each round.
+/// What [`gps_gpsd_and_dronetel`] measured: each server in each round.
 #[derive(Debug, Clone)]
 pub struct SideBySide {
-    /// Each gpsd's whole run, in the order of the programs given.
-    pub gpsds: Vec<PacedResult>,
-    /// dronetel's whole run.
-    pub dronetel: PacedResult,
-    /// Each round: the servers in the same order, dronetel last.
+    /// Each round: the gpsds in the order of the programs given, then
+    /// dronetel.
     pub rounds: Vec<Vec<PacedResult>>,
+}
+
+/// Where server `server` of `servers` wakes in round `round`, in
+/// `servers`ths of the period: the places turn by one each round.
+pub fn place(round: usize, server: usize, servers: usize) -> usize {
+    (server + round) % servers.max(1)
 }
 
 impl PacedResult {
@@ -109,6 +111,21 @@ impl PacedResult {
 }
 
 impl SideBySide {
+    /// Each server over the whole run (all rounds together), in the
+    /// rounds' order: the gpsds, then dronetel.
+    pub fn totals(&self) -> Vec<PacedResult> {
+        let servers = self.rounds.first().map_or(0, Vec::len);
+        (0..servers)
+            .filter_map(|i| {
+                self.rounds
+                    .iter()
+                    .filter_map(|round| round.get(i))
+                    .cloned()
+                    .reduce(|a, b| a.plus(&b))
+            })
+            .collect()
+    }
+
     /// dronetel's CPU per TPV over gpsd number `i`'s in each round, sorted.
     pub fn round_ratios(&self, i: usize) -> Vec<f64> {
         let mut r: Vec<f64> = self
@@ -129,7 +146,7 @@ impl SideBySide {
 /// each read by one `gpspipe -w` and fed the same GPS cycles, `hz` a
 /// second (a receiver's 10, or more to keep the caches warm between
 /// cycles) on its own pty, their cycles spread evenly over the period
-/// (one gpsd: dronetel half a period after it).
+/// (with one gpsd, half a period apart).
 ///
 /// All are measured over the same stretch, so a slower or busier machine
 /// weighs on all alike; run one after the other, the ratio moved by a
@@ -197,8 +214,7 @@ pub async fn gps_gpsd_and_dronetel(
         let range = next..next + per_round;
         next += per_round;
         let writers = servers.iter().enumerate().map(|(i, (_, _, link))| {
-            let place = ((i + round) % k) as u32;
-            let start = t0 + period * place / k as u32;
+            let start = t0 + period * place(round, i, k) as u32 / k as u32;
             rig::write_cycles((*link).clone(), rec.clone(), range.clone(), start, period)
         });
         futures_util::future::try_join_all(writers).await?;
@@ -213,24 +229,7 @@ pub async fn gps_gpsd_and_dronetel(
         }
         measured.push(results);
     }
-    let mut totals = (0..k).map(|i| {
-        measured
-            .iter()
-            .filter_map(|round| round.get(i))
-            .cloned()
-            .reduce(|a, b| a.plus(&b))
-            .context("no round measured")
-    });
-    let mut gpsds = Vec::new();
-    for _ in 0..k - 1 {
-        gpsds.push(totals.next().context("no gpsd result")??);
-    }
-    let dronetel = totals.next().context("no result of dronetel")??;
-    Ok(SideBySide {
-        gpsds,
-        dronetel,
-        rounds: measured,
-    })
+    Ok(SideBySide { rounds: measured })
 }
 
 /// A thread that sleeps `1/hz` s and wakes, `hz` times a second for `secs`,
