@@ -20,20 +20,25 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 static double twall(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec*1e6+t.tv_nsec/1e3;}
 static double tcpu(void){struct timespec t;clock_gettime(CLOCK_THREAD_CPUTIME_ID,&t);return t.tv_sec*1e6+t.tv_nsec/1e3;}
 static int cmp(const void*a,const void*b){double x=*(double*)a,y=*(double*)b;return x<y?-1:x>y;}
 int main(int argc,char**argv){
+  if(argc!=4||atoi(argv[1])<1){fprintf(stderr,"usage: %s CYCLES NODELAY SNDBUF\n",argv[0]);return 2;}
   int ncyc=atoi(argv[1]); int nodelay=atoi(argv[2]); int sndbuf=atoi(argv[3]);
   int ls=socket(AF_INET,SOCK_STREAM,0); int one=1; setsockopt(ls,SOL_SOCKET,SO_REUSEADDR,&one,4);
   struct sockaddr_in a={.sin_family=AF_INET,.sin_port=htons(29470),.sin_addr.s_addr=htonl(0x7f000001)};
   if(bind(ls,(void*)&a,sizeof a)){perror("bind");return 1;} listen(ls,4);
   int p[2]; pipe(p);
-  if(!fork()){ // ticker
+  pid_t ticker=fork();
+  if(!ticker){
     close(p[0]); struct timespec t; clock_gettime(CLOCK_MONOTONIC,&t);
     for(int i=0;i<ncyc+30;i++){ t.tv_nsec+=100000000; if(t.tv_nsec>=1000000000){t.tv_nsec-=1000000000;t.tv_sec++;}
       clock_nanosleep(CLOCK_MONOTONIC,TIMER_ABSTIME,&t,0); write(p[1],"x",1);} _exit(0);}
-  if(!fork()){ execlp("sh","sh","-c","gpspipe -w 127.0.0.1:29470 > /dev/null",(char*)0); _exit(1);}
+  pid_t watcher=fork();
+  if(!watcher){ execlp("sh","sh","-c","exec gpspipe -w 127.0.0.1:29470 > /dev/null",(char*)0); _exit(1);}
   int c=accept(ls,0,0);
   if(nodelay) setsockopt(c,IPPROTO_TCP,TCP_NODELAY,&one,4);
   if(sndbuf) setsockopt(c,SOL_SOCKET,SO_SNDBUF,&sndbuf,4);
@@ -60,5 +65,7 @@ int main(int argc,char**argv){
   }
   const char*nm[NV]={"one send","three sends","25 sends"};
   for(int v=0;v<NV;v++){qsort(res[v],cnt[v],sizeof(double),cmp); printf("%-12s n=%d cpu median %.1f mean %.1f us, wall mean %.1f\n",nm[v],cnt[v],res[v][cnt[v]/2],tot[v]/cnt[v],wt[v]/cnt[v]);}
-  fflush(stdout); signal(SIGTERM,SIG_IGN); kill(0,SIGTERM); return 0;
+  // Only its own children: kill(0) would also end a script that ran it.
+  fflush(stdout); kill(ticker,SIGTERM); kill(watcher,SIGTERM);
+  waitpid(ticker,0,0); waitpid(watcher,0,0); return 0;
 }

@@ -299,7 +299,7 @@ async fn paced(t: &mut Table, args: &Args, wakeups: Option<f64>) -> anyhow::Resu
         format!(
             "{:.3} % of one core ({} per wake-up)",
             f.cpu_percent(),
-            us(f.usage.sched / f.reports.max(1) as u32)
+            us(f.per_report())
         ),
     );
     Ok(())

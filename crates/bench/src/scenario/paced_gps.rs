@@ -95,7 +95,8 @@ pub fn place(round: usize, server: usize, servers: usize) -> usize {
 }
 
 impl PacedResult {
-    /// CPU per report: per TPV for the gpsd-port runs.
+    /// CPU per report: per TPV in the gpsd-port runs, per wake-up in
+    /// [`wake_floor`].
     pub fn per_report(&self) -> Duration {
         self.usage.sched / self.reports.max(1) as u32
     }
